@@ -1,0 +1,104 @@
+// tlcr/autograd/tape.hpp — the reverse-mode tape: nodes recorded in creation order, one reverse loop.
+//
+// Every differentiable operation that runs while gradients are enabled appends one Node to a
+// thread-local tape per scalar type. backward() seeds d(loss)/d(loss) = 1 and walks the tape once
+// from the newest node to the oldest, calling each node's backward function, which *adds* into the
+// gradients of that node's inputs. Creation order is a topological order, so a shared
+// sub-expression is visited once: the cost is linear in the number of nodes (no recursion).
+// After backward the closures are dropped (the graph is freed) unless retain_graph is set.
+// Not here: the user-facing Var handle (var.hpp) or any math (ops/, autograd/fn/).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+template <class T>
+struct Node {
+  Tensor<T> value;
+  Tensor<T> grad;  // allocated (zeros) on first use; a parameter's grad may view a flat buffer
+  bool requires_grad = false;
+  const char* op = "leaf";
+  // Adds d(loss)/d(inputs) given d(loss)/d(value); empty for leaves and freed graphs.
+  std::function<void(const Tensor<T>& grad_of_value)> backward;
+
+  // The gradient buffer, allocated as zeros when first needed.
+  Tensor<T>& ensure_grad() {
+    if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
+    return grad;
+  }
+};
+
+template <class T>
+struct Tape {
+  std::vector<std::shared_ptr<Node<T>>> nodes;
+  int64_t backward_calls = 0;  // node backward functions run so far (tests check linear cost)
+};
+
+// The thread-local tape for scalar type T.
+template <class T>
+Tape<T>& tape() {
+  static thread_local Tape<T> instance;
+  return instance;
+}
+
+// Drops every recorded node (e.g. after a forward pass that will not be differentiated).
+template <class T>
+void clear_tape() {
+  tape<T>().nodes.clear();
+}
+
+namespace detail {
+inline thread_local int no_grad_depth = 0;
+}
+
+// True unless a NoGrad guard is alive on this thread.
+inline bool grad_enabled() { return detail::no_grad_depth == 0; }
+
+// RAII guard: operations inside its scope record nothing (rollouts, generation, reward scoring).
+class NoGrad {
+ public:
+  NoGrad() { ++detail::no_grad_depth; }
+  ~NoGrad() { --detail::no_grad_depth; }
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+};
+
+struct BackwardOptions {
+  bool retain_graph = false;  // keep closures so backward can run again over the same graph
+};
+
+// Forgets the gradients of recorded (non-leaf) nodes, so a retained graph can run backward again
+// without counting the previous pass twice. Leaf gradients keep accumulating.
+template <class T>
+void reset_intermediate_grads() {
+  for (auto& node : tape<T>().nodes) node->grad = Tensor<T>();
+}
+
+// Runs the tape in reverse from `root`, whose gradient must already be seeded.
+template <class T>
+void run_backward(Node<T>& root, BackwardOptions options = {}) {
+  TLCR_CHECK(root.requires_grad,
+             "backward: the output does not depend on any tensor that requires a gradient");
+  TLCR_CHECK(root.backward || root.op == std::string_view("leaf"),
+             "backward: the graph of this output was already freed; pass retain_graph to run twice");
+  auto& nodes = tape<T>().nodes;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    Node<T>& node = **it;
+    if (!node.grad.defined() || !node.backward) continue;  // not on the path to root
+    node.backward(node.grad);
+    ++tape<T>().backward_calls;
+  }
+  if (!options.retain_graph) {
+    for (auto& node : nodes) node->backward = nullptr;
+    nodes.clear();
+  }
+}
+
+}  // namespace tlcr

@@ -1,0 +1,139 @@
+// tlcr/ops/elementwise.hpp — binary arithmetic with broadcasting over leading axes, and scaling.
+//
+// out = a ∘ b for ∘ ∈ {+, −, ×, ÷}. b's shape must equal the trailing axes of a's shape
+// (b (C) against a (B,T,C); a rank-0 b is a scalar), so b repeats over a's leading "outer" axes.
+// Viewed flat: a, out are (outer, inner), b is (inner). Backward adds into the gradients it is
+// given (nullptr = not needed); b's gradient sums over outer, each column owned by one thread,
+// so the reduction order is fixed.
+// Shape legend: outer = a.numel / b.numel, inner = b.numel.
+#pragma once
+
+#include "tlcr/core/parallel.hpp"
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+enum class BinaryOp { Add, Sub, Mul, Div };
+
+inline const char* binary_op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "add";
+    case BinaryOp::Sub: return "sub";
+    case BinaryOp::Mul: return "mul";
+    case BinaryOp::Div: return "div";
+  }
+  return "?";
+}
+
+// Checks that b broadcasts over a (b's shape is a suffix of a's) and returns inner = b.numel().
+inline int64_t broadcast_inner(const char* op, const Shape& a, const Shape& b) {
+  bool suffix = b.rank <= a.rank;
+  for (int i = 0; suffix && i < b.rank; ++i) suffix = b.dims[b.rank - 1 - i] == a.dims[a.rank - 1 - i];
+  if (!suffix)
+    detail::fail(op, ": shape mismatch: b ", b.str(), " must equal the trailing axes of a ", a.str());
+  return b.numel();
+}
+
+namespace detail {
+constexpr int64_t kElementwiseGrain = 1 << 14;  // elements per thread chunk: below this, run serially
+
+template <class T>
+inline T apply_binary(BinaryOp op, T x, T y) {
+  switch (op) {
+    case BinaryOp::Add: return x + y;
+    case BinaryOp::Sub: return x - y;
+    case BinaryOp::Mul: return x * y;
+    case BinaryOp::Div: return x / y;
+  }
+  return x;
+}
+}  // namespace detail
+
+// out (outer,inner) = a (outer,inner) ∘ b (inner).
+template <class T>
+void binary_forward(BinaryOp op, Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b) {
+  const int64_t inner = broadcast_inner(binary_op_name(op), a.shape(), b.shape());
+  check_same_shape(binary_op_name(op), out.shape(), a.shape(), "out", "a");
+  const int64_t total = a.numel();
+  if (inner == 0) return;
+  const T* pa = a.data();
+  const T* pb = b.data();
+  T* po = out.data();
+  parallel_for(0, total / inner, std::max<int64_t>(1, detail::kElementwiseGrain / inner),
+               [&](int64_t row_begin, int64_t row_end) {
+                 for (int64_t r = row_begin; r < row_end; ++r) {
+                   const T* ar = pa + r * inner;
+                   T* orow = po + r * inner;
+                   switch (op) {  // switch outside the loop so each loop vectorises
+                     case BinaryOp::Add: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] + pb[i]; break;
+                     case BinaryOp::Sub: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] - pb[i]; break;
+                     case BinaryOp::Mul: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] * pb[i]; break;
+                     case BinaryOp::Div: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] / pb[i]; break;
+                   }
+                 }
+               });
+}
+
+// Given d_out, adds d_a (outer,inner) and d_b (inner).
+template <class T>
+void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_out,
+                     const Tensor<T>& a, const Tensor<T>& b) {
+  const int64_t inner = b.numel();
+  if (inner == 0) return;
+  const int64_t outer = a.numel() / inner;
+  const T* g = d_out.data();
+  const T* pa = a.data();
+  const T* pb = b.data();
+  if (d_a) {
+    T* da = d_a->data();
+    parallel_for(0, outer, std::max<int64_t>(1, detail::kElementwiseGrain / inner), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* gr = g + r * inner;
+        T* dar = da + r * inner;
+        switch (op) {
+          // forward: out = a + b, a − b  → d a = d out
+          case BinaryOp::Add:
+          case BinaryOp::Sub: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i]; break;
+          // forward: out = a · b → d a = d out · b
+          case BinaryOp::Mul: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] * pb[i]; break;
+          // forward: out = a / b → d a = d out / b
+          case BinaryOp::Div: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] / pb[i]; break;
+        }
+      }
+    });
+  }
+  if (d_b) {
+    T* db = d_b->data();
+    // d b_i = Σ_r (∂out_ri/∂b_i) · d out_ri; each thread owns a range of columns i.
+    parallel_for(0, inner, std::max<int64_t>(1, detail::kElementwiseGrain / std::max<int64_t>(outer, 1)),
+                 [&](int64_t i0, int64_t i1) {
+                   for (int64_t i = i0; i < i1; ++i) {
+                     T sum = 0;
+                     for (int64_t r = 0; r < outer; ++r) {
+                       const int64_t k = r * inner + i;
+                       switch (op) {
+                         case BinaryOp::Add: sum += g[k]; break;                                  // ∂/∂b (a+b) = 1
+                         case BinaryOp::Sub: sum -= g[k]; break;                                  // ∂/∂b (a−b) = −1
+                         case BinaryOp::Mul: sum += g[k] * pa[k]; break;                          // ∂/∂b (a·b) = a
+                         case BinaryOp::Div: sum -= g[k] * pa[k] / (pb[i] * pb[i]); break;        // ∂/∂b (a/b) = −a/b²
+                       }
+                     }
+                     db[i] += sum;
+                   }
+                 });
+  }
+}
+
+// out = factor · x.
+template <class T>
+void scale_forward(Tensor<T>& out, const Tensor<T>& x, T factor) {
+  check_same_shape("scale", out.shape(), x.shape(), "out", "x");
+  out.vector() = factor * x.vector();
+}
+// forward: out = factor · x → d x += factor · d out.
+template <class T>
+void scale_backward(Tensor<T>& d_x, const Tensor<T>& d_out, T factor) {
+  d_x.vector() += factor * d_out.vector();
+}
+
+}  // namespace tlcr

@@ -1,0 +1,192 @@
+// tlcr/ops/matmul.hpp — matrix products, forward and backward, on raw tensors (no autograd).
+//
+// matmul:         out = op(a) · op(b), where op(x) = x or xᵀ. Without transpose, a's leading axes
+//                 are flattened into rows, so a (B,T,C) · b (C,OC) gives out (B,T,OC).
+// batched_matmul: the same per matrix over the leading (batch) axes of rank-3/4 tensors,
+//                 a (…,M,K) · b (…,K,N) → out (…,M,N), batches split across threads.
+// Transposes are Eigen expressions on maps, so no operand is ever copied.
+// Forward kernels overwrite `out`; backward kernels add into the gradients they are given
+// (nullptr means "not needed").
+// Shape legend: M = rows of op(a), K = inner size, N = columns of op(b).
+#pragma once
+
+#include "tlcr/core/parallel.hpp"
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+struct MatmulShape {
+  int64_t m, k, n;
+};
+
+namespace detail {
+// The sizes of op(a) · op(b) for the matrices a (ar × ac) and b (br × bc).
+inline MatmulShape matmul_sizes(const char* op, int64_t ar, int64_t ac, int64_t br, int64_t bc,
+                                bool transpose_a, bool transpose_b) {
+  const int64_t m = transpose_a ? ac : ar, k = transpose_a ? ar : ac;
+  const int64_t kb = transpose_b ? bc : br, n = transpose_b ? br : bc;
+  if (k != kb)
+    fail(op, ": inner sizes differ: op(a) is ", m, "x", k, ", op(b) is ", kb, "x", n,
+         " (transpose_a=", transpose_a, ", transpose_b=", transpose_b, ")");
+  return {m, k, n};
+}
+
+// out (+)= op(a) · op(b) on Eigen matrix expressions; `accumulate` selects += over =.
+template <class Out, class A, class B>
+void gemm(Out&& out, const A& a, const B& b, bool transpose_a, bool transpose_b, bool accumulate) {
+  auto apply = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate) out.noalias() += lhs * rhs;
+    else out.noalias() = lhs * rhs;
+  };
+  if (!transpose_a && !transpose_b) apply(a, b);
+  else if (transpose_a && !transpose_b) apply(a.transpose(), b);
+  else if (!transpose_a && transpose_b) apply(a, b.transpose());
+  else apply(a.transpose(), b.transpose());
+}
+
+// Naive reference: out = op(a) · op(b) with a triple loop (the test oracle for matmul_forward).
+template <class T>
+void matmul_ref(Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b, bool transpose_a,
+                bool transpose_b) {
+  const auto A = a.matrix();
+  const auto B = b.matrix();
+  const auto [m, k, n] =
+      matmul_sizes("matmul_ref", A.rows(), A.cols(), B.rows(), B.cols(), transpose_a, transpose_b);
+  auto O = out.matrix();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += double(transpose_a ? A(p, i) : A(i, p)) * double(transpose_b ? B(j, p) : B(p, j));
+      O(i, j) = T(sum);
+    }
+}
+}  // namespace detail
+
+// The output shape of matmul(a, b): a's leading shape with the last axis replaced by N
+// (a must be rank 2 when transposed).
+inline Shape matmul_output_shape(const Shape& a, const Shape& b, bool transpose_a,
+                                 bool transpose_b) {
+  TLCR_CHECK(a.rank >= 1 && b.rank == 2, "matmul: expected a of rank ≥ 1 and b of rank 2, got a ",
+             a.str(), " and b ", b.str());
+  TLCR_CHECK(!transpose_a || a.rank == 2, "matmul: transpose_a needs a of rank 2, got ", a.str());
+  const auto sizes = detail::matmul_sizes("matmul", a.rows(), a.cols(), b.rows(), b.cols(),
+                                          transpose_a, transpose_b);
+  if (transpose_a) return Shape{sizes.m, sizes.n};
+  Shape out = a;
+  out.dims[out.rank - 1] = sizes.n;
+  return out;
+}
+
+// out (M,N) = op(a) · op(b). Eigen's GEMM parallelises internally.
+template <class T>
+void matmul_forward(Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b, bool transpose_a = false,
+                    bool transpose_b = false) {
+  check_same_shape("matmul_forward", out.shape(),
+                   matmul_output_shape(a.shape(), b.shape(), transpose_a, transpose_b), "out",
+                   "op(a)·op(b)");
+  detail::gemm(out.matrix(), a.matrix(), b.matrix(), transpose_a, transpose_b, false);
+}
+
+// Given d_out = dL/d(out), adds dL/da into d_a and dL/db into d_b.
+template <class T>
+void matmul_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_out, const Tensor<T>& a,
+                     const Tensor<T>& b, bool transpose_a = false, bool transpose_b = false) {
+  const auto dO = d_out.matrix();
+  // forward: out = op_a(a) · op_b(b)
+  if (d_a) {
+    // d op_a(a) = d_out · op_b(b)ᵀ; transposed: d a = op_b(b) · d_outᵀ
+    if (!transpose_a) detail::gemm(d_a->matrix(), dO, b.matrix(), false, !transpose_b, true);
+    else if (!transpose_b) detail::gemm(d_a->matrix(), b.matrix(), dO, false, true, true);
+    else detail::gemm(d_a->matrix(), b.matrix(), dO, true, true, true);
+  }
+  if (d_b) {
+    // d op_b(b) = op_a(a)ᵀ · d_out; transposed: d b = d_outᵀ · op_a(a)
+    if (!transpose_b) detail::gemm(d_b->matrix(), a.matrix(), dO, !transpose_a, false, true);
+    else if (!transpose_a) detail::gemm(d_b->matrix(), dO, a.matrix(), true, false, true);
+    else detail::gemm(d_b->matrix(), dO, a.matrix(), true, true, true);
+  }
+}
+
+// ---- batched ----------------------------------------------------------------------------------
+
+inline Shape batched_matmul_output_shape(const Shape& a, const Shape& b, bool transpose_a,
+                                         bool transpose_b) {
+  TLCR_CHECK(a.rank >= 3 && a.rank == b.rank, "batched_matmul: expected a and b of equal rank ≥ 3, got a ",
+             a.str(), " and b ", b.str());
+  for (int i = 0; i + 2 < a.rank; ++i)
+    TLCR_CHECK(a.dims[i] == b.dims[i], "batched_matmul: batch axes differ: a ", a.str(), " vs b ",
+               b.str());
+  const auto sizes = detail::matmul_sizes("batched_matmul", a.dims[a.rank - 2], a.dims[a.rank - 1],
+                                          b.dims[b.rank - 2], b.dims[b.rank - 1], transpose_a,
+                                          transpose_b);
+  Shape out = a;
+  out.dims[out.rank - 2] = sizes.m;
+  out.dims[out.rank - 1] = sizes.n;
+  return out;
+}
+
+namespace detail {
+// Calls body(out_i, a_i, b_i) for every batch index, each as an Eigen map, in parallel over batches.
+template <class T, class Body>
+void for_each_batch(int64_t batch_count, T* out, int64_t out_r,
+                    int64_t out_c, const T* a, int64_t a_r, int64_t a_c, const T* b, int64_t b_r,
+                    int64_t b_c, Body&& body) {
+  parallel_for(0, batch_count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      Eigen::Map<RowMatrix<T>> O(out + i * out_r * out_c, out_r, out_c);
+      ConstMatrixMap<T> A(a + i * a_r * a_c, a_r, a_c);
+      ConstMatrixMap<T> B(b + i * b_r * b_c, b_r, b_c);
+      body(O, A, B);
+    }
+  });
+}
+inline int64_t batch_count(const Shape& s) { return s.numel() / (s.dims[s.rank - 2] * s.dims[s.rank - 1]); }
+inline int64_t rows_of(const Shape& s) { return s.dims[s.rank - 2]; }
+inline int64_t cols_of(const Shape& s) { return s.dims[s.rank - 1]; }
+}  // namespace detail
+
+// out (…,M,N) = op(a_i) · op(b_i) for each batch index i.
+template <class T>
+void batched_matmul_forward(Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b,
+                            bool transpose_a = false, bool transpose_b = false) {
+  check_same_shape("batched_matmul_forward", out.shape(),
+                   batched_matmul_output_shape(a.shape(), b.shape(), transpose_a, transpose_b),
+                   "out", "op(a)·op(b)");
+  using namespace detail;
+  const Shape &sa = a.shape(), &sb = b.shape(), &so = out.shape();
+  for_each_batch(batch_count(so), out.data(), rows_of(so), cols_of(so), a.data(), rows_of(sa),
+                 cols_of(sa), b.data(), rows_of(sb), cols_of(sb),
+                 [&](auto& O, const auto& A, const auto& B) {
+                   gemm(O, A, B, transpose_a, transpose_b, false);
+                 });
+}
+
+// Batched version of matmul_backward: adds into d_a and d_b per batch index.
+template <class T>
+void batched_matmul_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_out,
+                             const Tensor<T>& a, const Tensor<T>& b, bool transpose_a = false,
+                             bool transpose_b = false) {
+  using namespace detail;
+  const Shape &sa = a.shape(), &sb = b.shape(), &so = d_out.shape();
+  const int64_t batches = batch_count(so);
+  // forward: out_i = op_a(a_i) · op_b(b_i); each gradient is a product of d_out_i with the other.
+  if (d_a)
+    for_each_batch(batches, d_a->data(), rows_of(sa), cols_of(sa), d_out.data(), rows_of(so),
+                   cols_of(so), b.data(), rows_of(sb), cols_of(sb),
+                   [&](auto& dA, const auto& dO, const auto& B) {
+                     if (!transpose_a) gemm(dA, dO, B, false, !transpose_b, true);
+                     else if (!transpose_b) gemm(dA, B, dO, false, true, true);
+                     else gemm(dA, B, dO, true, true, true);
+                   });
+  if (d_b)
+    for_each_batch(batches, d_b->data(), rows_of(sb), cols_of(sb), a.data(), rows_of(sa),
+                   cols_of(sa), d_out.data(), rows_of(so), cols_of(so),
+                   [&](auto& dB, const auto& A, const auto& dO) {
+                     if (!transpose_b) gemm(dB, A, dO, !transpose_a, false, true);
+                     else if (!transpose_a) gemm(dB, dO, A, true, false, true);
+                     else gemm(dB, dO, A, true, true, true);
+                   });
+}
+
+}  // namespace tlcr

@@ -1,0 +1,84 @@
+// tlcr/ops/reduce.hpp — sum and mean, over everything or along one axis.
+//
+// Along an axis, x is viewed as (outer, n, inner) and reduced to out (outer, inner); the output
+// shape drops that axis. Sums run in index order (fixed order → deterministic).
+// Shape legend: n = size of the reduced axis, outer/inner = products of the axes before/after it.
+#pragma once
+
+#include "tlcr/core/parallel.hpp"
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+struct AxisSplit {
+  int64_t outer, n, inner;
+};
+
+// Splits x's shape around `axis` (negative counts from the end) and returns the reduced shape.
+inline AxisSplit split_axis(const char* op, const Shape& x, int& axis, Shape* reduced = nullptr) {
+  if (axis < 0) axis += x.rank;
+  TLCR_CHECK(axis >= 0 && axis < x.rank, op, ": axis out of range for shape ", x.str());
+  AxisSplit split{1, x.dims[axis], 1};
+  for (int i = 0; i < axis; ++i) split.outer *= x.dims[i];
+  for (int i = axis + 1; i < x.rank; ++i) split.inner *= x.dims[i];
+  if (reduced) {
+    *reduced = Shape{};
+    for (int i = 0; i < x.rank; ++i)
+      if (i != axis) reduced->dims[reduced->rank++] = x.dims[i];
+  }
+  return split;
+}
+
+// out (outer, inner) = scale · Σ_j x (outer, j, inner). scale = 1 for sum, 1/n for mean.
+template <class T>
+void sum_axis_forward(Tensor<T>& out, const Tensor<T>& x, int axis, T scale = T(1)) {
+  Shape reduced;
+  const AxisSplit s = split_axis("sum_axis", x.shape(), axis, &reduced);
+  check_same_shape("sum_axis", out.shape(), reduced, "out", "reduced x");
+  const T* px = x.data();
+  T* po = out.data();
+  parallel_for(0, s.outer, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, s.n * s.inner)),
+               [&](int64_t o0, int64_t o1) {
+                 for (int64_t o = o0; o < o1; ++o) {
+                   T* row = po + o * s.inner;
+                   for (int64_t i = 0; i < s.inner; ++i) row[i] = 0;
+                   for (int64_t j = 0; j < s.n; ++j) {
+                     const T* xr = px + (o * s.n + j) * s.inner;
+                     for (int64_t i = 0; i < s.inner; ++i) row[i] += xr[i];
+                   }
+                   for (int64_t i = 0; i < s.inner; ++i) row[i] *= scale;
+                 }
+               });
+}
+
+// forward: out[o,i] = scale · Σ_j x[o,j,i] → d x[o,j,i] += scale · d out[o,i].
+template <class T>
+void sum_axis_backward(Tensor<T>& d_x, const Tensor<T>& d_out, int axis, T scale = T(1)) {
+  const AxisSplit s = split_axis("sum_axis", d_x.shape(), axis);
+  const T* g = d_out.data();
+  T* dx = d_x.data();
+  parallel_for(0, s.outer * s.n, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, s.inner)),
+               [&](int64_t r0, int64_t r1) {
+                 for (int64_t r = r0; r < r1; ++r) {
+                   const T* gr = g + (r / s.n) * s.inner;
+                   T* dr = dx + r * s.inner;
+                   for (int64_t i = 0; i < s.inner; ++i) dr[i] += scale * gr[i];
+                 }
+               });
+}
+
+// out (rank 0) = scale · Σ x, summed in double for accuracy (fixed order).
+template <class T>
+void sum_all_forward(Tensor<T>& out, const Tensor<T>& x, T scale = T(1)) {
+  TLCR_CHECK(out.numel() == 1, "sum_all: out must hold one element, got ", out.shape().str());
+  double total = 0;
+  for (const T v : x) total += v;
+  out.data()[0] = static_cast<T>(total * scale);
+}
+// forward: out = scale · Σ x → d x += scale · d out.
+template <class T>
+void sum_all_backward(Tensor<T>& d_x, const Tensor<T>& d_out, T scale = T(1)) {
+  d_x.vector().array() += scale * d_out.data()[0];
+}
+
+}  // namespace tlcr
