@@ -1,4 +1,4 @@
-// The second umbrella-including translation unit (see test_odr_a.cpp).
+// ODR check: this file and odr_second_unit.cpp both include the umbrella header.
 #include "support/testing.hpp"
 
 double odr_unit_a();

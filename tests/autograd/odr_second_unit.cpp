@@ -1,4 +1,4 @@
-// One of two translation units that include the umbrella header: linking both catches any
+// The second translation unit (with test_odr.cpp) that includes the umbrella header: linking both catches any
 // non-inline definition in a header (an ODR violation shows up as a duplicate symbol).
 #include <tlcr/tlcr.hpp>
 
