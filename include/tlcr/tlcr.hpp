@@ -12,6 +12,8 @@
 #include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/reduce.hpp"
 
+#include "tlcr/io/atomic_file.hpp"
+
 #include "tlcr/autograd/gradcheck.hpp"
 #include "tlcr/autograd/tape.hpp"
 #include "tlcr/autograd/var.hpp"
