@@ -12,6 +12,7 @@
 #include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/reduce.hpp"
 
+#include "tlcr/generate/sampler.hpp"
 #include "tlcr/io/atomic_file.hpp"
 
 #include "tlcr/autograd/gradcheck.hpp"
