@@ -1,0 +1,24 @@
+// tlcr/autograd/fn/rope.hpp — differentiable rotary position embedding (see ops/rope.hpp).
+// x (B,H,T,D), positions (B·T) → (B,H,T,D).
+#pragma once
+
+#include <vector>
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/rope.hpp"
+
+namespace tlcr {
+
+template <class T>
+Var<T> rope(const Var<T>& x, std::span<const int32_t> positions, double theta = 10000.0) {
+  Tensor<T> out(x.shape());
+  rope_forward(out, x.value(), positions, theta);
+  std::vector<int32_t> saved_positions(positions.begin(), positions.end());
+  return record<T>("rope", std::move(out), {x},
+                   [x, saved_positions = std::move(saved_positions), theta](const Tensor<T>& d_out) {
+                     if (auto* d_x = x.grad_if_needed())
+                       rope_backward(*d_x, d_out, std::span<const int32_t>(saved_positions), theta);
+                   });
+}
+
+}  // namespace tlcr
