@@ -1,0 +1,151 @@
+// tlcr/train/batches.hpp — turning token sequences into padded (B, T) training batches.
+//
+// TokenBatch is what every model forward takes: input ids, next-token targets (kIgnoreIndex where no
+// loss is wanted), a key mask (1 = real token, 0 = padding) and positions that skip padding, so a
+// left-padded row sees the same positions as the same row unpadded.
+// LmBatcher cuts a token stream into shuffled windows for pretraining; make_sequence_batch pads
+// (prompt, response) pairs for SFT with the loss on response tokens only.
+// Not here: tokenisation (text/), the model (models/).
+// Shape legend: B = batch rows, T = time steps (the padded length).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tlcr/core/rng.hpp"
+
+namespace tlcr {
+
+inline constexpr int32_t kIgnoreIndex = -100;
+
+enum class Padding { Right, Left };
+
+struct TokenBatch {
+  int64_t batch = 0, time = 0;
+  std::vector<int32_t> inputs;     // (B·T) token ids; padding holds pad_token
+  std::vector<int32_t> targets;    // (B·T) next token, or kIgnoreIndex
+  std::vector<uint8_t> key_mask;   // (B·T) 1 = real token, 0 = padding
+  std::vector<int32_t> positions;  // (B·T) 0,1,2,… over real tokens; 0 on padding
+
+  int64_t size() const { return batch * time; }
+  int64_t target_count() const {
+    return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != kIgnoreIndex; });
+  }
+};
+
+// Fills positions from key_mask: each row counts its real tokens from 0.
+inline void assign_positions(TokenBatch& batch) {
+  batch.positions.assign(batch.size(), 0);
+  for (int64_t b = 0; b < batch.batch; ++b) {
+    int32_t next = 0;
+    for (int64_t t = 0; t < batch.time; ++t) {
+      const int64_t i = b * batch.time + t;
+      batch.positions[i] = batch.key_mask[i] ? next++ : 0;
+    }
+  }
+}
+
+// One row of a sequence batch: `tokens` with the loss on tokens[loss_begin:] (each predicted from
+// the tokens before it).
+struct SequenceRow {
+  std::vector<int32_t> tokens;
+  int64_t loss_begin = 1;
+};
+
+// Pads rows to the longest (≤ max_time; longer rows are cut at the right) on the given side.
+// targets[i] = tokens[i+1] where token i+1 is in the loss span, else kIgnoreIndex.
+inline TokenBatch make_sequence_batch(std::span<const SequenceRow> rows, int64_t max_time,
+                                      int32_t pad_token, Padding side = Padding::Right) {
+  TLCR_CHECK(!rows.empty(), "make_sequence_batch: no rows");
+  TokenBatch batch;
+  batch.batch = static_cast<int64_t>(rows.size());
+  for (const auto& row : rows)
+    batch.time = std::max<int64_t>(batch.time, std::min<int64_t>(row.tokens.size(), max_time));
+  batch.inputs.assign(batch.size(), pad_token);
+  batch.targets.assign(batch.size(), kIgnoreIndex);
+  batch.key_mask.assign(batch.size(), 0);
+  for (int64_t b = 0; b < batch.batch; ++b) {
+    const SequenceRow& row = rows[b];
+    const int64_t length = std::min<int64_t>(row.tokens.size(), max_time);
+    const int64_t offset = side == Padding::Left ? batch.time - length : 0;
+    for (int64_t t = 0; t < length; ++t) {
+      const int64_t i = b * batch.time + offset + t;
+      batch.inputs[i] = row.tokens[t];
+      batch.key_mask[i] = 1;
+      if (t + 1 < length && t + 1 >= row.loss_begin) batch.targets[i] = row.tokens[t + 1];
+    }
+  }
+  assign_positions(batch);
+  return batch;
+}
+
+// Cuts a token stream into windows of time+1 tokens (inputs and shifted targets), visiting the
+// windows in a shuffled order that is reshuffled every epoch from the seed.
+class LmBatcher {
+ public:
+  LmBatcher(std::vector<int32_t> stream, int64_t batch, int64_t time, uint64_t seed)
+      : stream_(std::move(stream)), batch_(batch), time_(time), rng_(seed) {
+    TLCR_CHECK(batch > 0 && time > 0, "LmBatcher: batch and time must be positive");
+    TLCR_CHECK(static_cast<int64_t>(stream_.size()) > time, "LmBatcher: the stream has ",
+               stream_.size(), " tokens, fewer than one window of ", time + 1);
+    const int64_t windows = (static_cast<int64_t>(stream_.size()) - 1) / time;
+    for (int64_t w = 0; w < windows; ++w) starts_.push_back(w * time);
+    shuffle();
+  }
+
+  int64_t windows_per_epoch() const { return static_cast<int64_t>(starts_.size()); }
+  int64_t epoch() const { return epoch_; }
+
+  TokenBatch next() {
+    TokenBatch batch;
+    batch.batch = batch_, batch.time = time_;
+    batch.inputs.resize(batch.size());
+    batch.targets.resize(batch.size());
+    batch.key_mask.assign(batch.size(), 1);
+    for (int64_t b = 0; b < batch_; ++b) {
+      if (cursor_ == starts_.size()) {
+        ++epoch_;
+        shuffle();
+      }
+      const int64_t start = starts_[cursor_++];
+      for (int64_t t = 0; t < time_; ++t) {
+        batch.inputs[b * time_ + t] = stream_[start + t];
+        batch.targets[b * time_ + t] = stream_[start + t + 1];
+      }
+    }
+    assign_positions(batch);
+    return batch;
+  }
+
+  // Resume support: the RNG, epoch and position in the current order.
+  struct State {
+    std::array<uint64_t, 6> rng;
+    int64_t epoch;
+    std::size_t cursor;
+    std::vector<int64_t> order;
+  };
+  State state() const { return {rng_.state(), epoch_, cursor_, starts_}; }
+  void set_state(const State& s) {
+    TLCR_CHECK(s.order.size() == starts_.size(), "LmBatcher: saved order has ", s.order.size(),
+               " windows, this stream has ", starts_.size());
+    rng_.set_state(s.rng), epoch_ = s.epoch, cursor_ = s.cursor, starts_ = s.order;
+  }
+
+ private:
+  void shuffle() {  // Fisher–Yates with the deterministic Rng
+    for (std::size_t i = starts_.size(); i > 1; --i) std::swap(starts_[i - 1], starts_[rng_.uniform_int(i)]);
+    cursor_ = 0;
+  }
+
+  std::vector<int32_t> stream_;
+  int64_t batch_, time_;
+  Rng rng_;
+  std::vector<int64_t> starts_;
+  std::size_t cursor_ = 0;
+  int64_t epoch_ = 0;
+};
+
+}  // namespace tlcr
