@@ -14,6 +14,7 @@
 
 #include "tlcr/generate/sampler.hpp"
 #include "tlcr/io/atomic_file.hpp"
+#include "tlcr/io/safetensors.hpp"
 
 #include "tlcr/autograd/gradcheck.hpp"
 #include "tlcr/autograd/tape.hpp"
