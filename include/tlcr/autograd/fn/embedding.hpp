@@ -1,0 +1,33 @@
+// tlcr/autograd/fn/embedding.hpp — differentiable embedding lookup.
+// table (V, C), ids (…) given flat with their shape → out (…, C). Gradients flow to the table only;
+// ids are copied, so the caller's buffer may change after the call. See ops/embedding.hpp.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/embedding.hpp"
+
+namespace tlcr {
+
+// Rows of `table` picked by `ids`, which hold id_shape.numel() values in row-major order.
+template <class T>
+Var<T> embedding(const Var<T>& table, std::span<const int32_t> ids, const Shape& id_shape) {
+  Tensor<T> out(embedding_output_shape(id_shape, table.shape()));
+  embedding_forward(out, table.value(), ids, id_shape);
+  return record<T>("embedding", std::move(out), {table},
+                   [table, ids = std::vector<int32_t>(ids.begin(), ids.end()),
+                    id_shape](const Tensor<T>& d_out) {
+                     if (auto* d_table = table.grad_if_needed())
+                       embedding_backward(*d_table, d_out, std::span<const int32_t>(ids), id_shape);
+                   });
+}
+
+// Ids as one flat sequence: out (N, C).
+template <class T>
+Var<T> embedding(const Var<T>& table, std::span<const int32_t> ids) {
+  return embedding(table, ids, Shape{static_cast<int64_t>(ids.size())});
+}
+
+}  // namespace tlcr

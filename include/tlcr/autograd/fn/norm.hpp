@@ -1,0 +1,41 @@
+// tlcr/autograd/fn/norm.hpp — differentiable LayerNorm and RMSNorm over the last axis.
+// x (…, C), weight (C), bias (C) → out (…, C). The math lives in ops/norm.hpp; the per-row
+// statistics the forward pass saves (mean, rstd) are kept by the backward closure.
+#pragma once
+
+#include <type_traits>
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/norm.hpp"
+
+namespace tlcr {
+
+// (x − mean)/√(var + eps) ⊙ weight + bias, per row of x.
+template <class T>
+Var<T> layernorm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
+                 std::type_identity_t<T> eps = T(1e-5)) {
+  Tensor<T> out(x.shape());
+  Tensor<T> mean(norm_stats_shape(x.shape())), rstd(norm_stats_shape(x.shape()));
+  layernorm_forward(out, mean, rstd, x.value(), weight.value(), bias.value(), eps);
+  return record<T>("layernorm", std::move(out), {x, weight, bias},
+                   [x, weight, bias, mean, rstd](const Tensor<T>& d_out) {
+                     layernorm_backward(x.grad_if_needed(), weight.grad_if_needed(),
+                                        bias.grad_if_needed(), d_out, x.value(), weight.value(),
+                                        mean, rstd);
+                   });
+}
+
+// x/√(mean(x²) + eps) ⊙ weight, per row of x.
+template <class T>
+Var<T> rmsnorm(const Var<T>& x, const Var<T>& weight, std::type_identity_t<T> eps = T(1e-5)) {
+  Tensor<T> out(x.shape());
+  Tensor<T> rstd(norm_stats_shape(x.shape()));
+  rmsnorm_forward(out, rstd, x.value(), weight.value(), eps);
+  return record<T>("rmsnorm", std::move(out), {x, weight},
+                   [x, weight, rstd](const Tensor<T>& d_out) {
+                     rmsnorm_backward(x.grad_if_needed(), weight.grad_if_needed(), d_out, x.value(),
+                                      weight.value(), rstd);
+                   });
+}
+
+}  // namespace tlcr

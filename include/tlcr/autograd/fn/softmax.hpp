@@ -1,0 +1,28 @@
+// tlcr/autograd/fn/softmax.hpp — differentiable softmax and log_softmax over the last axis.
+// x (…, C) → out (…, C). The math lives in ops/softmax.hpp; backward uses only the saved output.
+#pragma once
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/softmax.hpp"
+
+namespace tlcr {
+
+template <class T>
+Var<T> softmax(const Var<T>& x) {
+  Tensor<T> out(x.shape());
+  softmax_forward(out, x.value());
+  return record<T>("softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) softmax_backward(*d_x, d_out, out);
+  });
+}
+
+template <class T>
+Var<T> log_softmax(const Var<T>& x) {
+  Tensor<T> out(x.shape());
+  log_softmax_forward(out, x.value());
+  return record<T>("log_softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) log_softmax_backward(*d_x, d_out, out);
+  });
+}
+
+}  // namespace tlcr

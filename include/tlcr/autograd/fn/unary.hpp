@@ -1,0 +1,63 @@
+// tlcr/autograd/fn/unary.hpp — differentiable pointwise functions: exp, log, tanh, sigmoid, relu,
+// gelu (tanh approximation), silu, neg, square, sqrt. Output shape = input shape.
+// The math lives in ops/unary.hpp; unary<Fn>(x) wraps any pointwise:: policy.
+#pragma once
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/unary.hpp"
+
+namespace tlcr {
+
+// Fn::value applied to every element of x; Fn is a policy from tlcr::pointwise.
+template <class Fn, class T>
+Var<T> unary(const Var<T>& x) {
+  Tensor<T> out(x.shape());
+  unary_forward<Fn>(out, x.value());
+  // The closure keeps a view of the output: exp, tanh, sigmoid and sqrt differentiate through it.
+  return record<T>(Fn::name, out, {x}, [x, out](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) unary_backward<Fn>(*d_x, d_out, x.value(), out);
+  });
+}
+
+template <class T>
+Var<T> exp(const Var<T>& x) {
+  return unary<pointwise::Exp>(x);
+}
+template <class T>
+Var<T> log(const Var<T>& x) {
+  return unary<pointwise::Log>(x);
+}
+template <class T>
+Var<T> tanh(const Var<T>& x) {
+  return unary<pointwise::Tanh>(x);
+}
+template <class T>
+Var<T> sigmoid(const Var<T>& x) {
+  return unary<pointwise::Sigmoid>(x);
+}
+template <class T>
+Var<T> relu(const Var<T>& x) {
+  return unary<pointwise::Relu>(x);
+}
+template <class T>
+Var<T> gelu(const Var<T>& x) {
+  return unary<pointwise::Gelu>(x);
+}
+template <class T>
+Var<T> silu(const Var<T>& x) {
+  return unary<pointwise::Silu>(x);
+}
+template <class T>
+Var<T> neg(const Var<T>& x) {
+  return unary<pointwise::Neg>(x);
+}
+template <class T>
+Var<T> square(const Var<T>& x) {
+  return unary<pointwise::Square>(x);
+}
+template <class T>
+Var<T> sqrt(const Var<T>& x) {
+  return unary<pointwise::Sqrt>(x);
+}
+
+}  // namespace tlcr
