@@ -19,6 +19,26 @@
 #include "tlcr/ops/softmax.hpp"
 #include "tlcr/ops/unary.hpp"
 
+#include "tlcr/nn/attention.hpp"
+#include "tlcr/nn/block.hpp"
+#include "tlcr/nn/kv_cache.hpp"
+#include "tlcr/nn/linear.hpp"
+#include "tlcr/nn/mlp.hpp"
+#include "tlcr/nn/norm.hpp"
+#include "tlcr/nn/parameter_store.hpp"
+
+#include "tlcr/optim/adamw.hpp"
+#include "tlcr/optim/clip.hpp"
+#include "tlcr/optim/schedule.hpp"
+#include "tlcr/optim/sgd.hpp"
+
+#include "tlcr/models/arch.hpp"
+#include "tlcr/models/config.hpp"
+#include "tlcr/models/transformer.hpp"
+
+#include "tlcr/train/batches.hpp"
+
+#include "tlcr/generate/generate.hpp"
 #include "tlcr/generate/sampler.hpp"
 #include "tlcr/io/atomic_file.hpp"
 #include "tlcr/io/safetensors.hpp"

@@ -1,0 +1,182 @@
+// tlcr/models/transformer.hpp — the decoder-only transformer every model in tlcr is made of.
+//
+// Transformer<T, Arch> = token (+ learned position) embeddings → L pre-norm blocks → final norm,
+// with the heads a role needs, all parameters in one ParameterStore named like Hugging Face's:
+//   policy / reference / SFT model:  LM head (tied to the token embedding, or untied)
+//   critic:                          value head, one scalar per token            ("v_head")
+//   discriminator:                   token-classifier head, K logits per token, no bias ("score")
+//   Bradley–Terry reward model:      sequence-scalar head, read at the last real token ("score")
+// Padding-aware: every row carries a key mask and positions that skip padding, so a left-padded
+// row computes exactly what the same row unpadded does. With a KvCache, a call processes only the
+// new steps (generation).
+// Not here: training loops (train/), sampling (generate/), checkpoint files (io/model_dir.hpp).
+// Shape legend: B = batch, T = time, C = width, V = vocabulary, K = token classes.
+#pragma once
+
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include "tlcr/autograd/fn/embedding.hpp"
+#include "tlcr/autograd/fn/reduce.hpp"
+#include "tlcr/autograd/fn/shape_ops.hpp"
+#include "tlcr/models/arch.hpp"
+#include "tlcr/models/config.hpp"
+#include "tlcr/train/batches.hpp"
+
+namespace tlcr {
+
+// Which heads a model carries on top of its trunk.
+struct HeadConfig {
+  bool lm = true;                // next-token logits (V)
+  bool value = false;            // one scalar per token
+  int64_t token_classes = 0;     // K logits per token (2 for the TLCR discriminator), 0 = none
+  bool sequence_score = false;   // one scalar per sequence at its last real token
+};
+
+// The tokens of one forward call. Without a cache: ids, key_mask and positions are (B·T).
+// With a cache: ids and positions cover the new steps (B·T), key_mask covers the cache (B·capacity).
+struct ModelInput {
+  int64_t batch = 0, time = 0;
+  std::span<const int32_t> ids;
+  std::span<const uint8_t> key_mask;   // empty = no padding
+  std::span<const int32_t> positions;  // empty = 0 … T−1 in every row
+
+  static ModelInput from(const TokenBatch& b) {
+    return {b.batch, b.time, b.inputs, b.key_mask, b.positions};
+  }
+};
+
+template <class T, class Arch = Gpt2Arch>
+class Transformer {
+ public:
+  using Block = TransformerBlock<T, Arch::template Norm, Arch::template Mlp>;
+  using FinalNorm = typename Arch::template Norm<T>;
+
+  // Registers every parameter and initialises it from `seed` (GPT-2 scheme: N(0, 0.02) weights,
+  // residual projections scaled by 1/√(2L), zero biases, unit norm gains).
+  explicit Transformer(const TransformerConfig& model_config, const HeadConfig& head_config = {},
+                       uint64_t seed = 0)
+      : config_(model_config), heads_(head_config) {
+    config_.validate();
+    const int64_t C = config_.width;
+    token_embedding_ = params_.add(Arch::token_embedding(), Shape{config_.vocab_size, C});
+    if constexpr (Arch::kLearnedPositions)
+      position_embedding_ = params_.add(Arch::position_embedding(), Shape{config_.context_length, C});
+    for (int64_t i = 0; i < config_.layers; ++i) {
+      const std::string prefix = Arch::block(i);
+      Block block;
+      block.norm1 = FinalNorm(params_, prefix + Arch::norm1(), C, config_.norm_epsilon);
+      block.attention = SelfAttention<T>(params_, prefix + Arch::attention(), C, config_.heads,
+                                         Arch::kFusedQkv, Arch::kBiases, Arch::kRotary, config_.rope_theta);
+      block.norm2 = FinalNorm(params_, prefix + Arch::norm2(), C, config_.norm_epsilon);
+      block.mlp = typename Arch::template Mlp<T>(params_, prefix + Arch::mlp(), C, config_.hidden());
+      blocks_.push_back(std::move(block));
+    }
+    final_norm_ = FinalNorm(params_, Arch::final_norm(), C, config_.norm_epsilon);
+    if (heads_.lm && !config_.tied_embeddings)
+      lm_head_ = Linear<T>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
+    if (heads_.value) value_head_ = Linear<T>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
+    if (heads_.token_classes > 0)
+      classifier_ = Linear<T>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
+    if (heads_.sequence_score) sequence_head_ = Linear<T>(params_, "score", C, 1, false, WeightLayout::OutIn);
+    params_.finalize();
+    initialize(seed);
+  }
+
+  const TransformerConfig& config() const { return config_; }
+  const HeadConfig& heads() const { return heads_; }
+  ParameterStore<T>& params() { return params_; }
+  const ParameterStore<T>& params() const { return params_; }
+
+  // The trunk: hidden states after the final norm, (B,T,C).
+  Var<T> hidden(const ModelInput& in, KvCache<T>* cache = nullptr) const {
+    TLCR_CHECK(static_cast<int64_t>(in.ids.size()) == in.batch * in.time, "Transformer: ",
+               in.ids.size(), " ids for a batch of ", in.batch, "×", in.time);
+    std::vector<int32_t> default_positions;
+    std::span<const int32_t> positions = in.positions;
+    if (positions.empty()) {  // 0 … T−1 after whatever the cache holds
+      default_positions.resize(in.ids.size());
+      const int32_t start = cache ? static_cast<int32_t>(cache->length()) : 0;
+      for (std::size_t i = 0; i < default_positions.size(); ++i)
+        default_positions[i] = start + static_cast<int32_t>(i % in.time);
+      positions = default_positions;
+    }
+    TLCR_CHECK(positions.size() == in.ids.size(), "Transformer: ", positions.size(),
+               " positions for ", in.ids.size(), " ids");
+    const Shape id_shape{in.batch, in.time};
+    Var<T> x = embedding(token_embedding_, in.ids, id_shape);
+    if constexpr (Arch::kLearnedPositions) {
+      for (int32_t p : positions)
+        TLCR_CHECK(p >= 0 && p < config_.context_length, "Transformer: position ", p,
+                   " outside the learned table of ", config_.context_length);
+      x = add(x, embedding(position_embedding_, positions, id_shape));
+    }
+    const SequenceLayout layout{in.key_mask, positions};
+    for (std::size_t l = 0; l < blocks_.size(); ++l)
+      x = blocks_[l](x, layout, cache, static_cast<int64_t>(l));
+    if (cache) cache->advance(in.time);
+    return final_norm_(x);
+  }
+
+  // Next-token logits (B,T,V) from hidden (B,T,C).
+  Var<T> lm_logits(const Var<T>& h) const {
+    TLCR_CHECK(heads_.lm, "Transformer::lm_logits: this model has no LM head");
+    return config_.tied_embeddings ? matmul(h, token_embedding_, false, true) : lm_head_(h);
+  }
+  // Per-token values (B,T) from hidden (B,T,C).
+  Var<T> values(const Var<T>& h) const {
+    TLCR_CHECK(heads_.value, "Transformer::values: this model has no value head");
+    return reshape(value_head_(h), Shape{h.shape()[0], h.shape()[1]});
+  }
+  // Per-token class logits (B,T,K) from hidden (B,T,C).
+  Var<T> token_logits(const Var<T>& h) const {
+    TLCR_CHECK(heads_.token_classes > 0, "Transformer::token_logits: this model has no token classifier");
+    return classifier_(h);
+  }
+  // One score per row (B), read at the row's last real token: last_index[b] ∈ [0, T).
+  Var<T> sequence_scores(const Var<T>& h, std::span<const int32_t> last_index) const {
+    TLCR_CHECK(heads_.sequence_score, "Transformer::sequence_scores: this model has no sequence head");
+    const int64_t B = h.shape()[0], time = h.shape()[1], C = h.shape()[2];
+    TLCR_CHECK(static_cast<int64_t>(last_index.size()) == B, "sequence_scores: ", last_index.size(),
+               " indices for ", B, " rows");
+    std::vector<int32_t> rows(B);
+    for (int64_t b = 0; b < B; ++b) {
+      TLCR_CHECK(last_index[b] >= 0 && last_index[b] < time, "sequence_scores: row ", b,
+                 " index ", last_index[b], " outside [0, ", time, ")");
+      rows[b] = static_cast<int32_t>(b * time + last_index[b]);
+    }
+    // Gather the B chosen rows of hidden viewed as (B·T, C), then score them.
+    const Var<T> chosen = embedding(reshape(h, Shape{B * time, C}), std::span<const int32_t>(rows));
+    return reshape(sequence_head_(chosen), Shape{B});
+  }
+
+ private:
+  void initialize(uint64_t seed) {
+    Rng rng(seed);
+    const double residual_std = 0.02 / std::sqrt(2.0 * config_.layers);
+    for (const auto& p : params_.parameters()) {
+      const std::string& name = p.name;
+      const bool is_norm_gain = p.group == ParamGroup::NoDecay && p.shape.rank == 1 &&
+                                name.find("bias") == std::string::npos;
+      if (p.group == ParamGroup::NoDecay) params_.init_constant(name, is_norm_gain ? T(1) : T(0));
+      else if (name.ends_with("c_proj.weight") || name.ends_with("o_proj.weight") ||
+               name.ends_with("down_proj.weight"))
+        params_.init_normal(name, residual_std, rng);
+      else params_.init_normal(name, 0.02, rng);
+    }
+  }
+
+  TransformerConfig config_;
+  HeadConfig heads_;
+  ParameterStore<T> params_;
+  Var<T> token_embedding_, position_embedding_;
+  std::vector<Block> blocks_;
+  FinalNorm final_norm_;
+  Linear<T> lm_head_, value_head_, classifier_, sequence_head_;
+};
+
+template <class T> using Gpt2 = Transformer<T, Gpt2Arch>;
+template <class T> using Llama = Transformer<T, LlamaArch>;
+
+}  // namespace tlcr

@@ -1,0 +1,84 @@
+// tlcr/nn/attention.hpp — causal multi-head self-attention as a module, with an optional KV cache.
+//
+// q, k, v come from one fused projection (GPT-2 "c_attn", (C, 3C)) or three (Llama q/k/v_proj);
+// rotary positions rotate q and k when the architecture asks for them; the fused kernel in
+// ops/attention.hpp does softmax(q·kᵀ/√D + causal & padding mask)·v; the heads are merged and
+// projected back ("c_proj" / "o_proj").
+// Not here: the kernel itself; the cache storage (nn/kv_cache.hpp).
+// Shape legend: x (B,T,C) → (B,T,C); H heads of size D = C/H.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "tlcr/autograd/fn/attention.hpp"
+#include "tlcr/autograd/fn/heads.hpp"
+#include "tlcr/autograd/fn/rope.hpp"
+#include "tlcr/nn/kv_cache.hpp"
+#include "tlcr/nn/linear.hpp"
+
+namespace tlcr {
+
+// What one forward pass needs besides x: padding and positions of every row.
+struct SequenceLayout {
+  std::span<const uint8_t> key_mask;   // (B·T) 1 real, 0 padding; with a cache (B·capacity), or empty
+  std::span<const int32_t> positions;  // (B·T): position of each new token (rotary only)
+};
+
+template <class T>
+struct SelfAttention {
+  bool fused_qkv = true;
+  bool rotary = false;
+  int64_t heads = 1;
+  double rope_theta = 10000.0;
+  Linear<T> qkv;      // fused: (C, 3C)
+  Linear<T> q, k, v;  // separate: (C, C) each
+  Linear<T> out;
+
+  SelfAttention() = default;
+  // GPT-2 names: <prefix>c_attn, <prefix>c_proj. Llama names: <prefix>{q,k,v,o}_proj.
+  SelfAttention(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t n_heads,
+                bool fused, bool use_bias, bool use_rotary, double theta)
+      : fused_qkv(fused), rotary(use_rotary), heads(n_heads), rope_theta(theta) {
+    if (fused) {
+      qkv = Linear<T>(store, prefix + "c_attn", width, 3 * width, use_bias);
+      out = Linear<T>(store, prefix + "c_proj", width, width, use_bias);
+    } else {
+      q = Linear<T>(store, prefix + "q_proj", width, width, use_bias, WeightLayout::OutIn);
+      k = Linear<T>(store, prefix + "k_proj", width, width, use_bias, WeightLayout::OutIn);
+      v = Linear<T>(store, prefix + "v_proj", width, width, use_bias, WeightLayout::OutIn);
+      out = Linear<T>(store, prefix + "o_proj", width, width, use_bias, WeightLayout::OutIn);
+    }
+  }
+
+  // x (B,T,C) → (B,T,C). With a cache, x holds only the new steps; their keys/values are appended
+  // to layer `layer` of the cache and attention covers cached + new keys.
+  Var<T> operator()(const Var<T>& x, const SequenceLayout& layout, KvCache<T>* cache = nullptr,
+                    int64_t layer = 0) const {
+    Var<T> qh, kh, vh;  // (B,H,T,D)
+    if (fused_qkv) {
+      auto parts = split_heads(qkv(x), 3, heads);
+      qh = parts[0], kh = parts[1], vh = parts[2];
+    } else {
+      qh = split_heads(q(x), 1, heads)[0];
+      kh = split_heads(k(x), 1, heads)[0];
+      vh = split_heads(v(x), 1, heads)[0];
+    }
+    if (rotary) {
+      qh = rope(qh, layout.positions, rope_theta);
+      kh = rope(kh, layout.positions, rope_theta);
+    }
+    Var<T> y;
+    if (cache) {  // inference only: keys and values of earlier steps come from the cache
+      const int64_t offset = cache->length();
+      cache->append(layer, kh.value(), vh.value());
+      y = causal_attention(qh, constant(cache->keys(layer)), constant(cache->values(layer)),
+                           layout.key_mask, offset);
+    } else {
+      y = causal_attention(qh, kh, vh, layout.key_mask);
+    }
+    return out(merge_heads(y));
+  }
+};
+
+}  // namespace tlcr

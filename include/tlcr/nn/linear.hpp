@@ -1,0 +1,42 @@
+// tlcr/nn/linear.hpp — Linear: y = x·W (+ b), its parameters registered in a ParameterStore.
+//
+// Two weight layouts, so checkpoints load without copies: (in, out) — Hugging Face GPT-2's Conv1D —
+// and (out, in) — torch.nn.Linear, used by Llama checkpoints. The product reads either layout
+// directly through matmul's transpose flag.
+// Not here: initialisation policy (the model decides), activation functions.
+// Shape legend: x (…, in) → y (…, out).
+#pragma once
+
+#include <string>
+
+#include "tlcr/autograd/fn/elementwise.hpp"
+#include "tlcr/autograd/fn/matmul.hpp"
+#include "tlcr/nn/parameter_store.hpp"
+
+namespace tlcr {
+
+enum class WeightLayout { InOut, OutIn };
+
+template <class T>
+struct Linear {
+  Var<T> weight;  // (in, out) or (out, in), see layout
+  Var<T> bias;    // (out), undefined when the layer has no bias
+  WeightLayout layout = WeightLayout::InOut;
+
+  Linear() = default;
+  // Registers "<name>.weight" (and "<name>.bias" when use_bias).
+  Linear(ParameterStore<T>& store, const std::string& name, int64_t in, int64_t out, bool use_bias,
+         WeightLayout weight_layout = WeightLayout::InOut)
+      : layout(weight_layout) {
+    weight = store.add(name + ".weight", layout == WeightLayout::InOut ? Shape{in, out} : Shape{out, in});
+    if (use_bias) bias = store.add(name + ".bias", Shape{out}, ParamGroup::NoDecay);
+  }
+
+  // x (…, in) → (…, out)
+  Var<T> operator()(const Var<T>& x) const {
+    Var<T> y = matmul(x, weight, false, layout == WeightLayout::OutIn);
+    return bias.defined() ? add(y, bias) : y;
+  }
+};
+
+}  // namespace tlcr

@@ -1,0 +1,40 @@
+// tlcr/nn/mlp.hpp — the feed-forward part of a block, the `Mlp` policy:
+// GeluMlp  (GPT-2):  proj(gelu(fc(x)))                      parameters c_fc, c_proj (in, out)
+// SwiGluMlp (Llama): down(silu(gate(x)) ⊙ up(x))            parameters gate/up/down_proj (out, in)
+// Not here: the activation kernels (ops/unary.hpp).
+// Shape legend: x (…, C) → (…, C) through a hidden width F.
+#pragma once
+
+#include <string>
+
+#include "tlcr/autograd/fn/unary.hpp"
+#include "tlcr/nn/linear.hpp"
+
+namespace tlcr {
+
+template <class T>
+struct GeluMlp {
+  Linear<T> fc, proj;
+
+  GeluMlp() = default;
+  GeluMlp(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t hidden)
+      : fc(store, prefix + "c_fc", width, hidden, true),
+        proj(store, prefix + "c_proj", hidden, width, true) {}
+
+  Var<T> operator()(const Var<T>& x) const { return proj(gelu(fc(x))); }
+};
+
+template <class T>
+struct SwiGluMlp {
+  Linear<T> gate, up, down;
+
+  SwiGluMlp() = default;
+  SwiGluMlp(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t hidden)
+      : gate(store, prefix + "gate_proj", width, hidden, false, WeightLayout::OutIn),
+        up(store, prefix + "up_proj", width, hidden, false, WeightLayout::OutIn),
+        down(store, prefix + "down_proj", hidden, width, false, WeightLayout::OutIn) {}
+
+  Var<T> operator()(const Var<T>& x) const { return down(mul(silu(gate(x)), up(x))); }
+};
+
+}  // namespace tlcr

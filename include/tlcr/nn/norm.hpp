@@ -1,0 +1,40 @@
+// tlcr/nn/norm.hpp — normalisation modules, the `Norm` policy of a transformer block:
+// LayerNorm (weight + bias, GPT-2) and RmsNorm (weight only, Llama). Both normalise the last axis.
+// Not here: the fused kernels (ops/norm.hpp).
+// Shape legend: x (…, C) → (…, C).
+#pragma once
+
+#include <string>
+
+#include "tlcr/autograd/fn/norm.hpp"
+#include "tlcr/nn/parameter_store.hpp"
+
+namespace tlcr {
+
+template <class T>
+struct LayerNorm {
+  Var<T> weight, bias;
+  T epsilon = T(1e-5);
+
+  LayerNorm() = default;
+  LayerNorm(ParameterStore<T>& store, const std::string& name, int64_t width, double eps)
+      : weight(store.add(name + ".weight", Shape{width}, ParamGroup::NoDecay)),
+        bias(store.add(name + ".bias", Shape{width}, ParamGroup::NoDecay)),
+        epsilon(T(eps)) {}
+
+  Var<T> operator()(const Var<T>& x) const { return layernorm(x, weight, bias, epsilon); }
+};
+
+template <class T>
+struct RmsNorm {
+  Var<T> weight;
+  T epsilon = T(1e-6);
+
+  RmsNorm() = default;
+  RmsNorm(ParameterStore<T>& store, const std::string& name, int64_t width, double eps)
+      : weight(store.add(name + ".weight", Shape{width}, ParamGroup::NoDecay)), epsilon(T(eps)) {}
+
+  Var<T> operator()(const Var<T>& x) const { return rmsnorm(x, weight, epsilon); }
+};
+
+}  // namespace tlcr

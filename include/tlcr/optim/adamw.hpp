@@ -1,0 +1,117 @@
+// tlcr/optim/adamw.hpp — AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, over the
+// flat buffers of a ParameterStore.
+//
+// Step t = 1, 2, … updates every flat element i (g = gradient, p = value, m and v start at 0):
+//   m ← β1·m + (1 − β1)·g
+//   v ← β2·v + (1 − β2)·g²
+//   m̂ = m / (1 − β1^t)            bias corrections: early m and v are pulled toward 0
+//   v̂ = v / (1 − β2^t)
+//   p ← p − lr·(m̂ / (√v̂ + ε) + λ·p)     λ = weight_decay for ParamGroup::Decay elements, else 0
+// The decay term is "decoupled": it shrinks p directly instead of being added to g, so it is not
+// rescaled by √v̂. Same update as PyTorch's torch.optim.AdamW. Every element is independent, so
+// the parallel loop gives the same bits for any thread count.
+// The state (t, m, v) can be read out and restored for checkpoints; a restored optimiser continues
+// bitwise identically.
+// Not here: the learning-rate schedule (schedule.hpp) or gradient clipping (clip.hpp).
+// Shape legend: N = store.numel(); values, grads, m and v are all (N).
+#pragma once
+
+#include <cmath>
+
+#include "tlcr/core/parallel.hpp"
+#include "tlcr/nn/parameter_store.hpp"
+
+namespace tlcr {
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;
+};
+
+// Everything AdamW remembers between steps.
+template <class T>
+struct AdamWState {
+  int64_t step = 0;  // updates taken so far (t of the last update)
+  Tensor<T> m;       // (N) first-moment estimate
+  Tensor<T> v;       // (N) second-moment estimate
+};
+
+template <class T>
+class AdamW {
+ public:
+  AdamW(ParameterStore<T>& store, AdamWOptions options) : store_(&store), options_(options) {
+    TLCR_CHECK(store.finalized(), "AdamW: the ParameterStore must be finalized first");
+    TLCR_CHECK(options.beta1 >= 0 && options.beta1 < 1, "AdamW: expected beta1 in [0, 1), got ",
+               options.beta1);
+    TLCR_CHECK(options.beta2 >= 0 && options.beta2 < 1, "AdamW: expected beta2 in [0, 1), got ",
+               options.beta2);
+    TLCR_CHECK(options.eps > 0, "AdamW: expected eps > 0, got ", options.eps);
+    TLCR_CHECK(options.weight_decay >= 0, "AdamW: expected weight_decay >= 0, got ",
+               options.weight_decay);
+    state_.m = Tensor<T>(Shape{store.numel()});
+    state_.v = Tensor<T>(Shape{store.numel()});
+  }
+
+  // One update with options().lr, or with the given learning rate (e.g. from a schedule).
+  void step() { step(options_.lr); }
+  void step(double lr) {
+    const int64_t t = ++state_.step;
+    const T learning_rate = static_cast<T>(lr);
+    const T beta1 = static_cast<T>(options_.beta1);
+    const T beta2 = static_cast<T>(options_.beta2);
+    const T one_minus_beta1 = static_cast<T>(1 - options_.beta1);
+    const T one_minus_beta2 = static_cast<T>(1 - options_.beta2);
+    const T bias_correction1 = static_cast<T>(1 - std::pow(options_.beta1, double(t)));
+    const T bias_correction2 = static_cast<T>(1 - std::pow(options_.beta2, double(t)));
+    const T eps = static_cast<T>(options_.eps);
+    const T weight_decay = static_cast<T>(options_.weight_decay);
+
+    T* values = store_->values().data();
+    const T* grads = store_->grads().data();
+    const uint8_t* decays = store_->decay_mask().data();
+    T* m = state_.m.data();
+    T* v = state_.v.data();
+    parallel_for(0, store_->numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const T g = grads[i];
+        m[i] = beta1 * m[i] + one_minus_beta1 * g;
+        v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
+        const T m_hat = m[i] / bias_correction1;
+        const T v_hat = v[i] / bias_correction2;
+        const T decay = decays[i] ? weight_decay : T(0);
+        values[i] -= learning_rate * (m_hat / (std::sqrt(v_hat) + eps) + decay * values[i]);
+      }
+    });
+  }
+
+  AdamWOptions& options() { return options_; }
+  const AdamWOptions& options() const { return options_; }
+  int64_t step_count() const { return state_.step; }
+  const Tensor<T>& m() const { return state_.m; }
+  const Tensor<T>& v() const { return state_.v; }
+
+  // A deep copy of (t, m, v), for checkpoints.
+  AdamWState<T> state() const { return {state_.step, state_.m.clone(), state_.v.clone()}; }
+  // Restores a state taken from an optimiser over a store of the same size.
+  void load_state(const AdamWState<T>& saved) {
+    TLCR_CHECK(saved.step >= 0, "AdamW::load_state: negative step ", saved.step);
+    TLCR_CHECK(saved.m.defined() && saved.v.defined(), "AdamW::load_state: m or v is missing");
+    check_same_shape("AdamW::load_state", saved.m.shape(), state_.m.shape(), "saved m", "expected");
+    check_same_shape("AdamW::load_state", saved.v.shape(), state_.v.shape(), "saved v", "expected");
+    state_.step = saved.step;
+    state_.m.copy_from(saved.m);
+    state_.v.copy_from(saved.v);
+  }
+
+ private:
+  static constexpr int64_t kGrain = 1 << 15;
+
+  ParameterStore<T>* store_;
+  AdamWOptions options_;
+  AdamWState<T> state_;
+};
+
+}  // namespace tlcr
