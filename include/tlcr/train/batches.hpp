@@ -82,6 +82,21 @@ inline TokenBatch make_sequence_batch(std::span<const SequenceRow> rows, int64_t
   return batch;
 }
 
+// Where a batcher is in its shuffled pass over the data (for exact resume).
+struct BatcherState {
+  std::array<uint64_t, 6> rng{};
+  int64_t epoch = 0;
+  std::size_t cursor = 0;
+  std::vector<int64_t> order;
+};
+
+namespace detail {
+// Fisher–Yates with the deterministic Rng.
+inline void shuffle_in_place(std::vector<int64_t>& order, Rng& rng) {
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
+}
+}  // namespace detail
+
 // Cuts a token stream into windows of time+1 tokens (inputs and shifted targets), visiting the
 // windows in a shuffled order that is reshuffled every epoch from the seed.
 class LmBatcher {
@@ -120,23 +135,16 @@ class LmBatcher {
     return batch;
   }
 
-  // Resume support: the RNG, epoch and position in the current order.
-  struct State {
-    std::array<uint64_t, 6> rng;
-    int64_t epoch;
-    std::size_t cursor;
-    std::vector<int64_t> order;
-  };
-  State state() const { return {rng_.state(), epoch_, cursor_, starts_}; }
-  void set_state(const State& s) {
+  BatcherState state() const { return {rng_.state(), epoch_, cursor_, starts_}; }
+  void set_state(const BatcherState& s) {
     TLCR_CHECK(s.order.size() == starts_.size(), "LmBatcher: saved order has ", s.order.size(),
                " windows, this stream has ", starts_.size());
     rng_.set_state(s.rng), epoch_ = s.epoch, cursor_ = s.cursor, starts_ = s.order;
   }
 
  private:
-  void shuffle() {  // Fisher–Yates with the deterministic Rng
-    for (std::size_t i = starts_.size(); i > 1; --i) std::swap(starts_[i - 1], starts_[rng_.uniform_int(i)]);
+  void shuffle() {
+    detail::shuffle_in_place(starts_, rng_);
     cursor_ = 0;
   }
 
@@ -144,6 +152,50 @@ class LmBatcher {
   int64_t batch_, time_;
   Rng rng_;
   std::vector<int64_t> starts_;
+  std::size_t cursor_ = 0;
+  int64_t epoch_ = 0;
+};
+
+// Serves shuffled batches of SequenceRows (SFT pairs, reward-model data), reshuffled every epoch.
+class SequenceBatcher {
+ public:
+  SequenceBatcher(std::vector<SequenceRow> rows, int64_t batch, int64_t max_time, int32_t pad_token,
+                  uint64_t seed)
+      : rows_(std::move(rows)), batch_(batch), max_time_(max_time), pad_(pad_token), rng_(seed) {
+    TLCR_CHECK(!rows_.empty() && batch > 0, "SequenceBatcher: need rows and a positive batch size");
+    order_.resize(rows_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
+    detail::shuffle_in_place(order_, rng_);
+  }
+
+  int64_t rows_per_epoch() const { return static_cast<int64_t>(rows_.size()); }
+
+  TokenBatch next() {
+    std::vector<SequenceRow> picked;
+    for (int64_t b = 0; b < batch_; ++b) {
+      if (cursor_ == order_.size()) {
+        ++epoch_;
+        detail::shuffle_in_place(order_, rng_);
+        cursor_ = 0;
+      }
+      picked.push_back(rows_[order_[cursor_++]]);
+    }
+    return make_sequence_batch(picked, max_time_, pad_, Padding::Right);
+  }
+
+  BatcherState state() const { return {rng_.state(), epoch_, cursor_, order_}; }
+  void set_state(const BatcherState& s) {
+    TLCR_CHECK(s.order.size() == order_.size(), "SequenceBatcher: saved order has ", s.order.size(),
+               " rows, this data has ", order_.size());
+    rng_.set_state(s.rng), epoch_ = s.epoch, cursor_ = s.cursor, order_ = s.order;
+  }
+
+ private:
+  std::vector<SequenceRow> rows_;
+  int64_t batch_, max_time_;
+  int32_t pad_;
+  Rng rng_;
+  std::vector<int64_t> order_;
   std::size_t cursor_ = 0;
   int64_t epoch_ = 0;
 };

@@ -1,0 +1,73 @@
+// tlcr/train/checkpoint.hpp — everything needed to continue a run exactly where it stopped.
+//
+// A checkpoint is a directory:
+//   config.json, model.safetensors   the model (io/model_dir.hpp), loadable on its own
+//   optimizer.safetensors            AdamW moments m, v (metadata: step)
+//   trainer_state.json               step counters, batcher and RNG states, anything else the loop keeps
+// It is written to "<dir>.tmp" and then swapped in, so a crash while saving leaves the previous
+// checkpoint intact ("last good checkpoint survives").
+// Not here: what the trainer stores in trainer_state.json (train/lm_trainer.hpp, rlhf/ppo.hpp).
+#pragma once
+
+#include <filesystem>
+
+#include "tlcr/io/model_dir.hpp"
+#include "tlcr/optim/adamw.hpp"
+#include "tlcr/train/batches.hpp"
+
+namespace tlcr {
+
+inline nlohmann::json to_json(const BatcherState& s) {
+  return {{"rng", s.rng}, {"epoch", s.epoch}, {"cursor", s.cursor}, {"order", s.order}};
+}
+inline BatcherState batcher_state_from_json(const nlohmann::json& j) {
+  BatcherState s;
+  s.rng = j.at("rng").get<std::array<uint64_t, 6>>();
+  s.epoch = j.at("epoch").get<int64_t>();
+  s.cursor = j.at("cursor").get<std::size_t>();
+  s.order = j.at("order").get<std::vector<int64_t>>();
+  return s;
+}
+
+// Replaces `dir` by a freshly written one: write(tmp) fills "<dir>.tmp", which then takes dir's place.
+template <class Writer>
+void replace_directory(const std::filesystem::path& dir, Writer&& write) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  fs::remove_all(tmp);
+  write(tmp);
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+template <class T, class Arch>
+void save_checkpoint(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                     const AdamW<T>& optimizer, const nlohmann::json& trainer_state) {
+  replace_directory(dir, [&](const std::filesystem::path& tmp) {
+    save_model(tmp, model);
+    const AdamWState<T> state = optimizer.state();
+    safetensors::write(tmp / "optimizer.safetensors", safetensors::NamedTensors<T>{{"m", state.m}, {"v", state.v}},
+                       {{"step", std::to_string(state.step)}});
+    write_file_atomically(tmp / "trainer_state.json", trainer_state.dump(1) + "\n");
+  });
+}
+
+// Restores model weights and optimizer moments; returns trainer_state.json.
+template <class T, class Arch>
+nlohmann::json load_checkpoint(const std::filesystem::path& dir, Transformer<T, Arch>& model,
+                               AdamW<T>& optimizer) {
+  load_weights(model, dir);
+  const SafetensorsFile<T> file = safetensors::read<T>(dir / "optimizer.safetensors");
+  const Shape flat{model.params().numel()};
+  AdamWState<T> state;
+  state.m = file.tensor("m", flat).clone();
+  state.v = file.tensor("v", flat).clone();
+  TLCR_CHECK(file.metadata.count("step"), dir.string(), "/optimizer.safetensors: metadata 'step' missing");
+  state.step = std::stoll(file.metadata.at("step"));
+  optimizer.load_state(state);
+  return read_json_file(dir / "trainer_state.json");
+}
+
+}  // namespace tlcr

@@ -1,0 +1,150 @@
+// tlcr/train/lm_trainer.hpp — language-model training: pretraining on text and SFT on
+// (prompt, response) pairs are the same loop over different batchers (LmBatcher / SequenceBatcher
+// from train/batches.hpp; SFT targets only the response tokens).
+//
+// Each step: zero the gradient buffer, accumulate `grad_accum` micro-batches of mean next-token
+// cross-entropy, stop with a report on a non-finite loss or gradient, clip the global norm, take an
+// AdamW step at the cosine-schedule rate. Every `log_every` steps a progress line goes to stderr and
+// a record to the metrics JSONL; every `eval_every` steps the held-out batches are scored; every
+// `checkpoint_every` steps (and at the end) a checkpoint is written, from which `resume` continues
+// bit for bit.
+// Not here: RLHF losses (rlhf/), the command line (examples/tlcr/).
+// Shape legend: B = batch rows, T = time, V = vocabulary.
+#pragma once
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "tlcr/autograd/fn/cross_entropy.hpp"
+#include "tlcr/optim/clip.hpp"
+#include "tlcr/optim/schedule.hpp"
+#include "tlcr/train/checkpoint.hpp"
+#include "tlcr/train/metrics.hpp"
+
+namespace tlcr {
+
+struct LmTrainOptions {
+  int64_t steps = 1000;
+  int64_t grad_accum = 1;
+  double lr = 1e-3, min_lr = 1e-4;
+  int64_t warmup_steps = 50;
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, grad_clip = 1.0;
+  int64_t log_every = 20, eval_every = 200, checkpoint_every = 0;  // 0: checkpoint only at the end
+  std::filesystem::path checkpoint_dir;  // empty: no checkpoints
+  std::filesystem::path metrics_path;    // empty: no metrics file
+  std::filesystem::path resume_from;     // a checkpoint directory to continue from
+  int64_t stop_after = 0;                // >0: stop (and checkpoint) after this step, as if interrupted
+  bool progress = true;
+  std::string label = "train";
+};
+
+struct LmTrainReport {
+  int64_t steps = 0;
+  double last_loss = 0, eval_loss = NAN, seconds = 0, tokens_per_second = 0;
+};
+
+// Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0.
+template <class T, class Arch>
+Var<T> language_model_loss(const Transformer<T, Arch>& model, const TokenBatch& batch) {
+  const Var<T> logits = model.lm_logits(model.hidden(ModelInput::from(batch)));
+  return cross_entropy(reshape(logits, Shape{batch.size(), model.config().vocab_size}),
+                       std::span<const int32_t>(batch.targets));
+}
+
+// Mean loss over held-out batches, weighted by their target counts.
+template <class T, class Arch>
+double evaluate_loss(const Transformer<T, Arch>& model, const std::vector<TokenBatch>& batches) {
+  NoGrad no_grad;
+  double total = 0, count = 0;
+  for (const TokenBatch& batch : batches) {
+    const double n = static_cast<double>(batch.target_count());
+    if (n == 0) continue;
+    total += language_model_loss(model, batch).value()[0] * n;
+    count += n;
+  }
+  return count > 0 ? total / count : NAN;
+}
+
+template <class T, class Arch, class Batcher>
+LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher,
+                                   const std::vector<TokenBatch>& eval_batches,
+                                   const LmTrainOptions& options) {
+  TLCR_CHECK(options.steps > 0 && options.grad_accum > 0, options.label,
+             ": steps and grad_accum must be positive");
+  AdamW<T> optimizer(model.params(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2,
+                                      .eps = 1e-8, .weight_decay = options.weight_decay});
+  // Short runs (tests, smoke runs) get a warmup shorter than the run itself.
+  const CosineSchedule schedule{options.lr, options.min_lr,
+                                std::min(options.warmup_steps, options.steps - 1), options.steps};
+  int64_t first_step = 0;
+  if (!options.resume_from.empty()) {
+    const nlohmann::json state = load_checkpoint(options.resume_from, model, optimizer);
+    first_step = state.at("step").get<int64_t>();
+    batcher.set_state(batcher_state_from_json(state.at("batcher")));
+  }
+  MetricsLog metrics(options.metrics_path, /*append=*/!options.resume_from.empty());
+  ProgressLine progress(options.label, options.steps, options.progress);
+  auto checkpoint = [&](int64_t step) {
+    if (options.checkpoint_dir.empty()) return;
+    save_checkpoint(options.checkpoint_dir, model, optimizer,
+                    {{"step", step}, {"batcher", to_json(batcher.state())}});
+  };
+
+  LmTrainReport report;
+  Stopwatch clock, window;
+  int64_t window_tokens = 0, total_tokens = 0;
+  for (int64_t step = first_step; step < options.steps; ++step) {
+    model.params().zero_grad();
+    double loss_sum = 0;
+    for (int64_t micro = 0; micro < options.grad_accum; ++micro) {
+      const TokenBatch batch = batcher.next();
+      const Var<T> loss = language_model_loss(model, batch);
+      const double value = loss.value()[0];
+      if (!std::isfinite(value))
+        detail::fail(options.label, ": loss became ", value, " at step ", step,
+                     " (micro-batch ", micro, "); stopped. The last good checkpoint is ",
+                     options.checkpoint_dir.empty() ? std::string("(none)") : options.checkpoint_dir.string());
+      backward(options.grad_accum == 1 ? loss : scale(loss, T(1) / T(options.grad_accum)));
+      loss_sum += value;
+      window_tokens += batch.target_count();
+    }
+    check_finite_grads(model.params(), options.label + " step " + std::to_string(step));
+    const double grad_norm = clip_grad_norm(model.params(), options.grad_clip);
+    const double lr = schedule.lr(step);
+    optimizer.step(lr);
+    report.last_loss = loss_sum / options.grad_accum;
+
+    const bool last = step + 1 == options.steps || step + 1 == options.stop_after;
+    nlohmann::json record{{"step", step + 1}, {"loss", report.last_loss}, {"lr", lr}, {"grad_norm", grad_norm}};
+    if (options.eval_every > 0 && ((step + 1) % options.eval_every == 0 || last) && !eval_batches.empty()) {
+      report.eval_loss = evaluate_loss(model, eval_batches);
+      record["eval_loss"] = report.eval_loss;
+    }
+    if ((step + 1) % options.log_every == 0 || last) {
+      const double tokens_per_second = window_tokens / std::max(window.seconds(), 1e-9);
+      total_tokens += window_tokens;
+      window_tokens = 0;
+      window.restart();
+      record["tokens_per_second"] = tokens_per_second;
+      std::ostringstream fields;
+      fields.precision(4);
+      fields << "loss " << report.last_loss;
+      if (record.contains("eval_loss")) fields << " | eval " << report.eval_loss;
+      fields << " | lr " << lr << " | " << static_cast<long>(tokens_per_second) << " tok/s";
+      progress.print(step + 1, fields.str(), first_step);
+      metrics.log(record);
+    }
+    report.steps = step + 1;
+    if (last) break;
+    if (options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0) checkpoint(step + 1);
+  }
+  checkpoint(report.steps);
+  report.seconds = clock.seconds();
+  report.tokens_per_second = (total_tokens + window_tokens) / std::max(report.seconds, 1e-9);
+  return report;
+}
+
+}  // namespace tlcr
