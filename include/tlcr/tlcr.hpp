@@ -37,10 +37,15 @@
 #include "tlcr/models/transformer.hpp"
 
 #include "tlcr/train/batches.hpp"
+#include "tlcr/train/checkpoint.hpp"
+#include "tlcr/train/lm_trainer.hpp"
+#include "tlcr/train/metrics.hpp"
 
 #include "tlcr/generate/generate.hpp"
 #include "tlcr/generate/sampler.hpp"
 #include "tlcr/io/atomic_file.hpp"
+#include "tlcr/io/jsonl.hpp"
+#include "tlcr/io/model_dir.hpp"
 #include "tlcr/io/safetensors.hpp"
 
 #include "tlcr/autograd/gradcheck.hpp"
@@ -56,3 +61,6 @@
 #include "tlcr/autograd/fn/rope.hpp"
 #include "tlcr/autograd/fn/softmax.hpp"
 #include "tlcr/autograd/fn/unary.hpp"
+
+#include "tlcr/rlhf/edit_labels.hpp"
+#include "tlcr/rlhf/task.hpp"

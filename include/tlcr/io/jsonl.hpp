@@ -1,0 +1,345 @@
+// tlcr/io/jsonl.hpp — JSON Lines records: read with validation, write atomically.
+//
+// One JSON object per line. Every record is checked against a schema (required fields, their
+// types, allowed op letters, lengths that must agree) before it is converted, so a bad record is
+// never silently mis-read. A bad record is reported as
+//     data/prefs.jsonl:7: field 'chosen': expected a string, found a number (42)
+// and, as the caller chooses, either fails the read with tlcr::Error (the default) or is skipped
+// and listed in the result's warnings. Blank lines are not records and are passed over; fields not
+// in the schema are ignored, so files that carry extra metadata read fine.
+//
+// Record types (the shapes TRL / OpenRLHF / HH-RLHF use, plus TLCR's revisions and labels):
+//   PromptRecord      {"prompt"}
+//   SftRecord         {"prompt", "response"}
+//   PreferenceRecord  {"prompt", "chosen", "rejected"}
+//   RevisionRecord    {"prompt", "chosen", "rejected", "revised"}
+//   LabelRecord       {"rejected_ids": [int...], "rejected_ops": "UUSDU",
+//                      "revised_ids":  [int...], "revised_ops":  "UUSAU"}
+//                     ops letters: rejected U/S/D, revised U/S/A; len(ops) == len(ids).
+// Other record types plug in by specialising JsonlTraits<Record> (schema, from_json, to_json).
+// Not here: tokenization or label computation (see rlhf/edit_labels.hpp).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <istream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tlcr/config.hpp"
+#include "tlcr/io/atomic_file.hpp"
+
+namespace tlcr {
+
+// ---- schemas ----------------------------------------------------------------------------------
+
+enum class JsonlFieldKind {
+  String,    // any JSON string
+  IntArray,  // array of integers that fit in int32
+  OpString,  // string whose letters all come from allowed_letters
+};
+
+struct JsonlField {
+  std::string name;
+  JsonlFieldKind kind = JsonlFieldKind::String;
+  std::string allowed_letters = {};  // OpString only
+  std::string same_length_as = {};   // optional: a field whose length this one must equal
+};
+
+using JsonlSchema = std::vector<JsonlField>;
+
+namespace detail {
+
+// A short description of a JSON value for error messages: "a number (42)", "a string ("ab…")".
+inline std::string jsonl_describe(const nlohmann::json& value) {
+  auto shortened = [](std::string text) {
+    return text.size() > 40 ? text.substr(0, 37) + "..." : text;
+  };
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean (" + value.dump() + ")";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      return "a number (" + value.dump() + ")";
+    case nlohmann::json::value_t::string:
+      return "a string (" + shortened(value.dump()) + ")";
+    case nlohmann::json::value_t::array:
+      return "an array of " + std::to_string(value.size());
+    case nlohmann::json::value_t::object:
+      return "an object";
+    default:
+      return "an unsupported JSON value";
+  }
+}
+
+inline std::size_t jsonl_length(const nlohmann::json& value) {
+  return value.is_string() ? value.get_ref<const std::string&>().size() : value.size();
+}
+
+}  // namespace detail
+
+// Checks one parsed line against a schema. Returns "" when it conforms, otherwise the message
+// "field 'x': expected …, found …" (without the file:line prefix).
+inline std::string jsonl_schema_error(const nlohmann::json& record, const JsonlSchema& schema) {
+  if (!record.is_object()) return "expected a JSON object, found " + detail::jsonl_describe(record);
+  for (const JsonlField& field : schema) {
+    const std::string where = "field '" + field.name + "': ";
+    const auto it = record.find(field.name);
+    const char* expected = field.kind == JsonlFieldKind::String     ? "a string"
+                           : field.kind == JsonlFieldKind::IntArray ? "an array of 32-bit integers"
+                                                                    : "a string of op letters";
+    if (it == record.end()) return where + "expected " + expected + ", found nothing (missing)";
+    const nlohmann::json& value = *it;
+    switch (field.kind) {
+      case JsonlFieldKind::String:
+        if (!value.is_string())
+          return where + "expected a string, found " + detail::jsonl_describe(value);
+        break;
+      case JsonlFieldKind::IntArray: {
+        if (!value.is_array())
+          return where + "expected an array of 32-bit integers, found " +
+                 detail::jsonl_describe(value);
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          const nlohmann::json& element = value[i];
+          bool fits = false;
+          if (element.is_number_unsigned()) {
+            fits = element.get<uint64_t>() <= uint64_t(std::numeric_limits<int32_t>::max());
+          } else if (element.is_number_integer()) {
+            const int64_t v = element.get<int64_t>();
+            fits = v >= std::numeric_limits<int32_t>::min() &&
+                   v <= std::numeric_limits<int32_t>::max();
+          }
+          if (!fits)
+            return where + "expected an array of 32-bit integers, found " +
+                   detail::jsonl_describe(element) + " at index " + std::to_string(i);
+        }
+        break;
+      }
+      case JsonlFieldKind::OpString: {
+        if (!value.is_string())
+          return where + "expected a string of letters from \"" + field.allowed_letters +
+                 "\", found " + detail::jsonl_describe(value);
+        const std::string& ops = value.get_ref<const std::string&>();
+        for (std::size_t i = 0; i < ops.size(); ++i)
+          if (field.allowed_letters.find(ops[i]) == std::string::npos)
+            return where + "expected letters from \"" + field.allowed_letters + "\", found '" +
+                   std::string(1, ops[i]) + "' at position " + std::to_string(i);
+        break;
+      }
+    }
+  }
+  // Lengths last, so that both fields are known to have the right types.
+  for (const JsonlField& field : schema) {
+    if (field.same_length_as.empty()) continue;
+    const auto other = record.find(field.same_length_as);
+    TLCR_CHECK(other != record.end(), "JSONL schema: field '", field.name,
+               "' must match the length of '", field.same_length_as, "', which the schema lacks");
+    const std::size_t expected = detail::jsonl_length(*other);
+    const std::size_t found = detail::jsonl_length(record.at(field.name));
+    if (expected != found)
+      return "field '" + field.name + "': expected length " + std::to_string(expected) +
+             " (the length of '" + field.same_length_as + "'), found " + std::to_string(found);
+  }
+  return "";
+}
+
+// ---- record types -----------------------------------------------------------------------------
+
+struct PromptRecord {
+  std::string prompt;
+  bool operator==(const PromptRecord&) const = default;
+};
+struct SftRecord {
+  std::string prompt, response;
+  bool operator==(const SftRecord&) const = default;
+};
+struct PreferenceRecord {
+  std::string prompt, chosen, rejected;
+  bool operator==(const PreferenceRecord&) const = default;
+};
+struct RevisionRecord {
+  std::string prompt, chosen, rejected, revised;
+  bool operator==(const RevisionRecord&) const = default;
+};
+struct LabelRecord {
+  std::vector<int32_t> rejected_ids;
+  std::string rejected_ops;  // U/S/D per rejected token
+  std::vector<int32_t> revised_ids;
+  std::string revised_ops;  // U/S/A per revised token
+  bool operator==(const LabelRecord&) const = default;
+};
+
+// JsonlTraits<Record>: schema() lists the required fields in output order; from_json reads a record
+// that has passed the schema; to_json writes one (keys in schema order).
+template <class Record>
+struct JsonlTraits;
+
+namespace detail {
+inline std::string jsonl_string(const nlohmann::json& record, const char* name) {
+  return record.at(name).get<std::string>();
+}
+inline JsonlSchema jsonl_string_fields(std::initializer_list<const char*> names) {
+  JsonlSchema schema;
+  for (const char* name : names) schema.push_back({name, JsonlFieldKind::String});
+  return schema;
+}
+}  // namespace detail
+
+template <>
+struct JsonlTraits<PromptRecord> {
+  static JsonlSchema schema() { return detail::jsonl_string_fields({"prompt"}); }
+  static PromptRecord from_json(const nlohmann::json& j) {
+    return {detail::jsonl_string(j, "prompt")};
+  }
+  static nlohmann::ordered_json to_json(const PromptRecord& r) { return {{"prompt", r.prompt}}; }
+};
+
+template <>
+struct JsonlTraits<SftRecord> {
+  static JsonlSchema schema() { return detail::jsonl_string_fields({"prompt", "response"}); }
+  static SftRecord from_json(const nlohmann::json& j) {
+    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "response")};
+  }
+  static nlohmann::ordered_json to_json(const SftRecord& r) {
+    return {{"prompt", r.prompt}, {"response", r.response}};
+  }
+};
+
+template <>
+struct JsonlTraits<PreferenceRecord> {
+  static JsonlSchema schema() {
+    return detail::jsonl_string_fields({"prompt", "chosen", "rejected"});
+  }
+  static PreferenceRecord from_json(const nlohmann::json& j) {
+    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "chosen"),
+            detail::jsonl_string(j, "rejected")};
+  }
+  static nlohmann::ordered_json to_json(const PreferenceRecord& r) {
+    return {{"prompt", r.prompt}, {"chosen", r.chosen}, {"rejected", r.rejected}};
+  }
+};
+
+template <>
+struct JsonlTraits<RevisionRecord> {
+  static JsonlSchema schema() {
+    return detail::jsonl_string_fields({"prompt", "chosen", "rejected", "revised"});
+  }
+  static RevisionRecord from_json(const nlohmann::json& j) {
+    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "chosen"),
+            detail::jsonl_string(j, "rejected"), detail::jsonl_string(j, "revised")};
+  }
+  static nlohmann::ordered_json to_json(const RevisionRecord& r) {
+    return {{"prompt", r.prompt},
+            {"chosen", r.chosen},
+            {"rejected", r.rejected},
+            {"revised", r.revised}};
+  }
+};
+
+template <>
+struct JsonlTraits<LabelRecord> {
+  static JsonlSchema schema() {
+    return {{"rejected_ids", JsonlFieldKind::IntArray},
+            {"rejected_ops", JsonlFieldKind::OpString, "USD", "rejected_ids"},
+            {"revised_ids", JsonlFieldKind::IntArray},
+            {"revised_ops", JsonlFieldKind::OpString, "USA", "revised_ids"}};
+  }
+  static LabelRecord from_json(const nlohmann::json& j) {
+    return {
+        j.at("rejected_ids").get<std::vector<int32_t>>(), detail::jsonl_string(j, "rejected_ops"),
+        j.at("revised_ids").get<std::vector<int32_t>>(), detail::jsonl_string(j, "revised_ops")};
+  }
+  static nlohmann::ordered_json to_json(const LabelRecord& r) {
+    return {{"rejected_ids", r.rejected_ids},
+            {"rejected_ops", r.rejected_ops},
+            {"revised_ids", r.revised_ids},
+            {"revised_ops", r.revised_ops}};
+  }
+};
+
+// ---- reading ----------------------------------------------------------------------------------
+
+enum class OnBadRecord {
+  Fail,  // throw tlcr::Error at the first bad record (default)
+  Skip,  // leave it out, add "file:line: …" to warnings, and go on
+};
+
+template <class Record>
+struct JsonlReadResult {
+  std::vector<Record> records;
+  std::vector<std::string> warnings;  // one per skipped record, "file:line: message"
+  int64_t skipped() const { return static_cast<int64_t>(warnings.size()); }
+};
+
+// Reads from a stream; `source` names it in messages (usually the file path).
+template <class Record>
+JsonlReadResult<Record> read_jsonl(std::istream& in, const std::string& source,
+                                   OnBadRecord on_bad = OnBadRecord::Fail) {
+  const JsonlSchema schema = JsonlTraits<Record>::schema();
+  JsonlReadResult<Record> result;
+  std::string line;
+  for (int64_t line_number = 1; std::getline(in, line); ++line_number) {
+    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+    if (!line.empty() && line.back() == '\r') line.pop_back();                     // CRLF files
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+
+    std::string problem;
+    nlohmann::json parsed;
+    try {
+      parsed = nlohmann::json::parse(line);
+      problem = jsonl_schema_error(parsed, schema);
+    } catch (const nlohmann::json::parse_error& error) {
+      problem = "expected a JSON object, found malformed JSON (error at byte " +
+                std::to_string(error.byte) + ")";
+    }
+    if (problem.empty()) {
+      result.records.push_back(JsonlTraits<Record>::from_json(parsed));
+      continue;
+    }
+    std::string message = source + ":" + std::to_string(line_number) + ": " + problem;
+    if (on_bad == OnBadRecord::Fail) throw Error(message);
+    result.warnings.push_back(std::move(message));
+  }
+  TLCR_CHECK(!in.bad(), source, ": read error");
+  return result;
+}
+
+template <class Record>
+JsonlReadResult<Record> read_jsonl(const std::filesystem::path& path,
+                                   OnBadRecord on_bad = OnBadRecord::Fail) {
+  std::ifstream in(path, std::ios::binary);
+  TLCR_CHECK(in.good(), "cannot open '", path.string(), "' for reading");
+  return read_jsonl<Record>(in, path.string(), on_bad);
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+// One compact JSON object per line, keys in schema order, UTF-8 kept as is.
+template <class Record>
+std::string to_jsonl_line(const Record& record) {
+  return JsonlTraits<Record>::to_json(record).dump();
+}
+
+// Writes every record, replacing the file atomically (readers see the old or the new file).
+template <class Record>
+void write_jsonl(const std::filesystem::path& path, const std::vector<Record>& records) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      try {
+        out << to_jsonl_line(records[i]) << '\n';
+      } catch (const nlohmann::json::exception& error) {
+        detail::fail("write_jsonl: record ", i, " of '", path.string(),
+                     "' cannot be written as JSON: ", error.what());
+      }
+    }
+  });
+}
+
+}  // namespace tlcr
