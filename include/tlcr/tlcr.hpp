@@ -8,7 +8,10 @@
 #include "tlcr/core/shape.hpp"
 #include "tlcr/core/tensor.hpp"
 
+#include "tlcr/ops/attention.hpp"
 #include "tlcr/ops/clamp.hpp"
+#include "tlcr/ops/cross_entropy.hpp"
+#include "tlcr/ops/dropout.hpp"
 #include "tlcr/ops/elementwise.hpp"
 #include "tlcr/ops/embedding.hpp"
 #include "tlcr/ops/heads.hpp"
@@ -16,6 +19,7 @@
 #include "tlcr/ops/norm.hpp"
 #include "tlcr/ops/reduce.hpp"
 #include "tlcr/ops/rope.hpp"
+#include "tlcr/ops/shape_ops.hpp"
 #include "tlcr/ops/softmax.hpp"
 #include "tlcr/ops/unary.hpp"
 
@@ -40,6 +44,7 @@
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/lm_trainer.hpp"
 #include "tlcr/train/metrics.hpp"
+#include "tlcr/train/sft_data.hpp"
 
 #include "tlcr/generate/generate.hpp"
 #include "tlcr/generate/sampler.hpp"
@@ -51,7 +56,10 @@
 #include "tlcr/autograd/gradcheck.hpp"
 #include "tlcr/autograd/tape.hpp"
 #include "tlcr/autograd/var.hpp"
+#include "tlcr/autograd/fn/attention.hpp"
 #include "tlcr/autograd/fn/clamp.hpp"
+#include "tlcr/autograd/fn/cross_entropy.hpp"
+#include "tlcr/autograd/fn/dropout.hpp"
 #include "tlcr/autograd/fn/elementwise.hpp"
 #include "tlcr/autograd/fn/embedding.hpp"
 #include "tlcr/autograd/fn/heads.hpp"
@@ -59,8 +67,10 @@
 #include "tlcr/autograd/fn/norm.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/rope.hpp"
+#include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/autograd/fn/softmax.hpp"
 #include "tlcr/autograd/fn/unary.hpp"
 
 #include "tlcr/rlhf/edit_labels.hpp"
+#include "tlcr/rlhf/token_reward.hpp"
 #include "tlcr/rlhf/task.hpp"

@@ -1,0 +1,26 @@
+// tlcr/autograd/fn/dropout.hpp — differentiable inverted dropout (see ops/dropout.hpp).
+// Shape: out has x's shape.
+#pragma once
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/dropout.hpp"
+
+namespace tlcr {
+
+// Drops each element of x with probability p and scales the rest by 1/(1−p), drawing the mask from
+// `rng`. In eval mode (training = false) or with p = 0 it returns x itself and draws nothing, so
+// switching dropout off leaves the generator where it was.
+template <class T>
+Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true) {
+  check_dropout_probability(p);
+  if (!training || p == 0) return x;
+  Tensor<T> mask(x.shape());
+  dropout_mask(mask, p, rng);
+  Tensor<T> out(x.shape());
+  dropout_forward(out, x.value(), mask);
+  return record<T>("dropout", std::move(out), {x}, [x, mask](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) dropout_backward(*d_x, d_out, mask);
+  });
+}
+
+}  // namespace tlcr

@@ -1,0 +1,93 @@
+// tlcr/autograd/fn/shape_ops.hpp — differentiable reshape, transpose (two axes), slice, split and
+// concat (see ops/shape_ops.hpp). reshape returns a view that shares the input's storage; the
+// others copy. Negative axes count from the end.
+// Not here: in-place variants.
+#pragma once
+
+#include <vector>
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/shape_ops.hpp"
+
+namespace tlcr {
+
+// The same elements seen with a new shape of equal numel. The value is a view of x's value: it
+// shares storage, so writing into one writes into the other.
+template <class T>
+Var<T> reshape(const Var<T>& x, const Shape& shape) {
+  TLCR_CHECK(shape.numel() == x.numel(), "reshape: cannot view ", x.shape().str(), " (", x.numel(),
+             " elements) as ", shape.str(), " (", shape.numel(), " elements)");
+  return record<T>("reshape", x.value().reshape(shape), {x}, [x](const Tensor<T>& d_out) {
+    // forward: out = x viewed with another shape → d x += d out, element by element
+    if (auto* d_x = x.grad_if_needed()) d_x->vector() += d_out.vector();
+  });
+}
+
+// x with axes a and b swapped, e.g. transpose(x, 1, 2): (B,T,H,D) → (B,H,T,D).
+template <class T>
+Var<T> transpose(const Var<T>& x, int axis_a, int axis_b) {
+  Tensor<T> out(transpose_output_shape(x.shape(), axis_a, axis_b));
+  transpose_forward(out, x.value(), axis_a, axis_b);
+  return record<T>("transpose", std::move(out), {x}, [x, axis_a, axis_b](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) transpose_backward(*d_x, d_out, axis_a, axis_b);
+  });
+}
+
+// x[…, begin:end, …] along `axis`.
+template <class T>
+Var<T> slice(const Var<T>& x, int axis, int64_t begin, int64_t end) {
+  Tensor<T> out(slice_output_shape(x.shape(), axis, begin, end));
+  slice_forward(out, x.value(), axis, begin);
+  return record<T>("slice", std::move(out), {x}, [x, axis, begin](const Tensor<T>& d_out) {
+    if (auto* d_x = x.grad_if_needed()) slice_backward(*d_x, d_out, axis, begin);
+  });
+}
+
+// x cut along `axis` into consecutive pieces of the given sizes (which must add up to its size).
+template <class T>
+std::vector<Var<T>> split(const Var<T>& x, int axis, const std::vector<int64_t>& sizes) {
+  const int normalized = detail::normalize_axis("split", axis, x.shape());
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    TLCR_CHECK(size >= 0, "split: negative piece size ", size);
+    total += size;
+  }
+  TLCR_CHECK(total == x.shape()[normalized], "split: piece sizes add up to ", total, ", but axis ",
+             axis, " of ", x.shape().str(), " has size ", x.shape()[normalized]);
+  std::vector<Var<T>> pieces;
+  int64_t begin = 0;
+  for (int64_t size : sizes) {
+    pieces.push_back(slice(x, normalized, begin, begin + size));
+    begin += size;
+  }
+  return pieces;
+}
+
+// [xs[0], xs[1], …] joined along `axis`; all other sizes must agree.
+template <class T>
+Var<T> concat(const std::vector<Var<T>>& xs, int axis) {
+  std::vector<Shape> shapes;
+  std::vector<Tensor<T>> values;
+  std::vector<int64_t> sizes;
+  for (const auto& x : xs) shapes.push_back(x.shape());
+  Tensor<T> out(concat_output_shape(shapes, axis));
+  const int normalized = detail::normalize_axis("concat", axis, out.shape());
+  for (const auto& x : xs) {
+    values.push_back(x.value());
+    sizes.push_back(x.shape()[normalized]);
+  }
+  concat_forward(out, values, normalized);
+  // record() takes a fixed list of inputs and only asks whether any of them needs a gradient, so it
+  // is handed one that does (if any); the closure itself holds every input.
+  Var<T> representative = xs.front();
+  for (const auto& x : xs)
+    if (x.requires_grad()) representative = x;
+  return record<T>("concat", std::move(out), {representative},
+                   [xs, sizes, normalized](const Tensor<T>& d_out) {
+                     std::vector<Tensor<T>*> d_inputs;
+                     for (const auto& x : xs) d_inputs.push_back(x.grad_if_needed());
+                     concat_backward(d_inputs, sizes, d_out, normalized);
+                   });
+}
+
+}  // namespace tlcr

@@ -1,0 +1,218 @@
+// tlcr/ops/attention.hpp — fused causal multi-head self-attention core, forward and backward.
+//
+// For every batch row b and head h, independently:
+//   S = scale · Q·Kᵀ,  scale = 1/√D
+//   query t sees key s only when s ≤ offset + t (causal) and key s is not padded
+//   P = softmax of S over the keys each row sees (stable: the row max is subtracted first)
+//   out = P·V
+// P (B,H,Tq,Tk) is all that backward needs; forward keeps it in `probs` when asked to.
+// A query row that sees no key (all its keys padded) gets out = 0 and a zero gradient, not NaN.
+//
+// KV-cache decoding: q holds the Tq newest positions offset … offset+Tq−1 of a sequence whose keys
+// and values are k and v. Query t attends to keys 0 … offset+t. k and v may hold more rows than
+// offset + Tq (a preallocated cache passed whole): rows from offset + Tq on are never read.
+// offset = 0 with Tk = Tq is ordinary training-time self-attention. Backward works for any offset,
+// though training only uses offset = 0.
+//
+// Work is split over the B·H (b, h) pairs with parallel_for. Each pair is independent and computed
+// by one thread, its matrix products running as single-threaded Eigen GEMMs inside our parallel
+// region, so results are deterministic and, for B·H > 1, the same for every thread count (a single
+// pair leaves Eigen free to split its GEMMs across threads).
+// Not here: the q/k/v/output projections, splitting or merging heads (heads.hpp, shape_ops.hpp),
+// dropout on P, non-causal attention.
+// Shape legend: B batch, H heads, Tq queries, Tk stored keys, Tv = offset + Tq keys that can be
+// seen, D head size; key_mask (B, Tk): 1 = real token, 0 = padding (an empty span: no padding).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "tlcr/core/parallel.hpp"
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+struct AttentionSizes {
+  int64_t batch, heads, queries, keys, head_dim, offset;
+
+  int64_t visible_keys() const { return offset + queries; }  // Tv
+  Shape probs_shape() const { return {batch, heads, queries, keys}; }
+};
+
+// Validates q (B,H,Tq,D), k and v (B,H,Tk,D), the key mask (B·Tk entries or none) and the offset.
+inline AttentionSizes attention_sizes(const char* op, const Shape& q, const Shape& k,
+                                      const Shape& v, std::size_t key_mask_size, int64_t offset) {
+  if (q.rank != 4 || k.rank != 4 || v.rank != 4)
+    detail::fail(op, ": expected q, k, v of rank 4 (B,H,T,D), got q ", q.str(), ", k ", k.str(),
+                 ", v ", v.str());
+  check_same_shape(op, k, v, "k", "v");
+  if (q.dims[0] != k.dims[0] || q.dims[1] != k.dims[1] || q.dims[3] != k.dims[3])
+    detail::fail(op, ": q (B,H,Tq,D) ", q.str(), " and k (B,H,Tk,D) ", k.str(),
+                 " disagree on B, H or D");
+  const AttentionSizes sizes{q.dims[0], q.dims[1], q.dims[2], k.dims[2], q.dims[3], offset};
+  TLCR_CHECK(sizes.head_dim > 0, op, ": head size D must be positive, got q ", q.str());
+  TLCR_CHECK(offset >= 0, op, ": offset must be ≥ 0, got ", offset);
+  TLCR_CHECK(sizes.visible_keys() <= sizes.keys, op, ": offset ", offset, " + Tq ", sizes.queries,
+             " needs that many keys, but k ", k.str(), " holds Tk = ", sizes.keys);
+  TLCR_CHECK(key_mask_size == 0 || key_mask_size == std::size_t(sizes.batch * sizes.keys), op,
+             ": key mask holds ", key_mask_size, " entries, expected B·Tk = ", sizes.batch, "·",
+             sizes.keys, " = ", sizes.batch * sizes.keys, " (or none)");
+  return sizes;
+}
+
+namespace detail {
+// The Tq × Tv block of one (b, h) pair inside a row-major (…, Tq, Tk) tensor: rows are Tk apart.
+template <class T>
+using StridedMatrixMap = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
+template <class T>
+using ConstStridedMatrixMap = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
+
+// Turns one row of scores into probabilities over the keys it sees: keys 0 … last_key that are not
+// padded. Every other entry becomes 0; so does the whole row when it sees no key at all.
+template <class T>
+void masked_softmax_row(T* row, int64_t row_size, int64_t last_key, const uint8_t* key_mask) {
+  auto visible = [&](int64_t s) { return s <= last_key && (!key_mask || key_mask[s] != 0); };
+  bool any_visible = false;
+  T row_max = -std::numeric_limits<T>::infinity();
+  for (int64_t s = 0; s < row_size; ++s)
+    if (visible(s)) {
+      any_visible = true;
+      row_max = std::max(row_max, row[s]);
+    }
+  if (!any_visible) {
+    std::fill(row, row + row_size, T(0));
+    return;
+  }
+  T sum = 0;
+  for (int64_t s = 0; s < row_size; ++s) {
+    row[s] = visible(s) ? std::exp(row[s] - row_max) : T(0);
+    sum += row[s];
+  }
+  const T inverse = T(1) / sum;  // sum ≥ 1: the max entry contributes exp(0)
+  for (int64_t s = 0; s < row_size; ++s) row[s] *= inverse;
+}
+
+// Naive reference with explicit loops and double accumulation (the test oracle for the forward).
+template <class T>
+void causal_attention_ref(Tensor<T>& out, const Tensor<T>& q, const Tensor<T>& k,
+                          const Tensor<T>& v, std::span<const uint8_t> key_mask = {},
+                          int64_t offset = 0) {
+  const AttentionSizes s = attention_sizes("causal_attention_ref", q.shape(), k.shape(), v.shape(),
+                                           key_mask.size(), offset);
+  const int64_t D = s.head_dim;
+  const double scale = 1.0 / std::sqrt(double(D));
+  std::vector<double> scores(s.keys);
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t t = 0; t < s.queries; ++t) {
+        const T* q_row = q.data() + ((b * s.heads + h) * s.queries + t) * D;
+        const T* k_head = k.data() + (b * s.heads + h) * s.keys * D;
+        const T* v_head = v.data() + (b * s.heads + h) * s.keys * D;
+        T* out_row = out.data() + ((b * s.heads + h) * s.queries + t) * D;
+        double row_max = -std::numeric_limits<double>::infinity();
+        bool any_visible = false;
+        for (int64_t j = 0; j <= offset + t; ++j) {
+          if (!key_mask.empty() && key_mask[b * s.keys + j] == 0) continue;
+          double dot = 0;
+          for (int64_t d = 0; d < D; ++d) dot += double(q_row[d]) * double(k_head[j * D + d]);
+          scores[j] = dot * scale;
+          row_max = std::max(row_max, scores[j]);
+          any_visible = true;
+        }
+        for (int64_t d = 0; d < D; ++d) out_row[d] = T(0);
+        if (!any_visible) continue;
+        double sum = 0;
+        std::vector<double> weighted(D, 0.0);
+        for (int64_t j = 0; j <= offset + t; ++j) {
+          if (!key_mask.empty() && key_mask[b * s.keys + j] == 0) continue;
+          const double weight = std::exp(scores[j] - row_max);
+          sum += weight;
+          for (int64_t d = 0; d < D; ++d) weighted[d] += weight * double(v_head[j * D + d]);
+        }
+        for (int64_t d = 0; d < D; ++d) out_row[d] = T(weighted[d] / sum);
+      }
+}
+}  // namespace detail
+
+// out (B,H,Tq,D) = softmax(scale · Q·Kᵀ, causal + key mask) · V. When `probs` is given it receives
+// P (B,H,Tq,Tk) for backward (columns Tv … Tk−1 are 0); pass nullptr when no gradient is needed.
+template <class T>
+void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
+                              const Tensor<T>& k, const Tensor<T>& v,
+                              std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
+  const char* op = "causal_attention_forward";
+  const AttentionSizes s =
+      attention_sizes(op, q.shape(), k.shape(), v.shape(), key_mask.size(), offset);
+  check_same_shape(op, out.shape(), q.shape(), "out", "q");
+  if (probs) check_same_shape(op, probs->shape(), s.probs_shape(), "probs", "(B,H,Tq,Tk)");
+  const int64_t Tq = s.queries, Tk = s.keys, Tv = s.visible_keys(), D = s.head_dim;
+  const T scale = T(1) / std::sqrt(T(D));
+
+  parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
+    RowMatrix<T> scratch;  // the Tq × Tv scores of one pair when probs are not kept
+    if (!probs) scratch.resize(Tq, Tv);
+    for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
+      const int64_t b = pair / s.heads;
+      ConstMatrixMap<T> Q(q.data() + pair * Tq * D, Tq, D);
+      ConstMatrixMap<T> K(k.data() + pair * Tk * D, Tv, D);  // only the keys anyone can see
+      ConstMatrixMap<T> V(v.data() + pair * Tk * D, Tv, D);
+      MatrixMap<T> O(out.data() + pair * Tq * D, Tq, D);
+      T* p_data = probs ? probs->data() + pair * Tq * Tk : scratch.data();
+      const int64_t p_stride = probs ? Tk : Tv;
+      detail::StridedMatrixMap<T> P(p_data, Tq, Tv, Eigen::OuterStride<>(p_stride));
+
+      P.noalias() = scale * Q * K.transpose();
+      const uint8_t* mask_row = key_mask.empty() ? nullptr : key_mask.data() + b * Tk;
+      for (int64_t t = 0; t < Tq; ++t) {
+        detail::masked_softmax_row(p_data + t * p_stride, Tv, offset + t, mask_row);
+        if (probs) std::fill(p_data + t * p_stride + Tv, p_data + t * p_stride + Tk, T(0));
+      }
+      O.noalias() = P * V;
+    }
+  });
+}
+
+// Given d_out = dL/d(out) and the P that forward kept, adds dL/dq, dL/dk, dL/dv (nullptr = not
+// needed). The key mask is not needed: padded and future keys have P = 0, so they get no gradient.
+template <class T>
+void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
+                               const Tensor<T>& d_out, const Tensor<T>& probs, const Tensor<T>& q,
+                               const Tensor<T>& k, const Tensor<T>& v, int64_t offset = 0) {
+  const char* op = "causal_attention_backward";
+  const AttentionSizes s = attention_sizes(op, q.shape(), k.shape(), v.shape(), 0, offset);
+  check_same_shape(op, d_out.shape(), q.shape(), "d_out", "q");
+  check_same_shape(op, probs.shape(), s.probs_shape(), "probs", "(B,H,Tq,Tk)");
+  const int64_t Tq = s.queries, Tk = s.keys, Tv = s.visible_keys(), D = s.head_dim;
+  const T scale = T(1) / std::sqrt(T(D));
+
+  parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
+    RowMatrix<T> dS(Tq, Tv);  // dL/dP, then turned in place into dL/dS
+    for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
+      ConstMatrixMap<T> Q(q.data() + pair * Tq * D, Tq, D);
+      ConstMatrixMap<T> K(k.data() + pair * Tk * D, Tv, D);
+      ConstMatrixMap<T> V(v.data() + pair * Tk * D, Tv, D);
+      ConstMatrixMap<T> dO(d_out.data() + pair * Tq * D, Tq, D);
+      detail::ConstStridedMatrixMap<T> P(probs.data() + pair * Tq * Tk, Tq, Tv,
+                                         Eigen::OuterStride<>(Tk));
+      // forward: out = P·V
+      if (d_v) MatrixMap<T>(d_v->data() + pair * Tk * D, Tv, D).noalias() += P.transpose() * dO;
+      if (!d_q && !d_k) continue;
+      dS.noalias() = dO * V.transpose();
+      // forward: P_t = softmax(S_t) → dS_t = P_t ⊙ (dP_t − ⟨dP_t, P_t⟩), O(Tv) per row
+      for (int64_t t = 0; t < Tq; ++t) {
+        const T row_dot = P.row(t).dot(dS.row(t));
+        dS.row(t) = (dS.row(t).array() - row_dot) * P.row(t).array();
+      }
+      // forward: S = scale · Q·Kᵀ
+      if (d_q) MatrixMap<T>(d_q->data() + pair * Tq * D, Tq, D).noalias() += scale * dS * K;
+      if (d_k)
+        MatrixMap<T>(d_k->data() + pair * Tk * D, Tv, D).noalias() += scale * dS.transpose() * Q;
+    }
+  });
+}
+
+}  // namespace tlcr

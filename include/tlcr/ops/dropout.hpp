@@ -1,0 +1,45 @@
+// tlcr/ops/dropout.hpp — inverted dropout: zero each element with probability p, scale the kept
+// ones by 1/(1−p) so the expected value is unchanged.
+//
+// The random part is a mask tensor of the input's shape holding 0 (dropped) or 1/(1−p) (kept):
+// forward is out = x ⊙ mask and backward is d x += d out ⊙ mask. The mask is drawn from a tlcr::Rng
+// one element at a time in flat (row-major) order, on the calling thread, so the same generator
+// state gives the same mask whatever the thread count.
+// Not here: the training/eval switch and the p = 0 shortcut (autograd/fn/dropout.hpp), dropout
+// on attention probabilities inside the fused attention kernel.
+// Shape legend: mask, x, out, d_x, d_out all share one shape.
+#pragma once
+
+#include "tlcr/core/rng.hpp"
+#include "tlcr/core/tensor.hpp"
+
+namespace tlcr {
+
+inline void check_dropout_probability(double p) {
+  TLCR_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
+}
+
+// mask[i] = 0 with probability p, else 1/(1−p); one rng.uniform() per element in flat order.
+// p = 1 drops everything (mask of zeros).
+template <class T>
+void dropout_mask(Tensor<T>& mask, double p, Rng& rng) {
+  check_dropout_probability(p);
+  const T kept = p < 1 ? T(1.0 / (1.0 - p)) : T(0);
+  for (T& m : mask) m = rng.uniform() < p ? T(0) : kept;
+}
+
+// out = x ⊙ mask
+template <class T>
+void dropout_forward(Tensor<T>& out, const Tensor<T>& x, const Tensor<T>& mask) {
+  check_same_shape("dropout", x.shape(), mask.shape(), "x", "mask");
+  check_same_shape("dropout", out.shape(), x.shape(), "out", "x");
+  out.vector() = x.vector().cwiseProduct(mask.vector());
+}
+
+// forward: out = x ⊙ mask → d x += d out ⊙ mask
+template <class T>
+void dropout_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T>& mask) {
+  d_x.vector() += d_out.vector().cwiseProduct(mask.vector());
+}
+
+}  // namespace tlcr
