@@ -36,6 +36,15 @@
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/optim/sgd.hpp"
 
+#include "tlcr/text/bpe.hpp"
+#include "tlcr/text/bpe_train.hpp"
+#include "tlcr/text/byte_alphabet.hpp"
+#include "tlcr/text/chat.hpp"
+#include "tlcr/text/openai_files.hpp"
+#include "tlcr/text/pretokenizer.hpp"
+#include "tlcr/text/tokenizer_file.hpp"
+#include "tlcr/text/unicode.hpp"
+
 #include "tlcr/models/arch.hpp"
 #include "tlcr/models/config.hpp"
 #include "tlcr/models/transformer.hpp"
@@ -52,6 +61,7 @@
 #include "tlcr/io/jsonl.hpp"
 #include "tlcr/io/model_dir.hpp"
 #include "tlcr/io/safetensors.hpp"
+#include "tlcr/io/svg_plot.hpp"
 
 #include "tlcr/autograd/gradcheck.hpp"
 #include "tlcr/autograd/tape.hpp"

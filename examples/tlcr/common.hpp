@@ -1,0 +1,72 @@
+// examples/tlcr/common.hpp — pieces every subcommand shares: opening a model directory whatever
+// its architecture, finding its tokenizer, and the model-size options.
+#pragma once
+
+#include <tlcr/tlcr.hpp>
+#include <tlcr/text/tokenizer_file.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace tlcr::cli {
+
+namespace fs = std::filesystem;
+
+// Calls body(model) with the model stored in `dir`, built as GPT-2 or Llama from its config.json.
+template <class Body>
+auto with_model(const fs::path& dir, std::optional<HeadConfig> heads, Body&& body) {
+  const auto [config, stored_heads] = read_model_config(dir);
+  if (config.architecture == Architecture::Llama) {
+    auto model = load_model<float, LlamaArch>(dir, heads);
+    return body(model);
+  }
+  auto model = load_model<float, Gpt2Arch>(dir, heads);
+  return body(model);
+}
+
+// The tokenizer at `path` (a tokenizer.json file, or a directory holding one); when `path` is
+// empty, <model_dir>/tokenizer.json.
+inline BpeTokenizer open_tokenizer(const fs::path& path, const fs::path& model_dir = {}) {
+  fs::path file = path.empty() ? model_dir / "tokenizer.json" : path;
+  if (fs::is_directory(file)) file /= "tokenizer.json";
+  TLCR_CHECK(fs::exists(file), "tokenizer '", file.string(), "' not found (pass --tokenizer)");
+  return load_tokenizer(file);
+}
+
+// Model-size options of `pretrain`.
+struct ModelSizeOptions {
+  std::string arch = "gpt2";
+  int64_t layers = 4, heads = 4, width = 256, context = 128;
+
+  void add_to(CLI::App& command) {
+    command.add_option("--arch", arch, "gpt2 or llama")->check(CLI::IsMember({"gpt2", "llama"}));
+    command.add_option("--layers", layers, "transformer blocks");
+    command.add_option("--heads", heads, "attention heads");
+    command.add_option("--width", width, "model width");
+    command.add_option("--context", context, "context length");
+  }
+  TransformerConfig config(int64_t vocab) const {
+    return arch == "llama" ? TransformerConfig::llama(vocab, context, layers, heads, width)
+                           : TransformerConfig::gpt2(vocab, context, layers, heads, width);
+  }
+};
+
+// Training-loop options shared by `pretrain` and `sft`.
+inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& batch) {
+  command.add_option("--steps", o.steps, "optimizer steps");
+  command.add_option("--batch", batch, "rows per micro-batch");
+  command.add_option("--grad-accum", o.grad_accum, "micro-batches per step");
+  command.add_option("--lr", o.lr, "peak learning rate (cosine schedule)");
+  command.add_option("--min-lr", o.min_lr, "final learning rate");
+  command.add_option("--warmup", o.warmup_steps, "linear warmup steps");
+  command.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay");
+  command.add_option("--grad-clip", o.grad_clip, "global gradient-norm clip");
+  command.add_option("--eval-every", o.eval_every, "steps between held-out evaluations");
+  command.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: at the end)");
+  command.add_option("--metrics", o.metrics_path, "metrics JSONL file");
+  command.add_option("--resume", o.resume_from, "checkpoint directory to continue from");
+}
+
+}  // namespace tlcr::cli
