@@ -1,0 +1,1 @@
+// Hosts the precompiled header every test reuses (see tests/CMakeLists.txt); defines nothing.
