@@ -83,4 +83,11 @@
 
 #include "tlcr/rlhf/edit_labels.hpp"
 #include "tlcr/rlhf/token_reward.hpp"
+#include "tlcr/rlhf/labels.hpp"
+#include "tlcr/rlhf/reward_data.hpp"
+#include "tlcr/rlhf/discriminator.hpp"
+#include "tlcr/rlhf/rewards.hpp"
+#include "tlcr/rlhf/sequence_reward.hpp"
+#include "tlcr/rlhf/any_reward.hpp"
+#include "tlcr/rlhf/reward_view.hpp"
 #include "tlcr/rlhf/task.hpp"

@@ -98,7 +98,7 @@ void load_weights(Transformer<T, Arch>& model, const std::filesystem::path& dir,
   }
   for (const std::string& name : file.names()) {
     const bool skippable = name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
-                           (name == "lm_head.weight" && model.config().tied_embeddings);
+                           (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
     if (!used.count(name) && !skippable)
       detail::fail("loading ", dir.string(), ": model.safetensors holds '", name,
                    "', which this model has no parameter for");

@@ -5,7 +5,8 @@
 // every position; a sequence-level reward model puts its score on the last response token and 0
 // elsewhere. PPO (rlhf/ppo.hpp) accepts any of them, so comparing reward kinds changes one type.
 // Conventions every implementation keeps: the result has exactly one row per response and one
-// value per response token; EOS and padding get 0; scoring runs under NoGrad.
+// value per response token; padding gets 0, and so does EOS for dense rewards (a sequence-level
+// score sits on the last response token, which is EOS when there is one); scoring runs under NoGrad.
 // Not here: the implementations (rlhf/rewards.hpp, rlhf/sequence_reward.hpp).
 #pragma once
 

@@ -1,0 +1,170 @@
+// tlcr/rlhf/any_reward.hpp — choosing a reward at run time: AnyTokenReward holds any
+// TokenRewardModel behind one type, and make_token_reward builds one from a name and model
+// directories, as the command line does (`--reward tlcr|tlcr-tanh|discrete|…`).
+//
+//   kind             model directories               reward
+//   tlcr             reward_model = discriminator    2p − 1
+//   tlcr-tanh        reward_model = discriminator    tanh(p − 0.5)
+//   discrete         reward_model = discriminator    ±1 outside the band |p − 0.5| < threshold,
+//   else 0 discrete-fixed   reward_model = discriminator    sign(p − 0.5) positive-only
+//   reward_model = discriminator    max(2p − 1, 0) negative-only    reward_model = discriminator
+//   min(2p − 1, 0) random           none                            uniform [−1, 1), seeded
+//   sequence         sequence_model (or reward_model) = Bradley–Terry model, score on the last
+//   token hybrid           reward_model = discriminator, sequence_model = BT model: tlcr + w ·
+//   sequence
+// `shift` applies to the discriminator kinds (rewards.hpp explains the convention). Models are
+// loaded in float; GPT-2 and Llama directories both work.
+// Not here: the reward formulas (rewards.hpp, sequence_reward.hpp).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tlcr/rlhf/rewards.hpp"
+#include "tlcr/rlhf/sequence_reward.hpp"
+
+namespace tlcr {
+
+// Any TokenRewardModel, type-erased (shared, so copies are cheap and see the same model).
+class AnyTokenReward {
+ public:
+  template <TokenRewardModel R>
+  explicit AnyTokenReward(R model) : self_(std::make_shared<Holder<R>>(std::move(model))) {}
+
+  TokenRewards score(const TokenSequences& prompts, const TokenSequences& responses) const {
+    return self_->score(prompts, responses);
+  }
+  std::string name() const { return self_->name(); }
+
+  // Whether the reward comes with discriminator probabilities p_t (the discriminator kinds and
+  // the hybrid), and those probabilities (NaN where not scored).
+  bool has_probabilities() const { return self_->has_probabilities(); }
+  TokenRewards probabilities(const TokenSequences& prompts, const TokenSequences& responses) const {
+    TLCR_CHECK(has_probabilities(), "AnyTokenReward: the reward '", name(),
+               "' has no token probabilities");
+    return self_->probabilities(prompts, responses);
+  }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual TokenRewards score(const TokenSequences&, const TokenSequences&) const = 0;
+    virtual std::string name() const = 0;
+    virtual bool has_probabilities() const = 0;
+    virtual TokenRewards probabilities(const TokenSequences&, const TokenSequences&) const = 0;
+  };
+  template <class R>
+  struct Holder final : Base {
+    explicit Holder(R m) : model(std::move(m)) {}
+    TokenRewards score(const TokenSequences& p, const TokenSequences& r) const override {
+      return model.score(p, r);
+    }
+    std::string name() const override { return model.name(); }
+    bool has_probabilities() const override { return TokenProbabilityModel<R>; }
+    TokenRewards probabilities(const TokenSequences& p, const TokenSequences& r) const override {
+      if constexpr (TokenProbabilityModel<R>)
+        return model.probabilities(p, r);
+      else
+        return {};
+    }
+    R model;
+  };
+  std::shared_ptr<const Base> self_;
+};
+
+static_assert(TokenRewardModel<AnyTokenReward>);
+
+struct RewardSpec {
+  std::string kind = "tlcr";
+  std::filesystem::path reward_model{};    // the discriminator (or, for "sequence", the BT model)
+  std::filesystem::path sequence_model{};  // the Bradley–Terry model ("hybrid"; "sequence" too)
+  double threshold = 0.2;                  // "discrete": the neutral band |p − 0.5| < threshold
+  bool shift = false;                      // discriminator kinds: credit r_t one action later
+  double hybrid_weight = 1.0;              // "hybrid": w
+  bool normalize_sequence = true;          // apply the BT model's stored normalisation, if any
+  uint64_t seed = 0;                       // "random"
+  int64_t batch_size = 16;                 // rows per forward pass
+};
+
+inline const std::vector<std::string>& reward_kinds() {
+  static const std::vector<std::string> kinds = {"tlcr",           "tlcr-tanh",     "discrete",
+                                                 "discrete-fixed", "positive-only", "negative-only",
+                                                 "random",         "sequence",      "hybrid"};
+  return kinds;
+}
+
+namespace detail {
+
+// Calls f(Gpt2Arch{}) or f(LlamaArch{}) as the model directory's config.json says.
+template <class F>
+decltype(auto) with_architecture(const std::filesystem::path& dir, F&& f) {
+  const auto [config, heads] = read_model_config(dir);
+  if (config.architecture == Architecture::Llama) return f(LlamaArch{});
+  return f(Gpt2Arch{});
+}
+
+inline TokenRewardOptions token_reward_options(const RewardSpec& spec) {
+  TokenRewardOptions options;
+  options.threshold = spec.threshold;
+  options.shift = spec.shift;
+  options.batch_size = spec.batch_size;
+  const std::string& kind = spec.kind;
+  if (kind == "tlcr-tanh") options.formula = TokenRewardFormula::Tanh;
+  if (kind == "discrete") options.formula = TokenRewardFormula::Thresholded;
+  if (kind == "discrete-fixed") options.formula = TokenRewardFormula::Sign;
+  if (kind == "positive-only") options.signs = RewardSigns::PositiveOnly;
+  if (kind == "negative-only") options.signs = RewardSigns::NegativeOnly;
+  return options;
+}
+
+inline void require_dir(const std::filesystem::path& dir, const std::string& kind,
+                        const char* what) {
+  TLCR_CHECK(!dir.empty(), "reward '", kind, "' needs ", what);
+  TLCR_CHECK(std::filesystem::exists(dir / "config.json"), "reward '", kind, "': '", dir.string(),
+             "' is not a model directory (no config.json)");
+}
+
+}  // namespace detail
+
+// The reward a spec names, with its models loaded.
+inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEnds& ends) {
+  const std::string& kind = spec.kind;
+  if (kind == "random") return AnyTokenReward(RandomReward(ends, spec.seed));
+
+  auto discriminator = [&] {
+    detail::require_dir(spec.reward_model, kind, "a discriminator directory (--reward-model)");
+    return detail::with_architecture(spec.reward_model, [&](auto arch) {
+      using Arch = decltype(arch);
+      return AnyTokenReward(load_discriminator_reward<float, Arch>(
+          spec.reward_model, ends, detail::token_reward_options(spec)));
+    });
+  };
+  auto sequence_reward = [&](const std::filesystem::path& dir) {
+    const bool normalize = spec.normalize_sequence && read_score_normalization(dir).has_value();
+    return detail::with_architecture(dir, [&](auto arch) {
+      using Arch = decltype(arch);
+      return AnyTokenReward(
+          load_sequence_reward<float, Arch>(dir, ends, normalize, spec.batch_size));
+    });
+  };
+
+  if (kind == "sequence") {
+    const auto& dir = spec.sequence_model.empty() ? spec.reward_model : spec.sequence_model;
+    detail::require_dir(dir, kind, "a reward-model directory (--sequence-model or --reward-model)");
+    return sequence_reward(dir);
+  }
+  if (kind == "hybrid") {
+    detail::require_dir(spec.sequence_model, kind, "a reward-model directory (--sequence-model)");
+    return AnyTokenReward(
+        HybridReward(discriminator(), sequence_reward(spec.sequence_model), spec.hybrid_weight));
+  }
+  for (const std::string& known : reward_kinds())
+    if (kind == known) return discriminator();
+  std::string list;
+  for (const std::string& known : reward_kinds()) list += (list.empty() ? "" : ", ") + known;
+  detail::fail("unknown reward '", kind, "' (expected one of: ", list, ")");
+}
+
+}  // namespace tlcr
