@@ -9,8 +9,18 @@
 // subcommand.
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <sstream>
 
+#include <tlcr/rlhf/any_reward.hpp>
+#include <tlcr/rlhf/discriminator.hpp>
+#include <tlcr/rlhf/evaluate.hpp>
+#include <tlcr/rlhf/labels.hpp>
+#include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/reward_view.hpp>
+#include <tlcr/rlhf/sequence_reward.hpp>
 #include <tlcr/rlhf/task.hpp>
+#include <tlcr/io/svg_plot.hpp>
 #include <tlcr/text/bpe_train.hpp>
 #include <tlcr/train/sft_data.hpp>
 
@@ -25,13 +35,58 @@ struct DemoPlan {
   int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 96;
   int64_t pretrain_steps = 300, sft_steps = 400, batch = 24;
   double pretrain_lr = 2e-3, sft_lr = 1e-3;
+  int64_t discriminator_steps = 300, reward_model_steps = 300;
+  int64_t ppo_iterations = 60, eval_every = 10, eval_prompts = 64;
+  std::vector<std::string> kinds{"tlcr", "discrete", "sequence", "hybrid"};
+  std::vector<double> kl_budgets{0.5, 1.0, 2.0, 4.0};
 
   static DemoPlan make(bool quick) {
     DemoPlan p;
-    if (quick) p.pretrain_steps = 150, p.sft_steps = 200;
+    if (quick) {
+      p.pretrain_steps = 150, p.sft_steps = 200, p.discriminator_steps = 150, p.reward_model_steps = 150;
+      p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 48;
+    }
     return p;
   }
 };
+
+// One PPO run's held-out evaluations: (iteration, score, KL, …) every eval_every iterations.
+struct Curve {
+  std::vector<double> iteration, score, kl, length, win_rate, repetition;
+};
+
+// The score where a run's KL first reaches `budget` (linear between evaluations), or NaN if never.
+double score_at_kl(const Curve& c, double budget) {
+  for (std::size_t i = 1; i < c.kl.size(); ++i)
+    if (c.kl[i] >= budget) {
+      const double w = (budget - c.kl[i - 1]) / std::max(c.kl[i] - c.kl[i - 1], 1e-12);
+      return c.score[i - 1] + std::clamp(w, 0.0, 1.0) * (c.score[i] - c.score[i - 1]);
+    }
+  return NAN;
+}
+
+struct MeanStd {
+  double mean = NAN, std = NAN;
+  int count = 0;
+};
+MeanStd mean_std(const std::vector<double>& xs) {
+  MeanStd m;
+  double sum = 0, sum2 = 0;
+  for (double x : xs)
+    if (std::isfinite(x)) sum += x, sum2 += x * x, ++m.count;
+  if (m.count == 0) return m;
+  m.mean = sum / m.count;
+  m.std = m.count > 1 ? std::sqrt(std::max(0.0, (sum2 - m.count * m.mean * m.mean) / (m.count - 1))) : 0.0;
+  return m;
+}
+nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
+
+// "%.<digits>g" of x: KL budgets as table headers and JSON keys ("0.5", "1", …).
+std::string format_number(double x, int digits = 3) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*g", digits, x);
+  return text;
+}
 
 struct DemoArgs {
   fs::path out = "tlcr-demo";
@@ -120,7 +175,196 @@ void run_demo(const DemoArgs& a) {
     std::fprintf(stderr, "SFT mean oracle score on 16 eval prompts: %.3f\n", total_score / 16);
   }
   if (a.stop_after == "sft") return;
-  std::fprintf(stderr, "\ndemo finished in %s\n", format_duration(total.seconds()).c_str());
+
+  const ChatFormat chat;
+  const ResponseEnds ends = ResponseEnds::of(tokenizer);
+  banner("5/9 token labels from revisions (Levenshtein alignment)");
+  const std::vector<PromptLabelRecord> labels = label_revisions(tokenizer, data.revisions, chat);
+  write_labels(a.out / "labels.jsonl", labels);
+  const LabelCounts counts = count_labels(labels);
+  std::fprintf(stderr, "%zu labelled pairs -> %s\n", labels.size(), (a.out / "labels.jsonl").string().c_str());
+  (void)counts;
+
+  const auto split_off = [](auto all, std::size_t held) {
+    held = std::min(held, all.size() / 5);
+    decltype(all) tail(all.end() - held, all.end());
+    all.resize(all.size() - held);
+    return std::pair{all, tail};
+  };
+
+  banner("6/9 token discriminator (SFT trunk + 2-logit head, soft targets)");
+  nlohmann::json discriminator_json, reward_model_json;
+  {
+    auto [train, held] = split_off(make_discriminator_examples(tokenizer, labels, chat), 200);
+    auto discriminator = discriminator_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+    const DiscriminatorReport report = train_discriminator(
+        discriminator, std::move(train), std::move(held), ends,
+        {.batch_size = 8, .max_steps = plan.discriminator_steps, .seed = a.seed, .log_every = 50,
+         .metrics_path = a.out / "discriminator_metrics.jsonl"});
+    save_discriminator(a.out / "discriminator", discriminator, LabelMode::Soft, report.after);
+    discriminator_json = report.after.to_json();
+    std::fprintf(stderr, "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f\n",
+                 report.after.balanced_accuracy, report.after.pairwise_accuracy);
+  }
+
+  banner("7/9 Bradley-Terry sequence reward model");
+  {
+    std::vector<TokenizedPair> pairs;
+    for (const auto& p : data.preferences) pairs.push_back(tokenize_preference(tokenizer, chat, p));
+    auto [train, held] = split_off(pairs, 200);
+    auto reward_model = reward_model_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+    const RewardModelReport report = train_reward_model(
+        reward_model, std::move(train), std::move(held), ends,
+        {.batch_size = 8, .max_steps = plan.reward_model_steps, .seed = a.seed, .log_every = 50,
+         .metrics_path = a.out / "reward_model_metrics.jsonl"});
+    save_reward_model(a.out / "reward_model", reward_model, report.normalization, report.after);
+    reward_model_json = report.after.to_json();
+    std::fprintf(stderr, "held out: pairwise accuracy %.3f\n", report.after.accuracy);
+  }
+
+  banner("8/9 PPO from the SFT policy with each reward kind");
+  const Gpt2<float> reference = load_model<float, Gpt2Arch>(a.out / "sft");
+  std::vector<std::string> eval_prompts;
+  for (int64_t i = 0; i < std::min<int64_t>(plan.eval_prompts, data.prompts_eval.size()); ++i)
+    eval_prompts.push_back(data.prompts_eval[i].prompt);
+  TokenSequences train_prompts;
+  for (const auto& p : data.prompts_train) train_prompts.push_back(chat.encode_prompt(tokenizer, p.prompt));
+  const EvalOptions eval_options{.max_new_tokens = 48, .seed = 12345};
+  const EvalResult sft_eval = evaluate_policy(reference, reference, tokenizer, chat, eval_prompts, eval_options);
+  std::fprintf(stderr, "SFT: %s\n", format_eval_summary(sft_eval).c_str());
+
+  std::map<std::string, std::vector<Curve>> curves;
+  std::map<std::string, std::vector<EvalResult>> finals;
+  for (const std::string& kind : plan.kinds) {
+    for (int s = 0; s < a.seeds; ++s) {
+      const uint64_t run_seed = a.seed * 1000 + s;
+      const fs::path run_dir = a.out / "ppo" / kind / ("seed" + std::to_string(s));
+      const AnyTokenReward reward = make_token_reward(
+          {.kind = kind, .reward_model = kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator",
+           .sequence_model = a.out / "reward_model", .seed = run_seed},
+          ends);
+      Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true, .value = true}, run_seed);
+      PpoConfig config = small_ppo_preset();
+      config.iterations = plan.ppo_iterations;
+      config.max_new_tokens = 48;
+      config.seed = run_seed;
+      config.sample_every = 0;
+      PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, nullptr}, reward, train_prompts, config,
+                         [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
+      MetricsLog metrics(run_dir / "metrics.jsonl");
+      ProgressLine progress("ppo " + kind + " seed " + std::to_string(s), plan.ppo_iterations);
+      Curve curve;
+      auto evaluate_now = [&](int64_t iteration) {
+        const EvalResult r = evaluate_policy(policy, reference, tokenizer, chat, eval_prompts, eval_options);
+        curve.iteration.push_back(iteration), curve.score.push_back(r.mean_score), curve.kl.push_back(r.mean_kl);
+        curve.length.push_back(r.mean_length), curve.win_rate.push_back(r.win_rate), curve.repetition.push_back(r.repetition_rate);
+        return r;
+      };
+      evaluate_now(0);
+      EvalResult last;
+      for (int64_t it = 1; it <= plan.ppo_iterations; ++it) {
+        const PpoIteration step = trainer.iterate();
+        metrics.log(step.metrics);
+        if (it % plan.eval_every == 0 || it == plan.ppo_iterations) {
+          last = evaluate_now(it);
+          std::ostringstream fields;
+          fields.precision(3);
+          fields << "oracle score " << last.mean_score << " | KL " << last.mean_kl << " | win " << last.win_rate
+                 << " | reward " << step.metrics.value("objective/scores", 0.0);
+          progress.print(it, fields.str());
+        }
+      }
+      save_model(run_dir / "policy", policy);
+      curves[kind].push_back(curve);
+      finals[kind].push_back(last);
+    }
+  }
+
+  banner("9/9 report");
+  nlohmann::ordered_json results;
+  results["config"] = {{"quick", a.quick}, {"seeds", a.seeds}, {"seed", a.seed}, {"ppo_iterations", plan.ppo_iterations},
+                       {"threads", num_threads()}};
+  results["discriminator"] = discriminator_json;
+  results["reward_model"] = reward_model_json;
+  results["sft"] = {{"oracle_score", {{"mean", sft_eval.mean_score}, {"std", sft_eval.std_score}}},
+                    {"kl", 0.0}, {"length", sft_eval.mean_length}, {"win_rate", 0.5},
+                    {"repetition_rate", sft_eval.repetition_rate}, {"max_score", sft_eval.mean_max_score}};
+  std::string table = "| reward | oracle score | KL to SFT | length | win rate vs SFT | repetition |";
+  for (double b : plan.kl_budgets) table += " score @KL " + format_number(b) + " |";
+  table += "\n|---|---|---|---|---|---|";
+  for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
+  table += "\n";
+  char row[512];
+  std::snprintf(row, sizeof row, "| sft | %.3f ± %.3f | 0 | %.1f | 0.5 | %.2f |", sft_eval.mean_score, sft_eval.std_score,
+                sft_eval.mean_length, sft_eval.repetition_rate);
+  table += row;
+  for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += " |";
+  table += "\n";
+  LinePlot by_iteration{"Oracle score on held-out prompts during PPO", "PPO iteration", "oracle score", {}};
+  LinePlot by_kl{"Reward-KL frontier: oracle score against KL to SFT", "KL(policy || SFT) per response", "oracle score", {}};
+  for (const std::string& kind : plan.kinds) {
+    std::vector<double> scores, kls, lengths, wins, reps;
+    for (const EvalResult& r : finals[kind])
+      scores.push_back(r.mean_score), kls.push_back(r.mean_kl), lengths.push_back(r.mean_length),
+          wins.push_back(r.win_rate), reps.push_back(r.repetition_rate);
+    const MeanStd score = mean_std(scores);
+    nlohmann::ordered_json entry{{"oracle_score", {{"mean", score.mean}, {"std", score.std}}},
+                                 {"kl", mean_std(kls).mean}, {"length", mean_std(lengths).mean},
+                                 {"win_rate", mean_std(wins).mean}, {"repetition_rate", mean_std(reps).mean}};
+    nlohmann::ordered_json at_kl;
+    std::snprintf(row, sizeof row, "| %s | %.3f ± %.3f | %.2f | %.1f | %.2f | %.2f |", kind.c_str(), score.mean, score.std,
+                  mean_std(kls).mean, mean_std(lengths).mean, mean_std(wins).mean, mean_std(reps).mean);
+    table += row;
+    for (double budget : plan.kl_budgets) {
+      std::vector<double> at;
+      for (const Curve& c : curves[kind]) at.push_back(score_at_kl(c, budget));
+      const MeanStd m = mean_std(at);
+      at_kl[format_number(budget)] = number(m.mean);
+      table += std::isfinite(m.mean) ? " " + format_number(m.mean, 3) + " |" : " – |";
+    }
+    table += "\n";
+    entry["score_at_kl"] = at_kl;
+    results[kind] = entry;
+    // Plots: the mean over seeds at each evaluation point, ± std as a band.
+    PlotSeries it_series{kind, {}, {}, {}}, kl_series{kind, {}, {}, {}};
+    const std::size_t points = curves[kind].front().iteration.size();
+    for (std::size_t i = 0; i < points; ++i) {
+      std::vector<double> sc, kl;
+      for (const Curve& c : curves[kind]) sc.push_back(c.score[i]), kl.push_back(c.kl[i]);
+      it_series.x.push_back(curves[kind].front().iteration[i]);
+      it_series.y.push_back(mean_std(sc).mean);
+      it_series.spread.push_back(mean_std(sc).std);
+      kl_series.x.push_back(mean_std(kl).mean);
+      kl_series.y.push_back(mean_std(sc).mean);
+    }
+    by_iteration.series.push_back(it_series);
+    by_kl.series.push_back(kl_series);
+  }
+  results["curves"] = nlohmann::json::object();
+  for (const auto& [kind, runs] : curves)
+    for (const Curve& c : runs)
+      results["curves"][kind].push_back({{"iteration", c.iteration}, {"oracle_score", c.score}, {"kl", c.kl},
+                                         {"length", c.length}, {"win_rate", c.win_rate}, {"repetition_rate", c.repetition}});
+  results["wall_seconds"] = total.seconds();
+  write_file_atomically(a.out / "results.json", results.dump(2) + "\n");
+  write_file_atomically(a.out / "results.md", table);
+  by_iteration.write(a.out / "score_vs_iteration.svg");
+  by_kl.write(a.out / "score_vs_kl.svg");
+
+  // The per-token view: TLCR's rewards on a few held-out SFT responses.
+  {
+    const AnyTokenReward tlcr_reward = make_token_reward({.kind = "tlcr", .reward_model = a.out / "discriminator"}, ends);
+    std::vector<SftRecord> shown;
+    for (std::size_t i = 0; i < 8 && i < sft_eval.samples.size(); ++i)
+      shown.push_back({sft_eval.samples[i].prompt, sft_eval.samples[i].response});
+    const auto views = view_rewards(tlcr_reward, tokenizer, shown, chat);
+    write_reward_views_html(a.out / "token_rewards.html", views, "TLCR token rewards on SFT responses");
+    if (!views.empty()) std::fprintf(stderr, "%s\n", render_reward_view_text(views.front(), false).c_str());
+  }
+  std::printf("\n%s\n", table.c_str());
+  std::printf("results: %s/results.json, plots: score_vs_iteration.svg, score_vs_kl.svg, per-token view: token_rewards.html\n",
+              a.out.string().c_str());
+  std::fprintf(stderr, "demo finished in %s\n", format_duration(total.seconds()).c_str());
 }
 
 }  // namespace

@@ -1,6 +1,250 @@
-// examples/tlcr/cmd_ppo.cpp — (being written) subcommands of the ppo group.
-#include "commands.hpp"
+// examples/tlcr/cmd_ppo.cpp — `tlcr ppo` (PPO against any reward kind) and `tlcr eval` (held-out
+// evaluation on the built-in task), both thin layers over rlhf/ppo.hpp and rlhf/evaluate.hpp.
+//
+// tlcr ppo writes into --out:
+//   config.json, model.safetensors, tokenizer.json   the trained policy (a model directory)
+//   checkpoint/                                      the resumable state (--resume out/checkpoint)
+//   metrics.jsonl, samples.jsonl                     one record per iteration / per sample table
+//   ppo_config.json                                  the settings used (preset + --config + flags)
+// The value function is a separate critic started from a trunk (--critic DIR; by default the
+// reward model's, as the TLCR runs did, or the policy's when the reward has no model), or with
+// --value-head a head on the policy trunk.
+#include <unistd.h>
+#include <cstdio>
+#include <optional>
+
+#include <tlcr/rlhf/any_reward.hpp>
+#include <tlcr/rlhf/evaluate.hpp>
+#include <tlcr/rlhf/ppo.hpp>
+
+#include "common.hpp"
 
 namespace tlcr::cli {
-void add_ppo_commands(CLI::App&) {}
+
+namespace {
+
+struct PpoArgs {
+  fs::path policy, reference, prompts, out, config_file, metrics, samples, resume, tokenizer,
+      critic;
+  std::string preset = "small";
+  RewardSpec reward;
+  bool value_head = false;
+  std::optional<int64_t> iterations, batch, max_new_tokens;
+  std::optional<double> lr;
+  std::optional<uint64_t> seed;
+};
+
+PpoConfig ppo_config(const PpoArgs& a) {
+  PpoConfig config = a.preset == "tlcr" ? tlcr_ppo_preset() : small_ppo_preset();
+  if (!a.config_file.empty())
+    config = apply_ppo_config_json(config, read_json_file(a.config_file), a.config_file.string());
+  if (a.iterations) config.iterations = *a.iterations;
+  if (a.batch)
+    config.batch_size = *a.batch, config.minibatch_size = std::min(config.minibatch_size, *a.batch);
+  if (a.max_new_tokens) config.max_new_tokens = *a.max_new_tokens;
+  if (a.lr) config.lr = *a.lr;
+  if (a.seed) config.seed = *a.seed;
+  config.validate();
+  return config;
+}
+
+template <class Arch>
+void run_ppo_with(const PpoArgs& a, PpoConfig config) {
+  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.policy);
+  const ChatFormat chat;
+  TokenSequences prompts;
+  int64_t longest = 0;
+  for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records) {
+    prompts.push_back(chat.encode_prompt(tokenizer, record.prompt));
+    longest = std::max<int64_t>(longest, prompts.back().size());
+  }
+  TLCR_CHECK(!prompts.empty(), a.prompts.string(), ": no prompts");
+  // Responses must fit the context after the longest prompt.
+  const int64_t context = read_model_config(a.policy).first.context_length;
+  TLCR_CHECK(longest < context, a.prompts.string(), ": a prompt of ", longest,
+             " tokens leaves no room for a response in the context of ", context);
+  if (config.max_new_tokens > context - longest) {
+    std::fprintf(
+        stderr,
+        "ppo: max_new_tokens %lld -> %lld (the longest prompt has %lld tokens, the context %lld)\n",
+        static_cast<long long>(config.max_new_tokens), static_cast<long long>(context - longest),
+        static_cast<long long>(longest), static_cast<long long>(context));
+    config.max_new_tokens = context - longest;
+  }
+
+  RewardSpec spec = a.reward;
+  spec.seed = config.seed;
+  const AnyTokenReward reward = make_token_reward(spec, ResponseEnds::of(tokenizer));
+
+  const fs::path reference_dir = a.reference.empty() ? a.policy : a.reference;
+  const Transformer<float, Arch> reference = load_model<float, Arch>(reference_dir);
+  std::optional<Transformer<float, Arch>> critic;
+  Transformer<float, Arch> policy =
+      load_model<float, Arch>(a.policy, HeadConfig{.lm = true, .value = a.value_head}, config.seed);
+  if (!a.value_head) {
+    const fs::path trunk = !a.critic.empty()              ? a.critic
+                           : !spec.reward_model.empty()   ? spec.reward_model
+                           : !spec.sequence_model.empty() ? spec.sequence_model
+                                                          : a.policy;
+    critic.emplace(make_critic<float, Arch>(trunk, config.seed + 1));
+    std::fprintf(stderr, "ppo: critic from the trunk of %s\n", trunk.string().c_str());
+  }
+
+  fs::create_directories(a.out);
+  write_file_atomically(a.out / "ppo_config.json", to_json(config).dump(2) + "\n");
+  PpoRunOptions run;
+  run.checkpoint_dir = a.out / "checkpoint";
+  run.metrics_path = a.metrics.empty() ? a.out / "metrics.jsonl" : a.metrics;
+  run.samples_path = a.samples.empty() ? a.out / "samples.jsonl" : a.samples;
+  run.resume_from = a.resume;
+  run.color = ::isatty(fileno(stderr)) != 0;
+  run.label = "ppo[" + reward.name() + "]";
+  const TokenDecoder decode = [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); };
+  PpoTrainer<float, Arch, AnyTokenReward> trainer({policy, reference, critic ? &*critic : nullptr},
+                                                  reward, std::move(prompts), config, decode);
+  const PpoReport report = trainer.train(run);
+
+  save_model(a.out, policy);
+  save_tokenizer(tokenizer, a.out / "tokenizer.json");
+  const nlohmann::json& m = report.last_metrics;
+  if (m.is_object())
+    std::printf(
+        "ppo: %lld iterations, score %+.3f, KL %.4f, rlhf reward %+.3f, %.1f tokens per response "
+        "-> %s\n",
+        static_cast<long long>(report.iterations), m["objective/scores"].get<double>(),
+        m["objective/kl"].get<double>(), m["objective/rlhf_reward"].get<double>(),
+        m["tokens/responses_len_mean"].get<double>(), a.out.string().c_str());
+  else
+    std::printf("ppo: nothing to do (%lld iterations already done) -> %s\n",
+                static_cast<long long>(report.iterations), a.out.string().c_str());
+}
+
+void run_ppo(const PpoArgs& a) {
+  const PpoConfig config = ppo_config(a);
+  if (read_model_config(a.policy).first.architecture == Architecture::Llama)
+    run_ppo_with<LlamaArch>(a, config);
+  else
+    run_ppo_with<Gpt2Arch>(a, config);
+}
+
+struct EvalArgs {
+  fs::path policy, reference, prompts, tokenizer, out;
+  EvalOptions options;
+  int64_t limit = 0;
+};
+
+template <class Arch>
+EvalResult run_eval_with(const EvalArgs& a, const BpeTokenizer& tokenizer,
+                         const std::vector<std::string>& prompts) {
+  const Transformer<float, Arch> policy = load_model<float, Arch>(a.policy);
+  const Transformer<float, Arch> reference = load_model<float, Arch>(a.reference);
+  return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options);
+}
+
+void run_eval(const EvalArgs& a) {
+  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.policy);
+  std::vector<std::string> prompts;
+  for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records) {
+    if (a.limit > 0 && static_cast<int64_t>(prompts.size()) == a.limit) break;
+    prompts.push_back(record.prompt);
+  }
+  TLCR_CHECK(!prompts.empty(), a.prompts.string(), ": no prompts");
+  EvalArgs args = a;  // responses must fit the context after the longest prompt
+  int64_t longest = 0;
+  for (const std::string& prompt : prompts)
+    longest = std::max<int64_t>(longest, ChatFormat{}.encode_prompt(tokenizer, prompt).size());
+  const int64_t room = read_model_config(a.policy).first.context_length - longest;
+  TLCR_CHECK(room > 0, a.prompts.string(), ": a prompt of ", longest, " tokens fills the context");
+  args.options.max_new_tokens = std::min(args.options.max_new_tokens, room);
+  const EvalResult result = read_model_config(a.policy).first.architecture == Architecture::Llama
+                                ? run_eval_with<LlamaArch>(args, tokenizer, prompts)
+                                : run_eval_with<Gpt2Arch>(args, tokenizer, prompts);
+  std::printf("%s", format_eval_summary(result).c_str());
+  if (!a.out.empty()) {
+    write_file_atomically(a.out, to_json(result).dump(1) + "\n");
+    std::printf("-> %s\n", a.out.string().c_str());
+  }
+}
+
+}  // namespace
+
+void add_ppo_commands(CLI::App& app) {
+  {
+    static PpoArgs a;
+    CLI::App* c = app.add_subcommand(
+        "ppo", "RLHF: PPO of a policy against a token-level (or sequence) reward");
+    c->add_option("--policy", a.policy, "SFT model directory to start from")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--reference", a.reference,
+                  "frozen reference model directory (default: --policy)")
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--reward", a.reward.kind, "reward kind")
+        ->required()
+        ->check(CLI::IsMember(reward_kinds()));
+    c->add_option("--reward-model", a.reward.reward_model,
+                  "discriminator (or, for 'sequence', reward model) directory");
+    c->add_option("--sequence-model", a.reward.sequence_model,
+                  "Bradley–Terry reward model directory ('hybrid')");
+    c->add_option("--threshold", a.reward.threshold,
+                  "'discrete': neutral band |p − 0.5| < threshold");
+    c->add_flag("--shift", a.reward.shift,
+                "credit r_t to the action one step later (released-code parity)");
+    c->add_option("--hybrid-weight", a.reward.hybrid_weight,
+                  "'hybrid': weight of the sequence score");
+    c->add_option("--prompts", a.prompts, "prompts JSONL ({\"prompt\"})")
+        ->required()
+        ->check(CLI::ExistingFile);
+    c->add_option("--out", a.out, "directory for the trained policy, checkpoint and logs")
+        ->required();
+    c->add_option("--preset", a.preset,
+                  "tlcr (the paper's settings) or small (tiny models, learns fast)")
+        ->check(CLI::IsMember({"tlcr", "small"}));
+    c->add_option("--config", a.config_file, "JSON of PpoConfig fields overriding the preset")
+        ->check(CLI::ExistingFile);
+    c->add_option("--metrics", a.metrics, "metrics JSONL (default: <out>/metrics.jsonl)");
+    c->add_option("--samples", a.samples, "sample tables JSONL (default: <out>/samples.jsonl)");
+    c->add_option("--resume", a.resume,
+                  "checkpoint directory to continue from (e.g. <out>/checkpoint)")
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the policy's)");
+    c->add_option("--critic", a.critic,
+                  "trunk to start the critic from (default: the reward model's)")
+        ->check(CLI::ExistingDirectory);
+    c->add_flag("--value-head", a.value_head,
+                "value head on the policy trunk instead of a separate critic");
+    c->add_option("--iterations", a.iterations, "override: rollout + update cycles");
+    c->add_option("--batch", a.batch, "override: prompts per rollout");
+    c->add_option("--max-new-tokens", a.max_new_tokens, "override: response length limit");
+    c->add_option("--lr", a.lr, "override: policy learning rate");
+    c->add_option("--seed", a.seed, "override: seed of sampling, shuffling and fresh heads");
+    c->callback([] { run_ppo(a); });
+  }
+  {
+    static EvalArgs a;
+    CLI::App* c = app.add_subcommand(
+        "eval", "Oracle score, KL, win rate and length of a policy on held-out prompts");
+    c->add_option("--policy", a.policy, "policy model directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--reference", a.reference, "reference (SFT) model directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    c->add_option("--prompts", a.prompts,
+                  "held-out prompts JSONL ({\"prompt\"}) of the built-in task")
+        ->required()
+        ->check(CLI::ExistingFile);
+    c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the policy's)");
+    c->add_option("--out", a.out, "JSON file for the summary and every sample");
+    c->add_option("--limit", a.limit, "evaluate only the first N prompts (0 = all)");
+    c->add_option("--temperature", a.options.sampling.temperature, "0 = greedy");
+    c->add_option("--top-k", a.options.sampling.top_k, "keep the k most likely tokens (0 = all)");
+    c->add_option("--top-p", a.options.sampling.top_p, "nucleus probability mass");
+    c->add_option("--max-new-tokens", a.options.max_new_tokens, "tokens per response at most");
+    c->add_option("--batch", a.options.batch_size, "prompts per generation batch");
+    c->add_option("--seed", a.options.seed, "sampling seed (shared by policy and reference)");
+    c->callback([] { run_eval(a); });
+  }
+}
+
 }  // namespace tlcr::cli

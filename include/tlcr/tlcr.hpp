@@ -90,4 +90,6 @@
 #include "tlcr/rlhf/sequence_reward.hpp"
 #include "tlcr/rlhf/any_reward.hpp"
 #include "tlcr/rlhf/reward_view.hpp"
+#include "tlcr/rlhf/ppo.hpp"
+#include "tlcr/rlhf/evaluate.hpp"
 #include "tlcr/rlhf/task.hpp"

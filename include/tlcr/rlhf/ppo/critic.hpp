@@ -1,0 +1,40 @@
+// tlcr/rlhf/ppo/critic.hpp — a separate PPO critic: a trained trunk with a fresh value head.
+//
+// The official TLCR runs start the critic from the discriminator's trunk (a sequence reward model's
+// or the SFT model's trunk works too). make_critic builds the model described by <dir>/config.json
+// with only a value head (HeadConfig{lm = false, value = true}), copies every trunk parameter from
+// <dir>/model.safetensors, and ignores the heads stored there (LM, classifier, score, value): the
+// value head stays freshly initialised from `seed`. A trunk parameter missing from the file is an
+// error.
+// Not here: the policy's own value head (load_model with HeadConfig{lm, value}), training
+// (trainer.hpp).
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "tlcr/io/model_dir.hpp"
+
+namespace tlcr {
+
+template <class T, class Arch>
+Transformer<T, Arch> make_critic(const std::filesystem::path& dir, uint64_t seed = 0) {
+  const auto [config, stored_heads] = read_model_config(dir);
+  const bool matches =
+      (config.architecture == Architecture::Gpt2) == std::is_same_v<Arch, Gpt2Arch>;
+  TLCR_CHECK(matches, dir.string(), "/config.json describes a ",
+             config.architecture == Architecture::Gpt2 ? "GPT-2" : "Llama", " model");
+  Transformer<T, Arch> critic(config, HeadConfig{.lm = false, .value = true}, seed);
+  const SafetensorsFile<T> file = safetensors::read<T>(dir / "model.safetensors");
+  for (const auto& p : critic.params().parameters()) {
+    if (p.name.starts_with("v_head.")) continue;  // the fresh head
+    const std::string name = file.contains(p.name) ? p.name : "transformer." + p.name;
+    TLCR_CHECK(file.contains(name), "make_critic: trunk parameter '", p.name, "' ", p.shape.str(),
+               " is missing from ", dir.string(), "/model.safetensors");
+    Var<T>(p.var).value().copy_from(file.tensor(name, p.shape));
+  }
+  return critic;
+}
+
+}  // namespace tlcr

@@ -1,0 +1,131 @@
+// tlcr/rlhf/ppo/losses.hpp — PPO's three losses as differentiable functions of one minibatch.
+//
+// Every input is packed: one entry per response token of the minibatch (N in all), and every loss
+// is a mean over those N tokens. Quantities from the rollout (old log-probs, old values,
+// advantages, returns) are constants: only the fresh log-probs, values and logits carry gradients.
+//
+//   clipped surrogate   ρ_t = exp(log π(a_t) − log π_old(a_t))
+//                       L_π = mean_t max(−A_t·ρ_t, −A_t·clip(ρ_t, 1 − ε, 1 + ε))
+//   clipped value loss  V^clip_t = V_old,t + clip(V_t − V_old,t, −ε_v, ε_v)
+//                       L_V = ½·mean_t max((V_t − R_t)², (V^clip_t − R_t)²)
+//                       (ε_v = 0: unclipped)
+//   entropy             H = mean_t −Σ_v π(v)·log π(v)     (the bonus subtracts entropy_coef·H)
+// The max takes the pessimistic side; where both sides are equal the gradient goes to the unclipped
+// one, so inside the clip range the gradient is that of the plain objective. Diagnostics (clip
+// fractions, approx KL = ½·mean (log ρ)², ratio statistics) are computed from the forward values.
+// Not here: the rollout that produced the constants (rollout.hpp), the optimiser step.
+// Shape legend: N = response tokens in the minibatch, V = vocabulary.
+#pragma once
+
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include "tlcr/autograd/fn/clamp.hpp"
+#include "tlcr/autograd/fn/elementwise.hpp"
+#include "tlcr/autograd/fn/reduce.hpp"
+#include "tlcr/autograd/fn/softmax.hpp"
+#include "tlcr/autograd/fn/unary.hpp"
+
+namespace tlcr {
+
+namespace detail {
+// A packed vector of doubles as a constant (N) tensor of T.
+template <class T>
+Var<T> packed_constant(std::span<const double> values) {
+  Tensor<T> t(Shape{static_cast<int64_t>(values.size())});
+  for (std::size_t i = 0; i < values.size(); ++i) t.data()[i] = static_cast<T>(values[i]);
+  return constant(std::move(t));
+}
+template <class T>
+void check_packed(const char* who, const Var<T>& x, std::span<const double> a, const char* a_name,
+                  std::span<const double> b, const char* b_name) {
+  TLCR_CHECK(x.shape().rank == 1 && x.numel() > 0, who, ": expected a non-empty (N) tensor, got ",
+             x.shape().str());
+  TLCR_CHECK(
+      static_cast<int64_t>(a.size()) == x.numel() && static_cast<int64_t>(b.size()) == x.numel(),
+      who, ": ", x.numel(), " tokens but ", a.size(), " ", a_name, " and ", b.size(), " ", b_name);
+}
+}  // namespace detail
+
+template <class T>
+struct PolicyLoss {
+  Var<T> loss;               // rank 0
+  double clip_fraction = 0;  // share of tokens where the clipped side was larger
+  double approx_kl = 0;      // ½·mean (log ρ)²
+  double ratio_mean = 0, ratio_var = 0;
+};
+
+// logprobs (N): log π(a_t) under the current policy, differentiable.
+template <class T>
+PolicyLoss<T> clipped_policy_loss(const Var<T>& logprobs, std::span<const double> old_logprobs,
+                                  std::span<const double> advantages, double clip) {
+  detail::check_packed("clipped_policy_loss", logprobs, old_logprobs, "old log-probs", advantages,
+                       "advantages");
+  TLCR_CHECK(clip > 0, "clipped_policy_loss: expected clip > 0, got ", clip);
+  const Var<T> log_ratio = sub(logprobs, detail::packed_constant<T>(old_logprobs));
+  const Var<T> ratio = exp(log_ratio);
+  std::vector<double> negated(advantages.size());
+  for (std::size_t i = 0; i < advantages.size(); ++i) negated[i] = -advantages[i];
+  const Var<T> minus_advantage = detail::packed_constant<T>(negated);
+  const Var<T> unclipped = mul(ratio, minus_advantage);
+  const Var<T> clipped = mul(clamp(ratio, T(1 - clip), T(1 + clip)), minus_advantage);
+
+  PolicyLoss<T> out;
+  out.loss = mean(maximum(unclipped, clipped));
+  const int64_t n = logprobs.numel();
+  double clipped_count = 0, sum_log_ratio_sq = 0, ratio_sum = 0, ratio_sq_sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (clipped.value()[i] > unclipped.value()[i]) ++clipped_count;
+    const double lr = log_ratio.value()[i], r = ratio.value()[i];
+    sum_log_ratio_sq += lr * lr;
+    ratio_sum += r;
+    ratio_sq_sum += r * r;
+  }
+  out.clip_fraction = clipped_count / double(n);
+  out.approx_kl = 0.5 * sum_log_ratio_sq / double(n);
+  out.ratio_mean = ratio_sum / double(n);
+  out.ratio_var = std::max(0.0, ratio_sq_sum / double(n) - out.ratio_mean * out.ratio_mean);
+  return out;
+}
+
+template <class T>
+struct ValueLoss {
+  Var<T> loss;               // rank 0
+  double clip_fraction = 0;  // share of tokens where the clipped error was larger
+};
+
+// values (N): the critic's current predictions, differentiable. clip = 0 turns clipping off.
+template <class T>
+ValueLoss<T> clipped_value_loss(const Var<T>& values, std::span<const double> old_values,
+                                std::span<const double> returns, double clip) {
+  detail::check_packed("clipped_value_loss", values, old_values, "old values", returns, "returns");
+  TLCR_CHECK(clip >= 0, "clipped_value_loss: expected clip ≥ 0, got ", clip);
+  const Var<T> target = detail::packed_constant<T>(returns);
+  const Var<T> unclipped = square(sub(values, target));
+  ValueLoss<T> out;
+  if (clip == 0) {
+    out.loss = scale(mean(unclipped), T(0.5));
+    return out;
+  }
+  const Var<T> old = detail::packed_constant<T>(old_values);
+  const Var<T> kept_close = add(old, clamp(sub(values, old), T(-clip), T(clip)));
+  const Var<T> clipped = square(sub(kept_close, target));
+  out.loss = scale(mean(maximum(unclipped, clipped)), T(0.5));
+  double clipped_count = 0;
+  for (int64_t i = 0; i < values.numel(); ++i)
+    if (clipped.value()[i] > unclipped.value()[i]) ++clipped_count;
+  out.clip_fraction = clipped_count / double(values.numel());
+  return out;
+}
+
+// Mean entropy of the next-token distributions.  logits (N, V) → rank 0.
+template <class T>
+Var<T> mean_entropy(const Var<T>& logits) {
+  TLCR_CHECK(logits.shape().rank == 2, "mean_entropy: expected logits (N, V), got ",
+             logits.shape().str());
+  const Var<T> logp = log_softmax(logits);
+  return scale(mean(sum(mul(exp(logp), logp), -1)), T(-1));
+}
+
+}  // namespace tlcr
