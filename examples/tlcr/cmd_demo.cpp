@@ -32,7 +32,7 @@ namespace {
 
 // Sizes of every stage; --quick shrinks them to run in about three minutes on 2 cores.
 struct DemoPlan {
-  int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 96;
+  int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 128;
   int64_t pretrain_steps = 300, sft_steps = 400, batch = 24;
   double pretrain_lr = 2e-3, sft_lr = 1e-3;
   int64_t discriminator_steps = 300, reward_model_steps = 300;

@@ -19,9 +19,11 @@
 // Shape legend: N = response tokens in a chunk, V = vocabulary.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 

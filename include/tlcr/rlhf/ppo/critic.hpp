@@ -11,8 +11,8 @@
 #pragma once
 
 #include <filesystem>
-#include <set>
 #include <string>
+#include <type_traits>
 
 #include "tlcr/io/model_dir.hpp"
 
