@@ -1,7 +1,6 @@
 // Tests for io/atomic_file.hpp: contents land whole, a failing writer leaves the old file intact
 // and no temporary behind.
-#include <doctest/doctest.h>
-#include <tlcr/io/atomic_file.hpp>
+#include "support/testing.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -9,30 +8,21 @@
 
 namespace fs = std::filesystem;
 
-namespace {
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-}  // namespace
-
 TEST_CASE("write_file_atomically writes, replaces, and survives a failing writer") {
   const fs::path dir = fs::temp_directory_path() / ("tlcr_atomic_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const fs::path file = dir / "nested" / "out.txt";
   tlcr::write_file_atomically(file, std::string("first version\n"));
-  CHECK(read_all(file) == "first version\n");
+  CHECK(tlcr::testing::read_file(file) == "first version\n");
   tlcr::write_file_atomically(file, std::string("second"));
-  CHECK(read_all(file) == "second");
+  CHECK(tlcr::testing::read_file(file) == "second");
 
   CHECK_THROWS_WITH(tlcr::write_file_atomically(file, [](std::ostream& out) {
                       out << "partial";
                       throw std::runtime_error("writer failed midway");
                     }),
                     "writer failed midway");
-  CHECK(read_all(file) == "second");
+  CHECK(tlcr::testing::read_file(file) == "second");
   int entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(file.parent_path())) ++entries;
   CHECK(entries == 1);  // no temporary left behind

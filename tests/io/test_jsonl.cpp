@@ -1,7 +1,7 @@
 // Tests for io/jsonl.hpp: every record type round-trips through a file; bad records are reported
 // as file:line: field 'x': expected …, found …, and either fail the read or are skipped and
 // counted.
-#include <doctest/doctest.h>
+#include "support/testing.hpp"
 #include <tlcr/io/jsonl.hpp>
 
 #include <unistd.h>
@@ -14,17 +14,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch_dir() {
+fs::path jsonl_dir() {
   const fs::path dir = fs::temp_directory_path() / ("tlcr_jsonl_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 // Reads `text` as records of type R from a stream named "data.jsonl"; fails on the first bad one.
@@ -37,7 +30,7 @@ std::vector<R> read_text(const std::string& text) {
 }  // namespace
 
 TEST_CASE("each record type round-trips through a JSONL file, keys in schema order") {
-  const fs::path dir = scratch_dir();
+  const fs::path dir = jsonl_dir();
   const std::vector<PromptRecord> prompts{{"what colour is the fox ?"},
                                           {"naïve “quotes” \\ and \n"}};
   const std::vector<SftRecord> sft{{"p1", "r1"}, {"p2", ""}};
@@ -57,9 +50,9 @@ TEST_CASE("each record type round-trips through a JSONL file, keys in schema ord
   CHECK(read_jsonl<RevisionRecord>(dir / "revisions.jsonl").records == revisions);
   CHECK(read_jsonl<LabelRecord>(dir / "labels.jsonl").records == labels);
 
-  CHECK(read_all(dir / "preferences.jsonl") ==
+  CHECK(testing::read_file(dir / "preferences.jsonl") ==
         "{\"prompt\":\"p\",\"chosen\":\"good answer\",\"rejected\":\"bad answer\"}\n");
-  CHECK(read_all(dir / "labels.jsonl") ==
+  CHECK(testing::read_file(dir / "labels.jsonl") ==
         "{\"rejected_ids\":[5,6,7],\"rejected_ops\":\"USD\",\"revised_ids\":[5,9],\"revised_ops\":"
         "\"UA\"}\n"
         "{\"rejected_ids\":[],\"rejected_ops\":\"\",\"revised_ids\":[-3],\"revised_ops\":\"A\"}\n");
@@ -176,21 +169,21 @@ TEST_CASE("a custom schema validates through jsonl_schema_error") {
 }
 
 TEST_CASE("writing replaces the file atomically; unwritable records and missing files are errors") {
-  const fs::path dir = scratch_dir();
+  const fs::path dir = jsonl_dir();
   const fs::path file = dir / "out" / "prompts.jsonl";
   write_jsonl(file, std::vector<PromptRecord>{{"old"}});
-  CHECK(read_all(file) == "{\"prompt\":\"old\"}\n");
+  CHECK(testing::read_file(file) == "{\"prompt\":\"old\"}\n");
 
   // Invalid UTF-8 cannot be written as JSON: the error names the record, the old file survives.
   CHECK_THROWS_WITH_AS(write_jsonl(file, std::vector<PromptRecord>{{"fine"}, {"bad \xFF byte"}}),
                        doctest::Contains("write_jsonl: record 1 of"), Error);
-  CHECK(read_all(file) == "{\"prompt\":\"old\"}\n");
+  CHECK(testing::read_file(file) == "{\"prompt\":\"old\"}\n");
   int entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(file.parent_path())) ++entries;
   CHECK(entries == 1);
 
   write_jsonl(file, std::vector<PromptRecord>{});
-  CHECK(read_all(file).empty());
+  CHECK(testing::read_file(file).empty());
   CHECK(read_jsonl<PromptRecord>(file).records.empty());
 
   CHECK_THROWS_WITH_AS(read_jsonl<PromptRecord>(dir / "absent.jsonl"),

@@ -17,28 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder for this test process, removed when the process exits.
-struct ScratchDir {
-  fs::path path = fs::temp_directory_path() / ("tlcr_safetensors_" + std::to_string(::getpid()));
-  ScratchDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-const fs::path& scratch_dir() {
-  static const ScratchDir dir;
+const fs::path& safetensors_dir() {
+  static const testing::ScratchDir dir("safetensors");
   return dir.path;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 void write_bytes(const fs::path& path, const std::string& bytes) {
@@ -77,7 +58,7 @@ std::string error_of(F&& f) {
 
 // Writes `bytes` to a file, reads it, and checks the error names the file and every expected part.
 void check_read_error(const std::string& bytes, const std::vector<std::string>& expected_parts) {
-  const fs::path path = scratch_dir() / "bad.safetensors";
+  const fs::path path = safetensors_dir() / "bad.safetensors";
   write_bytes(path, bytes);
   const std::string message = error_of([&] { safetensors::read<float>(path); });
   INFO("message: ", message);
@@ -135,7 +116,7 @@ void check_round_trip(uint64_t seed) {
   const auto named = random_tensors<T>(rng);
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"note", "quotes \" backslash \\ and non-ASCII: é→"}};
-  const fs::path path = scratch_dir() / "round_trip.safetensors";
+  const fs::path path = safetensors_dir() / "round_trip.safetensors";
   safetensors::write(path, named, metadata);
 
   const auto loaded = safetensors::read<T>(path);
@@ -180,8 +161,8 @@ TEST_CASE("reading converts between the stored dtype and the requested type") {
   Rng rng(11);
   const auto as_double = testing::random_normal<double>({3, 5}, rng);
   const auto as_float = testing::random_normal<float>({7}, rng);
-  const fs::path f64_path = scratch_dir() / "f64.safetensors";
-  const fs::path f32_path = scratch_dir() / "f32.safetensors";
+  const fs::path f64_path = safetensors_dir() / "f64.safetensors";
+  const fs::path f32_path = safetensors_dir() / "f32.safetensors";
   safetensors::write(f64_path, {{"x", as_double}});
   safetensors::write(f32_path, {{"y", as_float}});
 
@@ -253,7 +234,7 @@ TEST_CASE("F16 and BF16 decoding agree with the textbook formula on all 65536 pa
 }
 
 TEST_CASE("the written bytes match a layout built by hand") {
-  const fs::path path = scratch_dir() / "layout.safetensors";
+  const fs::path path = safetensors_dir() / "layout.safetensors";
   safetensors::write(
       path,
       {{"b", Tensor<float>::from({2}, {1.0f, -2.0f})}, {"a", Tensor<float>::from({}, {0.5f})}},
@@ -268,7 +249,7 @@ TEST_CASE("the written bytes match a layout built by hand") {
                               0, 0, 0,      '\x3F'};  // 0.5f
   const std::string expected = length + header + buffer;
   REQUIRE(header.size() == 136);
-  const std::string written = read_bytes(path);
+  const std::string written = testing::read_file(path);
   CHECK(written.size() == 156);
   CHECK(written == expected);
 }
@@ -284,7 +265,7 @@ TEST_CASE("a file built byte by byte with F16, BF16, F64 and a gap reads as floa
   buffer += std::string("GAP!");
   for (uint16_t bits : {0x3F80, 0xC020, 0x0001, 0xFF80}) buffer += le16(bits);
   buffer += std::string{0, 0, 0, 0, 0, 0, '\x04', '\xC0'};  // -2.5 as little-endian F64
-  const fs::path path = scratch_dir() / "hand_built.safetensors";
+  const fs::path path = safetensors_dir() / "hand_built.safetensors";
   write_bytes(path, file_bytes(header, buffer));
 
   const auto as_float = safetensors::read<float>(path);
@@ -315,7 +296,7 @@ TEST_CASE("a file built byte by byte with F16, BF16, F64 and a gap reads as floa
 }
 
 TEST_CASE("lookups name the missing tensor, the file and what it has") {
-  const fs::path path = scratch_dir() / "lookup.safetensors";
+  const fs::path path = safetensors_dir() / "lookup.safetensors";
   safetensors::write(path, {{"wte", Tensor<float>({4, 2})}, {"ln_f.bias", Tensor<float>({2})}});
   const auto loaded = safetensors::read<float>(path);
   CHECK(loaded.contains("wte"));
@@ -383,7 +364,7 @@ TEST_CASE("each kind of bad tensor entry gives an error naming the tensor and th
                           entry("y", "F16", "[2]", "[8,12]")),
                      {"'long' [0, 16)", "'x' [4, 8)", "overlap"});
     // Empty tensors occupy no bytes, so sharing an offset with one is fine.
-    const fs::path path = scratch_dir() / "empty_share.safetensors";
+    const fs::path path = safetensors_dir() / "empty_share.safetensors";
     write_bytes(path,
                 with(entry("a", "F32", "[4]", "[0,16]"), entry("e", "F32", "[0,3]", "[4,4]")));
     CHECK(safetensors::read<float>(path).tensor("e").numel() == 0);
@@ -405,12 +386,12 @@ TEST_CASE("each kind of bad tensor entry gives an error naming the tensor and th
 }
 
 TEST_CASE("a file cut short anywhere is an error, never a crash or a partial read") {
-  const fs::path good = scratch_dir() / "whole.safetensors";
+  const fs::path good = safetensors_dir() / "whole.safetensors";
   Rng rng(5);
   safetensors::write(good, {{"a", testing::random_normal<float>({3, 2}, rng)},
                             {"b", testing::random_normal<float>({5}, rng)}});
-  const std::string bytes = read_bytes(good);
-  const fs::path cut = scratch_dir() / "cut.safetensors";
+  const std::string bytes = testing::read_file(good);
+  const fs::path cut = safetensors_dir() / "cut.safetensors";
   int not_errors = 0;
   for (size_t length = 0; length < bytes.size(); ++length) {
     write_bytes(cut, bytes.substr(0, length));
@@ -424,15 +405,15 @@ TEST_CASE("a file cut short anywhere is an error, never a crash or a partial rea
 }
 
 TEST_CASE("randomly corrupted files either read or throw tlcr::Error") {
-  const fs::path good = scratch_dir() / "pristine.safetensors";
+  const fs::path good = safetensors_dir() / "pristine.safetensors";
   Rng rng(9);
   safetensors::write(good,
                      {{"w", testing::random_normal<float>({2, 3}, rng)},
                       {"v", testing::random_normal<float>({4}, rng)}},
                      {{"k", "v"}});
-  const std::string pristine = read_bytes(good);
+  const std::string pristine = testing::read_file(good);
   const auto header_bytes = static_cast<int64_t>(safetensors::read_header(good).header_bytes);
-  const fs::path corrupt = scratch_dir() / "corrupt.safetensors";
+  const fs::path corrupt = safetensors_dir() / "corrupt.safetensors";
   int other_exceptions = 0, errors = 0;
   for (int trial = 0; trial < 1500; ++trial) {
     std::string bytes = pristine;
@@ -452,9 +433,9 @@ TEST_CASE("randomly corrupted files either read or throw tlcr::Error") {
 }
 
 TEST_CASE("write rejects bad names and keeps the old file when it fails") {
-  const fs::path path = scratch_dir() / "keep.safetensors";
+  const fs::path path = safetensors_dir() / "keep.safetensors";
   safetensors::write(path, {{"old", Tensor<float>::full({3}, 1.0f)}});
-  const std::string before = read_bytes(path);
+  const std::string before = testing::read_file(path);
   const auto count_entries = [&] {
     int entries = 0;
     for ([[maybe_unused]] const auto& item : fs::directory_iterator(path.parent_path())) ++entries;
@@ -477,7 +458,7 @@ TEST_CASE("write rejects bad names and keeps the old file when it fails") {
   CHECK(error_of([&] {
           safetensors::write(path, {{"ok", Tensor<float>({1})}}, {{"bad", std::string("\xFF")}});
         }).find("cannot encode the header") != std::string::npos);
-  CHECK(read_bytes(path) == before);
+  CHECK(testing::read_file(path) == before);
 
   // A failure halfway through the data: cap the file size so the stream's writes fail (EFBIG).
   struct FileSizeCap {
@@ -504,7 +485,7 @@ TEST_CASE("write rejects bad names and keeps the old file when it fails") {
   }
   INFO("message: ", message);
   CHECK(message.find("writing") != std::string::npos);
-  CHECK(read_bytes(path) == before);
+  CHECK(testing::read_file(path) == before);
   CHECK(count_entries() == entries_before);  // no temporary left behind
   CHECK(safetensors::read<float>(path).tensor("old")[2] == 1.0f);
 }

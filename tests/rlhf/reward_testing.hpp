@@ -2,7 +2,7 @@
 // with a tokenizer trained on it, tiny models, a scratch folder.
 #pragma once
 
-#include <doctest/doctest.h>
+#include "support/testing.hpp"
 #include <tlcr/rlhf/task.hpp>
 #include <tlcr/text/bpe_train.hpp>
 #include <tlcr/text/chat.hpp>
@@ -13,6 +13,9 @@
 #include <vector>
 
 namespace tlcr::testing {
+
+// The built-in task's world (entities, facts, prompts), built once per process.
+inline const task::TaskWorld& world = task::task_world();
 
 // The built-in task at a small size, and a byte-level BPE tokenizer trained on its text (most
 // words become single tokens; BOS, EOS and PAD exist).
@@ -42,19 +45,5 @@ inline SmallTask make_small_task(int64_t pairs, uint64_t seed = 2024,
   return {std::move(data), std::move(tokenizer)};
 }
 
-// A fresh, empty folder under the system temp folder, removed on destruction.
-struct ScratchDir {
-  std::filesystem::path path;
-  explicit ScratchDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() /
-             ("tlcr_" + name + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 }  // namespace tlcr::testing

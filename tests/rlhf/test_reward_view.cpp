@@ -19,13 +19,6 @@ int64_t count(const std::string& text, const std::string& piece) {
     ++n;
   return n;
 }
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 TokenRewardView hand_view() {
   TokenRewardView view;
   view.reward_name = "tlcr";
@@ -101,8 +94,8 @@ TEST_CASE("JSONL form and files, written atomically") {
   const std::vector<TokenRewardView> views = {hand_view()};
   write_reward_views_jsonl(dir.path / "views.jsonl", views);
   write_reward_views_html(dir.path / "views.html", views);
-  CHECK(read_all(dir.path / "views.html") == render_reward_views_html(views));
-  const std::string text = read_all(dir.path / "views.jsonl");
+  CHECK(testing::read_file(dir.path / "views.html") == render_reward_views_html(views));
+  const std::string text = testing::read_file(dir.path / "views.jsonl");
   REQUIRE(count(text, "\n") == 1);
   const auto j = nlohmann::json::parse(text);
   CHECK(j["reward"] == "tlcr");

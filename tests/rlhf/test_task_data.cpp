@@ -1,7 +1,8 @@
 // Tests for rlhf/task/generator.hpp and records.hpp: the demonstrator speaks the task's grammar and
 // injects mistakes at their rates, each mistake lowers the oracle score, preference labels follow
 // Bradley–Terry, and the exported files are deterministic, valid and keep eval prompts held out.
-#include <doctest/doctest.h>
+#include "support/testing.hpp"
+#include "reward_testing.hpp"
 #include <tlcr/io/jsonl.hpp>
 #include <tlcr/rlhf/task.hpp>
 
@@ -16,14 +17,7 @@ using namespace tlcr::task;
 namespace fs = std::filesystem;
 
 namespace {
-const TaskWorld& world = task_world();
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using tlcr::testing::world;
 
 fs::path scratch_dir(const std::string& name) {
   const fs::path dir =
@@ -167,10 +161,10 @@ TEST_CASE("write_task: same seed, same bytes; another seed, other data") {
   for (const char* file : kFiles) {
     const std::string name = file;
     CAPTURE(name);
-    const std::string bytes = read_all(a / file);
+    const std::string bytes = testing::read_file(a / file);
     CHECK(!bytes.empty());
-    CHECK(bytes == read_all(b / file));
-    CHECK(bytes != read_all(c / file));
+    CHECK(bytes == testing::read_file(b / file));
+    CHECK(bytes != testing::read_file(c / file));
   }
   fs::remove_all(a.parent_path());
 }
@@ -193,7 +187,7 @@ TEST_CASE("write_task: files validate, hold the requested counts, and keep eval 
   CHECK(int64_t(data.corpus.size()) == options.corpus_lines);
   CHECK(eval.size() == 82);
   CHECK(train.size() + eval.size() == world.prompts().size());
-  const auto info = nlohmann::json::parse(read_all(dir / "task.json"));
+  const auto info = nlohmann::json::parse(testing::read_file(dir / "task.json"));
   CHECK(info["options"]["seed"] == options.seed);
   CHECK(info["counts"]["sft"] == options.sft_examples);
 

@@ -1,6 +1,7 @@
 // Tests for rlhf/task/world.hpp, parse.hpp and oracle.hpp: the world's tables, the grammar, and the
 // oracle's scores on hand-worked responses (every finding kind, context dependence, garbled text).
 #include <doctest/doctest.h>
+#include "reward_testing.hpp"
 #include <tlcr/rlhf/task.hpp>
 
 #include <cmath>
@@ -11,7 +12,7 @@ using namespace tlcr;
 using namespace tlcr::task;
 
 namespace {
-const TaskWorld& world = task_world();
+using tlcr::testing::world;
 
 double score(const std::string& prompt, const std::string& response) {
   return oracle_score(world, prompt, response);

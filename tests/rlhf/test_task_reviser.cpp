@@ -2,6 +2,7 @@
 // each injected mistake exactly, and on generated, mutated and random text: the revision always
 // reaches the oracle's maximum, leaves perfect responses alone, and is a fixed point.
 #include <doctest/doctest.h>
+#include "reward_testing.hpp"
 #include <tlcr/rlhf/edit_labels.hpp>
 #include <tlcr/rlhf/task.hpp>
 
@@ -9,7 +10,7 @@ using namespace tlcr;
 using namespace tlcr::task;
 
 namespace {
-const TaskWorld& world = task_world();
+using tlcr::testing::world;
 
 int64_t word_distance(const std::string& a, const std::string& b) {
   return edit_labels(split_words(a), split_words(b)).distance;

@@ -5,6 +5,11 @@
 #include <doctest/doctest.h>
 #include <tlcr/tlcr.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace tlcr::testing {
@@ -37,6 +42,37 @@ double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
     worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])));
   return worst;
 }
+
+// The whole file as bytes ("" if it cannot be opened).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// A fresh, empty folder under the system temp folder (named after the test and the process),
+// removed on destruction.
+struct ScratchDir {
+  std::filesystem::path path;
+  explicit ScratchDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / ("tlcr_" + name + "_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  // Writes `contents` to path/name and returns the file's path.
+  std::filesystem::path write(const std::string& name, const std::string& contents) const {
+    const std::filesystem::path file = path / name;
+    std::ofstream(file, std::ios::binary) << contents;
+    return file;
+  }
+};
 
 }  // namespace tlcr::testing
 

@@ -14,13 +14,6 @@ using namespace tlcr;
 
 namespace {
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 void check_same_tokenizer(const BpeTokenizer& a, const BpeTokenizer& b) {
   CHECK(a.spec().pretokenizer == b.spec().pretokenizer);
   CHECK(a.spec().ranking == b.spec().ranking);
@@ -82,14 +75,14 @@ TEST_CASE("a trained tokenizer survives save and load") {
   check_same_tokenizer(tokenizer, loaded);
   CHECK(loaded.eos_id() == tokenizer.eos_id());
   // Valid JSON, one token per line in the printable alphabet, no temporary left behind.
-  const std::string text = read_all(path);
+  const std::string text = testing::read_file(path);
   CHECK(nlohmann::json::parse(text)["tokens"][32] == "Ġ");
   CHECK(text.find("\n    \"Ġ\",\n") != std::string::npos);
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path / "sub"),
                       std::filesystem::directory_iterator()) == 1);
   // Saving again gives the same bytes.
   save_tokenizer(loaded, dir.path / "again.json");
-  CHECK(read_all(dir.path / "again.json") == text);
+  CHECK(testing::read_file(dir.path / "again.json") == text);
 }
 
 TEST_CASE("a token_rank tokenizer with unused ids and special tokens survives save and load") {

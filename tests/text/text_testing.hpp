@@ -2,7 +2,7 @@
 // trained tokenizer, a scratch folder.
 #pragma once
 
-#include <doctest/doctest.h>
+#include "support/testing.hpp"
 #include <tlcr/core/rng.hpp>
 #include <tlcr/text/bpe_train.hpp>
 
@@ -57,26 +57,6 @@ inline const BpeTokenizer& small_tokenizer() {
   return tokenizer;
 }
 
-// A fresh, empty folder under the system temp folder, removed on destruction.
-struct ScratchDir {
-  std::filesystem::path path;
-  explicit ScratchDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() /
-             ("tlcr_" + name + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  // Writes `contents` to path/name and returns the file's path.
-  std::filesystem::path write(const std::string& name, const std::string& contents) const {
-    const std::filesystem::path file = path / name;
-    std::ofstream(file, std::ios::binary) << contents;
-    return file;
-  }
-};
 
 // Expected exception messages built at run time (doctest's macros take C strings).
 inline doctest::String message(const std::string& text) {
