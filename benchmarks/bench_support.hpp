@@ -52,9 +52,11 @@ inline void add_context() {
 #define TLCR_BENCHMARK_COPY_BANDWIDTH() \
   BENCHMARK(::tlcr::bench::copy_bandwidth)->Arg(64 << 20)->Unit(benchmark::kMillisecond)
 
-// main() that prints the thread count and CPU model in the context block.
+// main() that prints the thread count and CPU model in the context block; freed memory stays in
+// the heap between iterations (core/memory.hpp), as in the tlcr command.
 #define TLCR_BENCHMARK_MAIN()                                    \
   int main(int argc, char** argv) {                              \
+    ::tlcr::retain_freed_memory();                               \
     ::benchmark::Initialize(&argc, argv);                        \
     ::tlcr::bench::add_context();                                \
     ::benchmark::RunSpecifiedBenchmarks();                       \

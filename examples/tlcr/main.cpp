@@ -2,6 +2,7 @@
 // `tlcr demo`, which runs them all on the built-in task. Errors from the library (tlcr::Error)
 // are printed as one line and exit with status 1.
 #include <tlcr/config.hpp>
+#include <tlcr/core/memory.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -9,6 +10,7 @@
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  tlcr::retain_freed_memory();  // training loops reuse the same blocks every step
   CLI::App app{"tlcr " TLCR_VERSION_STRING
                " — RLHF with token-level continuous rewards, from tokenizer to PPO"};
   app.require_subcommand(1);

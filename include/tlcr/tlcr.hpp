@@ -3,6 +3,8 @@
 
 #include "tlcr/config.hpp"
 
+#include "tlcr/core/fast_math.hpp"
+#include "tlcr/core/memory.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/rng.hpp"
 #include "tlcr/core/shape.hpp"

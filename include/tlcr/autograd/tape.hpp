@@ -91,14 +91,20 @@ void run_backward(Node<T>& root, BackwardOptions options = {}) {
   auto& nodes = tape<T>().nodes;
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     Node<T>& node = **it;
-    if (!node.grad.defined() || !node.backward) continue;  // not on the path to root
-    node.backward(node.grad);
-    ++tape<T>().backward_calls;
+    if (node.grad.defined() && node.backward) {  // otherwise not on the path to root
+      node.backward(node.grad);
+      ++tape<T>().backward_calls;
+    }
+    if (!options.retain_graph) {
+      // Every consumer of this node sits later on the tape and has already run, so its closure
+      // (and the activations it saved) and the tape's hold on it can go now, not at the end:
+      // peak memory during backward then falls as the loop proceeds. Nodes still held by a Var
+      // keep their value and gradient.
+      node.backward = nullptr;
+      it->reset();
+    }
   }
-  if (!options.retain_graph) {
-    for (auto& node : nodes) node->backward = nullptr;
-    nodes.clear();
-  }
+  if (!options.retain_graph) nodes.clear();
 }
 
 }  // namespace tlcr

@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 
@@ -50,9 +51,8 @@ template <class T>
 T log_sum_exp(const T* row, int64_t size) {
   T row_max = -std::numeric_limits<T>::infinity();
   for (int64_t v = 0; v < size; ++v) row_max = std::max(row_max, row[v]);
-  T sum = 0;
-  for (int64_t v = 0; v < size; ++v) sum += std::exp(row[v] - row_max);
-  return row_max + std::log(sum);
+  const double sum = lane_sum<T>(size, [&](int64_t v) { return fast_exp(row[v] - row_max); });
+  return row_max + T(std::log(sum));
 }
 
 // d_row[v] += coefficient · (softmax(row)[v] − [v = target]); the softmax comes from the row's lse.
@@ -60,7 +60,7 @@ T log_sum_exp(const T* row, int64_t size) {
 template <class T>
 void add_softmax_minus_onehot(T* d_row, const T* row, T lse, int64_t target, T coefficient,
                               int64_t size) {
-  for (int64_t v = 0; v < size; ++v) d_row[v] += coefficient * std::exp(row[v] - lse);
+  for (int64_t v = 0; v < size; ++v) d_row[v] += coefficient * fast_exp(row[v] - lse);
   d_row[target] -= coefficient;
 }
 

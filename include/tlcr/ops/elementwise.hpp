@@ -8,6 +8,8 @@
 // Shape legend: outer = a.numel / b.numel, inner = b.numel.
 #pragma once
 
+#include <vector>
+
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 
@@ -104,22 +106,26 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
   }
   if (d_b) {
     T* db = d_b->data();
-    // d b_i = Σ_r (∂out_ri/∂b_i) · d out_ri; each thread owns a range of columns i.
+    // d b_i = Σ_r (∂out_ri/∂b_i) · d out_ri; each thread owns a range of columns i. Rows are the
+    // outer loop so the reads are contiguous; each column still adds its rows in order r = 0, 1, …
     parallel_for(0, inner, std::max<int64_t>(1, detail::kElementwiseGrain / std::max<int64_t>(outer, 1)),
                  [&](int64_t i0, int64_t i1) {
-                   for (int64_t i = i0; i < i1; ++i) {
-                     T sum = 0;
-                     for (int64_t r = 0; r < outer; ++r) {
-                       const int64_t k = r * inner + i;
-                       switch (op) {
-                         case BinaryOp::Add: sum += g[k]; break;                                  // ∂/∂b (a+b) = 1
-                         case BinaryOp::Sub: sum -= g[k]; break;                                  // ∂/∂b (a−b) = −1
-                         case BinaryOp::Mul: sum += g[k] * pa[k]; break;                          // ∂/∂b (a·b) = a
-                         case BinaryOp::Div: sum -= g[k] * pa[k] / (pb[i] * pb[i]); break;        // ∂/∂b (a/b) = −a/b²
-                       }
+                   const int64_t n = i1 - i0;
+                   std::vector<T> sum(n, T(0));  // sum[k] accumulates column i0 + k
+                   const T* br = pb + i0;
+                   for (int64_t r = 0; r < outer; ++r) {
+                     const T* gr = g + r * inner + i0;
+                     const T* ar = pa + r * inner + i0;
+                     switch (op) {
+                       case BinaryOp::Add: for (int64_t k = 0; k < n; ++k) sum[k] += gr[k]; break;          // ∂/∂b (a+b) = 1
+                       case BinaryOp::Sub: for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k]; break;          // ∂/∂b (a−b) = −1
+                       case BinaryOp::Mul: for (int64_t k = 0; k < n; ++k) sum[k] += gr[k] * ar[k]; break;  // ∂/∂b (a·b) = a
+                       case BinaryOp::Div:                                                                   // ∂/∂b (a/b) = −a/b²
+                         for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k] * ar[k] / (br[k] * br[k]);
+                         break;
                      }
-                     db[i] += sum;
                    }
+                   for (int64_t k = 0; k < n; ++k) db[i0 + k] += sum[k];
                  });
   }
 }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+#include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 
@@ -80,11 +81,8 @@ void softmax_forward(Tensor<T>& out, const Tensor<T>& x) {
     const T* xr = x.data() + r * cols;
     T* yr = out.data() + r * cols;
     const T m = detail::row_max(xr, cols);
-    double total = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      yr[j] = std::exp(xr[j] - m);
-      total += yr[j];
-    }
+    for (int64_t j = 0; j < cols; ++j) yr[j] = fast_exp(xr[j] - m);
+    const double total = lane_sum<T>(cols, [&](int64_t j) { return yr[j]; });
     const T inverse = T(1.0 / total);
     for (int64_t j = 0; j < cols; ++j) yr[j] *= inverse;
   });
@@ -100,9 +98,7 @@ void softmax_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T>& o
     const T* yr = out.data() + r * cols;
     const T* gr = d_out.data() + r * cols;
     T* dxr = d_x.data() + r * cols;
-    double sum = 0;
-    for (int64_t j = 0; j < cols; ++j) sum += gr[j] * yr[j];
-    const T dot = T(sum);
+    const T dot = T(lane_sum<T>(cols, [&](int64_t j) { return gr[j] * yr[j]; }));
     for (int64_t j = 0; j < cols; ++j) dxr[j] += yr[j] * (gr[j] - dot);
   });
 }
@@ -116,8 +112,7 @@ void log_softmax_forward(Tensor<T>& out, const Tensor<T>& x) {
     const T* xr = x.data() + r * cols;
     T* yr = out.data() + r * cols;
     const T m = detail::row_max(xr, cols);
-    double total = 0;
-    for (int64_t j = 0; j < cols; ++j) total += std::exp(xr[j] - m);
+    const double total = lane_sum<T>(cols, [&](int64_t j) { return fast_exp(xr[j] - m); });
     // (x − m) − log Σ, not x − (m + log Σ): near m = 1000 a float cannot hold log Σ's digits.
     const T log_total = T(std::log(total));
     for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_total;
@@ -135,10 +130,8 @@ void log_softmax_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T
     const T* yr = out.data() + r * cols;
     const T* gr = d_out.data() + r * cols;
     T* dxr = d_x.data() + r * cols;
-    double sum = 0;
-    for (int64_t j = 0; j < cols; ++j) sum += gr[j];
-    const T total = T(sum);
-    for (int64_t j = 0; j < cols; ++j) dxr[j] += gr[j] - std::exp(yr[j]) * total;
+    const T total = T(lane_sum<T>(cols, [&](int64_t j) { return gr[j]; }));
+    for (int64_t j = 0; j < cols; ++j) dxr[j] += gr[j] - fast_exp(yr[j]) * total;
   });
 }
 

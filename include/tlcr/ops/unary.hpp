@@ -15,6 +15,7 @@
 
 #include <cmath>
 
+#include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 #include "tlcr/ops/elementwise.hpp"
@@ -41,10 +42,10 @@ struct Tanh {
   static auto derivative(auto, auto y) { return 1 - y * y; }
 };
 
-// σ(x) = 1 / (1 + e⁻ˣ). For very negative x, e⁻ˣ overflows to inf and σ correctly becomes 0.
+// σ(x) = 1 / (1 + e⁻ˣ). For very negative x, e⁻ˣ saturates (fast_exp) and σ correctly becomes ≈ 0.
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
-  static auto value(auto x) { return 1 / (1 + std::exp(-x)); }
+  static auto value(auto x) { return 1 / (1 + fast_exp(-x)); }
   static auto derivative(auto, auto y) { return y * (1 - y); }
 };
 
@@ -64,13 +65,13 @@ struct Gelu {
   static auto value(auto x) {
     using T = decltype(x);
     const T u = T(kSqrt2OverPi) * (x + T(kCubic) * x * x * x);
-    return T(0.5) * x * (1 + std::tanh(u));
+    return T(0.5) * x * (1 + fast_tanh(u));
   }
   // y' = ½(1 + tanh u) + ½·x·(1 − tanh² u)·du/dx, with du/dx = √(2/π)·(1 + 3·0.044715·x²).
   static auto derivative(auto x, auto) {
     using T = decltype(x);
     const T u = T(kSqrt2OverPi) * (x + T(kCubic) * x * x * x);
-    const T t = std::tanh(u);
+    const T t = fast_tanh(u);
     const T du_dx = T(kSqrt2OverPi) * (1 + T(3 * kCubic) * x * x);
     return T(0.5) * (1 + t) + T(0.5) * x * (1 - t * t) * du_dx;
   }
