@@ -30,21 +30,33 @@ namespace tlcr::cli {
 
 namespace {
 
-// Sizes of every stage; --quick shrinks them to run in about three minutes on 2 cores.
+// Sizes of every stage. Default: about 9 minutes on 2 cores; --quick: under 3 minutes (one seed);
+// --smoke: a few seconds per stage, to check that the pipeline runs (the test suite uses it).
 struct DemoPlan {
   int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 128;
   int64_t pretrain_steps = 300, sft_steps = 400, batch = 24;
   double pretrain_lr = 2e-3, sft_lr = 1e-3;
   int64_t discriminator_steps = 300, reward_model_steps = 300;
   int64_t ppo_iterations = 60, eval_every = 10, eval_prompts = 64;
+  // Dense rewards pay per token, so a policy can farm them by never stopping; a response cut by
+  // the length limit loses this much (TRL's missing_eos_penalty), the same for every reward kind.
+  double missing_eos_penalty = 1.0;
+  int64_t max_new_tokens = 48;
   std::vector<std::string> kinds{"tlcr", "discrete", "sequence", "hybrid"};
   std::vector<double> kl_budgets{0.5, 1.0, 2.0, 4.0};
 
-  static DemoPlan make(bool quick) {
+  int seeds = 2;
+
+  static DemoPlan make(bool quick, bool smoke) {
     DemoPlan p;
     if (quick) {
       p.pretrain_steps = 150, p.sft_steps = 200, p.discriminator_steps = 150, p.reward_model_steps = 150;
-      p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 48;
+      p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 48, p.seeds = 1;
+    }
+    if (smoke) {
+      p.layers = 1, p.width = 32, p.heads = 2, p.batch = 8;
+      p.pretrain_steps = 10, p.sft_steps = 10, p.discriminator_steps = 5, p.reward_model_steps = 5;
+      p.ppo_iterations = 2, p.eval_every = 1, p.eval_prompts = 8, p.seeds = 2, p.max_new_tokens = 16;
     }
     return p;
   }
@@ -90,8 +102,8 @@ std::string format_number(double x, int digits = 3) {
 
 struct DemoArgs {
   fs::path out = "tlcr-demo";
-  bool quick = false;
-  int seeds = 2;
+  bool quick = false, smoke = false;
+  int seeds = 0;  // 0: the plan's
   uint64_t seed = 1;
   std::string stop_after;
 };
@@ -99,7 +111,8 @@ struct DemoArgs {
 void banner(const char* stage) { std::fprintf(stderr, "\n== %s ==\n", stage); }
 
 void run_demo(const DemoArgs& a) {
-  const DemoPlan plan = DemoPlan::make(a.quick);
+  const DemoPlan plan = DemoPlan::make(a.quick, a.smoke);
+  const int seeds = a.seeds > 0 ? a.seeds : plan.seeds;
   Stopwatch total;
   fs::create_directories(a.out);
 
@@ -202,6 +215,7 @@ void run_demo(const DemoArgs& a) {
         {.batch_size = 8, .max_steps = plan.discriminator_steps, .seed = a.seed, .log_every = 50,
          .metrics_path = a.out / "discriminator_metrics.jsonl"});
     save_discriminator(a.out / "discriminator", discriminator, LabelMode::Soft, report.after);
+    save_tokenizer(tokenizer, a.out / "discriminator" / "tokenizer.json");
     discriminator_json = report.after.to_json();
     std::fprintf(stderr, "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f\n",
                  report.after.balanced_accuracy, report.after.pairwise_accuracy);
@@ -218,6 +232,7 @@ void run_demo(const DemoArgs& a) {
         {.batch_size = 8, .max_steps = plan.reward_model_steps, .seed = a.seed, .log_every = 50,
          .metrics_path = a.out / "reward_model_metrics.jsonl"});
     save_reward_model(a.out / "reward_model", reward_model, report.normalization, report.after);
+    save_tokenizer(tokenizer, a.out / "reward_model" / "tokenizer.json");
     reward_model_json = report.after.to_json();
     std::fprintf(stderr, "held out: pairwise accuracy %.3f\n", report.after.accuracy);
   }
@@ -229,14 +244,14 @@ void run_demo(const DemoArgs& a) {
     eval_prompts.push_back(data.prompts_eval[i].prompt);
   TokenSequences train_prompts;
   for (const auto& p : data.prompts_train) train_prompts.push_back(chat.encode_prompt(tokenizer, p.prompt));
-  const EvalOptions eval_options{.max_new_tokens = 48, .seed = 12345};
+  const EvalOptions eval_options{.max_new_tokens = plan.max_new_tokens, .seed = 12345};
   const EvalResult sft_eval = evaluate_policy(reference, reference, tokenizer, chat, eval_prompts, eval_options);
   std::fprintf(stderr, "SFT: %s\n", format_eval_summary(sft_eval).c_str());
 
   std::map<std::string, std::vector<Curve>> curves;
   std::map<std::string, std::vector<EvalResult>> finals;
   for (const std::string& kind : plan.kinds) {
-    for (int s = 0; s < a.seeds; ++s) {
+    for (int s = 0; s < seeds; ++s) {
       const uint64_t run_seed = a.seed * 1000 + s;
       const fs::path run_dir = a.out / "ppo" / kind / ("seed" + std::to_string(s));
       const AnyTokenReward reward = make_token_reward(
@@ -246,9 +261,10 @@ void run_demo(const DemoArgs& a) {
       Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true, .value = true}, run_seed);
       PpoConfig config = small_ppo_preset();
       config.iterations = plan.ppo_iterations;
-      config.max_new_tokens = 48;
+      config.max_new_tokens = plan.max_new_tokens;
       config.seed = run_seed;
       config.sample_every = 0;
+      config.missing_eos_penalty = plan.missing_eos_penalty;
       PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, nullptr}, reward, train_prompts, config,
                          [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
       MetricsLog metrics(run_dir / "metrics.jsonl");
@@ -275,6 +291,7 @@ void run_demo(const DemoArgs& a) {
         }
       }
       save_model(run_dir / "policy", policy);
+      save_tokenizer(tokenizer, run_dir / "policy" / "tokenizer.json");
       curves[kind].push_back(curve);
       finals[kind].push_back(last);
     }
@@ -282,11 +299,13 @@ void run_demo(const DemoArgs& a) {
 
   banner("9/9 report");
   nlohmann::ordered_json results;
-  results["config"] = {{"quick", a.quick}, {"seeds", a.seeds}, {"seed", a.seed}, {"ppo_iterations", plan.ppo_iterations},
+  results["config"] = {{"quick", a.quick}, {"smoke", a.smoke}, {"seeds", seeds}, {"seed", a.seed}, {"ppo_iterations", plan.ppo_iterations},
                        {"threads", num_threads()}};
   results["discriminator"] = discriminator_json;
   results["reward_model"] = reward_model_json;
-  results["sft"] = {{"oracle_score", {{"mean", sft_eval.mean_score}, {"std", sft_eval.std_score}}},
+  // Every kind's "std" is over seeds; SFT has a single evaluation, so its std is 0 and its spread
+  // over prompts is reported separately.
+  results["sft"] = {{"oracle_score", {{"mean", sft_eval.mean_score}, {"std", 0.0}, {"std_over_prompts", sft_eval.std_score}}},
                     {"kl", 0.0}, {"length", sft_eval.mean_length}, {"win_rate", 0.5},
                     {"repetition_rate", sft_eval.repetition_rate}, {"max_score", sft_eval.mean_max_score}};
   std::string table = "| reward | oracle score | KL to SFT | length | win rate vs SFT | repetition |";
@@ -295,7 +314,8 @@ void run_demo(const DemoArgs& a) {
   for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
   table += "\n";
   char row[512];
-  std::snprintf(row, sizeof row, "| sft | %.3f ± %.3f | 0 | %.1f | 0.5 | %.2f |", sft_eval.mean_score, sft_eval.std_score,
+  // SFT is one deterministic evaluation: no spread over seeds (its spread over prompts is in the JSON).
+  std::snprintf(row, sizeof row, "| sft | %.3f | 0 | %.1f | 0.5 | %.2f |", sft_eval.mean_score,
                 sft_eval.mean_length, sft_eval.repetition_rate);
   table += row;
   for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += " |";
@@ -312,7 +332,8 @@ void run_demo(const DemoArgs& a) {
                                  {"kl", mean_std(kls).mean}, {"length", mean_std(lengths).mean},
                                  {"win_rate", mean_std(wins).mean}, {"repetition_rate", mean_std(reps).mean}};
     nlohmann::ordered_json at_kl;
-    std::snprintf(row, sizeof row, "| %s | %.3f ± %.3f | %.2f | %.1f | %.2f | %.2f |", kind.c_str(), score.mean, score.std,
+    const std::string score_text = format_number(score.mean, 4) + (score.count > 1 ? " ± " + format_number(score.std, 2) : "");
+    std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.1f | %.2f | %.2f |", kind.c_str(), score_text.c_str(),
                   mean_std(kls).mean, mean_std(lengths).mean, mean_std(wins).mean, mean_std(reps).mean);
     table += row;
     for (double budget : plan.kl_budgets) {
@@ -373,8 +394,9 @@ void add_demo_command(CLI::App& app) {
   static DemoArgs a;
   CLI::App* c = app.add_subcommand("demo", "Run the whole TLCR pipeline on the built-in task (no downloads)");
   c->add_option("--out", a.out, "output directory");
-  c->add_flag("--quick", a.quick, "smaller run (about 3 minutes on 2 cores)");
-  c->add_option("--seeds", a.seeds, "PPO seeds per reward kind");
+  c->add_flag("--quick", a.quick, "smaller run (under 3 minutes on 2 cores, one seed)");
+  c->add_flag("--smoke", a.smoke, "tiny run that only checks the pipeline works (seconds per stage)");
+  c->add_option("--seeds", a.seeds, "PPO seeds per reward kind (default 2; 1 with --quick)");
   c->add_option("--seed", a.seed, "seed of the task, the models and the runs");
   c->add_option("--stop-after", a.stop_after, "stop after a stage (sft)");
   c->callback([] { run_demo(a); });

@@ -161,7 +161,7 @@ void run_eval(const EvalArgs& a) {
                                 : run_eval_with<Gpt2Arch>(args, tokenizer, prompts);
   std::printf("%s", format_eval_summary(result).c_str());
   if (!a.out.empty()) {
-    write_file_atomically(a.out, to_json(result).dump(1) + "\n");
+    write_file_atomically(a.out, to_json(result).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     std::printf("-> %s\n", a.out.string().c_str());
   }
 }

@@ -321,10 +321,11 @@ JsonlReadResult<Record> read_jsonl(const std::filesystem::path& path,
 
 // ---- writing ----------------------------------------------------------------------------------
 
-// One compact JSON object per line, keys in schema order, UTF-8 kept as is.
+// One compact JSON object per line, keys in schema order, UTF-8 kept as is. Text a model sampled
+// can end inside a multi-byte character (byte-level BPE); invalid bytes are written as U+FFFD.
 template <class Record>
 std::string to_jsonl_line(const Record& record) {
-  return JsonlTraits<Record>::to_json(record).dump();
+  return JsonlTraits<Record>::to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Writes every record, replacing the file atomically (readers see the old or the new file).

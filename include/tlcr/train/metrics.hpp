@@ -29,7 +29,8 @@ class MetricsLog {
   }
   void log(const nlohmann::json& record) {
     if (!out_.is_open()) return;
-    out_ << record.dump() << '\n';
+    // Sample text may hold invalid UTF-8 (a sampled partial character): written as U+FFFD.
+    out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out_.flush();
   }
 
