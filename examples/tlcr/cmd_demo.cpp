@@ -30,17 +30,20 @@ namespace tlcr::cli {
 
 namespace {
 
-// Sizes of every stage. Default: about 9 minutes on 2 cores; --quick: under 3 minutes (one seed);
+// Sizes of every stage. Default: about 9 minutes on 2 cores (two seeds); --quick: under 3 minutes (one seed);
 // --smoke: a few seconds per stage, to check that the pipeline runs (the test suite uses it).
 struct DemoPlan {
   int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 128;
   int64_t pretrain_steps = 300, sft_steps = 400, batch = 24;
   double pretrain_lr = 2e-3, sft_lr = 1e-3;
   int64_t discriminator_steps = 300, reward_model_steps = 300;
-  int64_t ppo_iterations = 60, eval_every = 10, eval_prompts = 64;
+  int64_t ppo_iterations = 40, eval_every = 5, eval_prompts = 64;
   // Dense rewards pay per token, so a policy can farm them by never stopping; a response cut by
   // the length limit loses this much (TRL's missing_eos_penalty), the same for every reward kind.
   double missing_eos_penalty = 1.0;
+  // Slower than small_ppo_preset (lr 5e-5, β 0.05): at that pace the dense kinds reach KL ≈ 17
+  // nats in ten iterations and the frontier has no points at small KL budgets.
+  double ppo_lr = 1e-5, kl_coef = 0.1;
   int64_t max_new_tokens = 48;
   std::vector<std::string> kinds{"tlcr", "discrete", "sequence", "hybrid"};
   std::vector<double> kl_budgets{0.5, 1.0, 2.0, 4.0};
@@ -51,7 +54,7 @@ struct DemoPlan {
     DemoPlan p;
     if (quick) {
       p.pretrain_steps = 150, p.sft_steps = 200, p.discriminator_steps = 150, p.reward_model_steps = 150;
-      p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 48, p.seeds = 1;
+      p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 40, p.seeds = 1;
     }
     if (smoke) {
       p.layers = 1, p.width = 32, p.heads = 2, p.batch = 8;
@@ -258,14 +261,19 @@ void run_demo(const DemoArgs& a) {
           {.kind = kind, .reward_model = kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator",
            .sequence_model = a.out / "reward_model", .seed = run_seed},
           ends);
-      Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true, .value = true}, run_seed);
+      Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
+      // The critic starts from the trunk of the kind's own reward model (TLCR-SPEC §4), as `tlcr ppo` does.
+      Gpt2<float> critic = make_critic<float, Gpt2Arch>(kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator",
+                                                        run_seed + 1);
       PpoConfig config = small_ppo_preset();
       config.iterations = plan.ppo_iterations;
       config.max_new_tokens = plan.max_new_tokens;
       config.seed = run_seed;
       config.sample_every = 0;
       config.missing_eos_penalty = plan.missing_eos_penalty;
-      PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, nullptr}, reward, train_prompts, config,
+      config.lr = plan.ppo_lr;
+      config.kl_coef = plan.kl_coef;
+      PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward, train_prompts, config,
                          [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
       MetricsLog metrics(run_dir / "metrics.jsonl");
       ProgressLine progress("ppo " + kind + " seed " + std::to_string(s), plan.ppo_iterations);
