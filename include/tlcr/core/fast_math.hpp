@@ -9,7 +9,7 @@
 // fast_tanh absolute error ≤ 3e-7 (tested), fine where tanh is added to 1 (GELU) but not meant for
 // tiny |x| where the relative error matters.
 // Double overloads call std:: so gradient checks in double see the exact functions.
-// lane_sum adds up a row in a fixed, vectorisable order (16 lanes).
+// lane_sum adds up a row in a fixed, vectorisable order (16 lanes); lane_max is its maximum.
 // Not here: vector intrinsics (the compiler generates them), anything that is not pointwise.
 // Shape legend: scalar in, scalar out.
 #pragma once
@@ -66,6 +66,21 @@ double lane_sum(int64_t n, Term&& term) {
   double total = 0;
   for (int l = 0; l < kSumLanes; ++l) total += lanes[l];
   return total;
+}
+
+// max_{i<n} x[i] (n ≥ 1) in 16 lanes, so the loop vectorises. Like a plain `x > m ? x : m` loop it
+// skips NaN entries (a comparison with NaN is false); the result is the same whatever the order.
+template <class T>
+T lane_max(const T* x, int64_t n) {
+  T lanes[kSumLanes];
+  for (int l = 0; l < kSumLanes; ++l) lanes[l] = x[0];
+  int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    for (int l = 0; l < kSumLanes; ++l) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+  for (int l = 0; i < n; ++i, ++l) lanes[l] = x[i] > lanes[l] ? x[i] : lanes[l];
+  T m = lanes[0];
+  for (int l = 1; l < kSumLanes; ++l) m = lanes[l] > m ? lanes[l] : m;
+  return m;
 }
 
 }  // namespace tlcr

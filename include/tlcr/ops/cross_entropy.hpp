@@ -49,8 +49,7 @@ constexpr int64_t kLossRowGrain = 1 << 14;  // elements per thread chunk, as for
 // log Σ_v exp(row[v]), stable: the row max is factored out.
 template <class T>
 T log_sum_exp(const T* row, int64_t size) {
-  T row_max = -std::numeric_limits<T>::infinity();
-  for (int64_t v = 0; v < size; ++v) row_max = std::max(row_max, row[v]);
+  const T row_max = lane_max(row, size);
   const double sum = lane_sum<T>(size, [&](int64_t v) { return fast_exp(row[v] - row_max); });
   return row_max + T(std::log(sum));
 }

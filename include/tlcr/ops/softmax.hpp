@@ -40,9 +40,7 @@ void parallel_rows(int64_t rows, int64_t cols, Body&& body) {
 
 template <class T>
 T row_max(const T* x, int64_t cols) {
-  T m = x[0];
-  for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
-  return m;
+  return lane_max(x, cols);
 }
 
 // Naive references (the test oracles): the textbook formulas per element, sums in double.
