@@ -4,7 +4,8 @@
 // RMSNorm:                rstd = 1/√(mean(x²) + eps), x̂ = x·rstd,       out = x̂ ⊙ weight.
 // The forward pass saves the per-row statistics (mean and rstd) so backward need not recompute
 // them. Backward does one pass per row for d_x and the row's share of d_weight/d_bias. Sums along
-// a row run in double.
+// a row run in 16 fixed lanes (core/fast_math.hpp lane_sum), so they vectorise and stay
+// deterministic; the lanes are added in double.
 // d_weight/d_bias sum over rows deterministically: rows are cut into fixed blocks (the cut depends
 // only on the shape), each block sums into its own partial row, and the partial rows are added in
 // block order. The result is bitwise the same for every thread count.
@@ -17,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 
@@ -177,11 +179,13 @@ void layernorm_forward(Tensor<T>& out, Tensor<T>& mean, Tensor<T>& rstd, const T
                  for (int64_t r = r0; r < r1; ++r) {
                    const T* xr = x.data() + r * cols;
                    T* yr = out.data() + r * cols;
-                   double sum = 0;
-                   for (int64_t j = 0; j < cols; ++j) sum += xr[j];
-                   const T mu = T(sum / double(cols));
-                   double square_sum = 0;  // two passes: Σ(x − μ)² cannot cancel like Σx² − Cμ²
-                   for (int64_t j = 0; j < cols; ++j) square_sum += (xr[j] - mu) * (xr[j] - mu);
+                   const T mu =
+                       T(lane_sum<T>(cols, [&](int64_t j) { return xr[j]; }) / double(cols));
+                   // two passes: Σ(x − μ)² cannot cancel like Σx² − Cμ²
+                   const double square_sum = lane_sum<T>(cols, [&](int64_t j) {
+                     const T centred = xr[j] - mu;
+                     return centred * centred;
+                   });
                    const T rs = T(1.0 / std::sqrt(square_sum / double(cols) + double(eps)));
                    for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs * w[j] + b[j];
                    mean.data()[r] = mu;
@@ -203,8 +207,8 @@ void rmsnorm_forward(Tensor<T>& out, Tensor<T>& rstd, const Tensor<T>& x, const 
                  for (int64_t r = r0; r < r1; ++r) {
                    const T* xr = x.data() + r * cols;
                    T* yr = out.data() + r * cols;
-                   double square_sum = 0;
-                   for (int64_t j = 0; j < cols; ++j) square_sum += xr[j] * xr[j];
+                   const double square_sum =
+                       lane_sum<T>(cols, [&](int64_t j) { return xr[j] * xr[j]; });
                    const T rs = T(1.0 / std::sqrt(square_sum / double(cols) + double(eps)));
                    for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] * rs * w[j];
                    rstd.data()[r] = rs;
@@ -237,16 +241,14 @@ void norm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, Tensor<T>* d_bias, const
         const T mu = mean ? mean->data()[r] : T(0);
         const T rs = rstd.data()[r];
         // forward: out = x̂ ⊙ weight + bias, x̂ = (x − μ)·rstd
-        double sum_g = 0, sum_g_xhat = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          const T xhat = (xr[j] - mu) * rs;
-          const T g = gr[j] * w[j];
-          sum_g += g;
-          sum_g_xhat += g * xhat;
-          if (pw) pw[j] += gr[j] * xhat;
-          if (pb) pb[j] += gr[j];
-        }
+        if (pw)
+          for (int64_t j = 0; j < cols; ++j) pw[j] += gr[j] * ((xr[j] - mu) * rs);
+        if (pb)
+          for (int64_t j = 0; j < cols; ++j) pb[j] += gr[j];
         if (!d_x) continue;
+        const double sum_g = lane_sum<T>(cols, [&](int64_t j) { return gr[j] * w[j]; });
+        const double sum_g_xhat =
+            lane_sum<T>(cols, [&](int64_t j) { return gr[j] * w[j] * ((xr[j] - mu) * rs); });
         const T mean_g = mean ? T(sum_g / double(cols)) : T(0);
         const T mean_g_xhat = T(sum_g_xhat / double(cols));
         T* dxr = d_x->data() + r * cols;

@@ -16,7 +16,10 @@
 // Shape legend: N = store.numel(); values, grads, m and v are all (N).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+
+#include <Eigen/Core>
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/nn/parameter_store.hpp"
@@ -59,30 +62,40 @@ class AdamW {
   void step() { step(options_.lr); }
   void step(double lr) {
     const int64_t t = ++state_.step;
-    const T learning_rate = static_cast<T>(lr);
     const T beta1 = static_cast<T>(options_.beta1);
     const T beta2 = static_cast<T>(options_.beta2);
     const T one_minus_beta1 = static_cast<T>(1 - options_.beta1);
     const T one_minus_beta2 = static_cast<T>(1 - options_.beta2);
-    const T bias_correction1 = static_cast<T>(1 - std::pow(options_.beta1, double(t)));
-    const T bias_correction2 = static_cast<T>(1 - std::pow(options_.beta2, double(t)));
+    // The update rearranged so each element costs one square root and one division:
+    //   lr·m̂/(√v̂ + ε) = step_size·m / (√v·inverse_sqrt_correction2 + ε),
+    //   step_size = lr/(1 − β1^t),  inverse_sqrt_correction2 = 1/√(1 − β2^t),
+    // and p − lr·λ·p = p·(1 − lr·λ) is applied as one factor.
+    const T step_size = static_cast<T>(lr / (1 - std::pow(options_.beta1, double(t))));
+    const T inverse_sqrt_correction2 =
+        static_cast<T>(1 / std::sqrt(1 - std::pow(options_.beta2, double(t))));
     const T eps = static_cast<T>(options_.eps);
-    const T weight_decay = static_cast<T>(options_.weight_decay);
+    const T decay_factor = static_cast<T>(1 - lr * options_.weight_decay);
 
     T* values = store_->values().data();
     const T* grads = store_->grads().data();
     const uint8_t* decays = store_->decay_mask().data();
     T* m = state_.m.data();
     T* v = state_.v.data();
-    parallel_for(0, store_->numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const T g = grads[i];
-        m[i] = beta1 * m[i] + one_minus_beta1 * g;
-        v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
-        const T m_hat = m[i] / bias_correction1;
-        const T v_hat = v[i] / bias_correction2;
-        const T decay = decays[i] ? weight_decay : T(0);
-        values[i] -= learning_rate * (m_hat / (std::sqrt(v_hat) + eps) + decay * values[i]);
+    // Eigen array expressions, because they vectorise the square root: a plain loop calling
+    // std::sqrt does not (the call may set errno, so GCC keeps it scalar).
+    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+    using Mask = Eigen::Array<uint8_t, Eigen::Dynamic, 1>;
+    parallel_for(0, store_->numel(), kGrain, [&](int64_t chunk_begin, int64_t chunk_end) {
+      // Blocks small enough that m and v are still in L1 when the parameter update reads them.
+      for (int64_t begin = chunk_begin; begin < chunk_end; begin += kBlock) {
+        const int64_t n = std::min(kBlock, chunk_end - begin);
+        Eigen::Map<Array> value(values + begin, n), first(m + begin, n), second(v + begin, n);
+        const Eigen::Map<const Array> grad(grads + begin, n);
+        const Eigen::Map<const Mask> decayed(decays + begin, n);
+        first = beta1 * first + one_minus_beta1 * grad;
+        second = beta2 * second + one_minus_beta2 * grad * grad;
+        const auto keep = (decayed != 0).select(Array::Constant(n, decay_factor), Array::Ones(n));
+        value = value * keep - step_size * first / (second.sqrt() * inverse_sqrt_correction2 + eps);
       }
     });
   }
@@ -108,6 +121,7 @@ class AdamW {
 
  private:
   static constexpr int64_t kGrain = 1 << 15;
+  static constexpr int64_t kBlock = 512;
 
   ParameterStore<T>* store_;
   AdamWOptions options_;
