@@ -1,4 +1,5 @@
-// tlcr/nn/linear.hpp — Linear: y = x·W (+ b), its parameters registered in a ParameterStore.
+// tlcr/nn/linear.hpp — Linear: y = x·W (+ b), its parameters registered in a ParameterStore; the
+// product and the bias are one fused op (autograd/fn/linear.hpp).
 //
 // Two weight layouts, so checkpoints load without copies: (in, out) — Hugging Face GPT-2's Conv1D —
 // and (out, in) — torch.nn.Linear, used by Llama checkpoints. The product reads either layout
@@ -9,8 +10,7 @@
 
 #include <string>
 
-#include "tlcr/autograd/fn/elementwise.hpp"
-#include "tlcr/autograd/fn/matmul.hpp"
+#include "tlcr/autograd/fn/linear.hpp"
 #include "tlcr/nn/parameter_store.hpp"
 
 namespace tlcr {
@@ -28,14 +28,14 @@ struct Linear {
   Linear(ParameterStore<T>& store, const std::string& name, int64_t in, int64_t out, bool use_bias,
          WeightLayout weight_layout = WeightLayout::InOut)
       : layout(weight_layout) {
-    weight = store.add(name + ".weight", layout == WeightLayout::InOut ? Shape{in, out} : Shape{out, in});
+    weight = store.add(name + ".weight",
+                       layout == WeightLayout::InOut ? Shape{in, out} : Shape{out, in});
     if (use_bias) bias = store.add(name + ".bias", Shape{out}, ParamGroup::NoDecay);
   }
 
   // x (…, in) → (…, out)
   Var<T> operator()(const Var<T>& x) const {
-    Var<T> y = matmul(x, weight, false, layout == WeightLayout::OutIn);
-    return bias.defined() ? add(y, bias) : y;
+    return linear(x, weight, bias, layout == WeightLayout::OutIn);
   }
 };
 

@@ -1,0 +1,25 @@
+// tlcr/autograd/fn/linear.hpp — differentiable linear(x, w, bias): one tape node for x·op(w) + b.
+// Shapes as in ops/linear.hpp: x (…, K), w (K, N) or (N, K) when transpose_w, bias (N) or
+// undefined → (…, N).
+#pragma once
+
+#include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/linear.hpp"
+
+namespace tlcr {
+
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& bias, bool transpose_w = false) {
+  Tensor<T> out(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
+  linear_forward(out, x.value(), w.value(), bias.defined() ? bias.value() : Tensor<T>(),
+                 transpose_w);
+  // The backward needs x and w, never the output: the tape keeps one (…, N) tensor, not two.
+  auto backward = [x, w, bias, transpose_w](const Tensor<T>& d_out) {
+    linear_backward(x.grad_if_needed(), w.grad_if_needed(),
+                    bias.defined() ? bias.grad_if_needed() : nullptr, d_out, x.value(), w.value(),
+                    transpose_w);
+  };
+  return record<T>("linear", std::move(out), {x, w, bias}, std::move(backward));
+}
+
+}  // namespace tlcr
