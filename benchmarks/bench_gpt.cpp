@@ -5,7 +5,7 @@
 // small: L=4, H=4, C=256, T=128, B=16, V=512;  medium: L=6, H=6, C=384, T=256, B=32, V=4096.
 #include "bench_support.hpp"
 
-#include <tlcr/autograd/fn/cross_entropy.hpp>
+#include <tlcr/autograd/fn/linear_cross_entropy.hpp>
 
 using namespace tlcr;
 
@@ -41,8 +41,7 @@ void train_step(benchmark::State& state, GptSize size) {
   const std::vector<int32_t> targets = random_ids(rng, B * T, size.vocab);
   auto step = [&] {
     const Var<float> h = model.hidden({B, T, ids, {}, {}});
-    const Var<float> logits = reshape(model.lm_logits(h), Shape{B * T, size.vocab});
-    const Var<float> loss = cross_entropy(logits, std::span<const int32_t>(targets));
+    const Var<float> loss = model.lm_loss(h, std::span<const int32_t>(targets));
     model.params().zero_grad();
     backward(loss);
     optimizer.step();

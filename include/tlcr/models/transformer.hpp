@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tlcr/autograd/fn/embedding.hpp"
+#include "tlcr/autograd/fn/linear_cross_entropy.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/models/arch.hpp"
@@ -28,14 +29,15 @@ namespace tlcr {
 
 // Which heads a model carries on top of its trunk.
 struct HeadConfig {
-  bool lm = true;                // next-token logits (V)
-  bool value = false;            // one scalar per token
-  int64_t token_classes = 0;     // K logits per token (2 for the TLCR discriminator), 0 = none
-  bool sequence_score = false;   // one scalar per sequence at its last real token
+  bool lm = true;               // next-token logits (V)
+  bool value = false;           // one scalar per token
+  int64_t token_classes = 0;    // K logits per token (2 for the TLCR discriminator), 0 = none
+  bool sequence_score = false;  // one scalar per sequence at its last real token
 };
 
 // The tokens of one forward call. Without a cache: ids, key_mask and positions are (B·T).
-// With a cache: ids and positions cover the new steps (B·T), key_mask covers the cache (B·capacity).
+// With a cache: ids and positions cover the new steps (B·T), key_mask covers the cache
+// (B·capacity).
 struct ModelInput {
   int64_t batch = 0, time = 0;
   std::span<const int32_t> ids;
@@ -62,24 +64,30 @@ class Transformer {
     const int64_t C = config_.width;
     token_embedding_ = params_.add(Arch::token_embedding(), Shape{config_.vocab_size, C});
     if constexpr (Arch::kLearnedPositions)
-      position_embedding_ = params_.add(Arch::position_embedding(), Shape{config_.context_length, C});
+      position_embedding_ =
+          params_.add(Arch::position_embedding(), Shape{config_.context_length, C});
     for (int64_t i = 0; i < config_.layers; ++i) {
       const std::string prefix = Arch::block(i);
       Block block;
       block.norm1 = FinalNorm(params_, prefix + Arch::norm1(), C, config_.norm_epsilon);
-      block.attention = SelfAttention<T>(params_, prefix + Arch::attention(), C, config_.heads,
-                                         Arch::kFusedQkv, Arch::kBiases, Arch::kRotary, config_.rope_theta);
+      block.attention =
+          SelfAttention<T>(params_, prefix + Arch::attention(), C, config_.heads, Arch::kFusedQkv,
+                           Arch::kBiases, Arch::kRotary, config_.rope_theta);
       block.norm2 = FinalNorm(params_, prefix + Arch::norm2(), C, config_.norm_epsilon);
-      block.mlp = typename Arch::template Mlp<T>(params_, prefix + Arch::mlp(), C, config_.hidden());
+      block.mlp =
+          typename Arch::template Mlp<T>(params_, prefix + Arch::mlp(), C, config_.hidden());
       blocks_.push_back(std::move(block));
     }
     final_norm_ = FinalNorm(params_, Arch::final_norm(), C, config_.norm_epsilon);
     if (heads_.lm && !config_.tied_embeddings)
-      lm_head_ = Linear<T>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
+      lm_head_ =
+          Linear<T>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
     if (heads_.value) value_head_ = Linear<T>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
     if (heads_.token_classes > 0)
-      classifier_ = Linear<T>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
-    if (heads_.sequence_score) sequence_head_ = Linear<T>(params_, "score", C, 1, false, WeightLayout::OutIn);
+      classifier_ =
+          Linear<T>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
+    if (heads_.sequence_score)
+      sequence_head_ = Linear<T>(params_, "score", C, 1, false, WeightLayout::OutIn);
     params_.finalize();
     initialize(seed);
   }
@@ -91,8 +99,8 @@ class Transformer {
 
   // The trunk: hidden states after the final norm, (B,T,C).
   Var<T> hidden(const ModelInput& in, KvCache<T>* cache = nullptr) const {
-    TLCR_CHECK(static_cast<int64_t>(in.ids.size()) == in.batch * in.time, "Transformer: ",
-               in.ids.size(), " ids for a batch of ", in.batch, "×", in.time);
+    TLCR_CHECK(static_cast<int64_t>(in.ids.size()) == in.batch * in.time,
+               "Transformer: ", in.ids.size(), " ids for a batch of ", in.batch, "×", in.time);
     std::vector<int32_t> default_positions;
     std::span<const int32_t> positions = in.positions;
     if (positions.empty()) {  // 0 … T−1 after whatever the cache holds
@@ -124,6 +132,17 @@ class Transformer {
     TLCR_CHECK(heads_.lm, "Transformer::lm_logits: this model has no LM head");
     return config_.tied_embeddings ? matmul(h, token_embedding_, false, true) : lm_head_(h);
   }
+  // Mean next-token cross-entropy (rank 0) of hidden (B,T,C) against targets (B·T; ignore_index
+  // rows skipped), without holding the (B·T, V) logits: ops/linear_cross_entropy.hpp.
+  Var<T> lm_loss(const Var<T>& h, std::span<const int32_t> targets,
+                 int32_t ignore_index = -100) const {
+    TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
+    if (config_.tied_embeddings)
+      return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
+    TLCR_CHECK(!lm_head_.bias.defined(), "Transformer::lm_loss: the LM head has a bias");
+    return linear_cross_entropy(h, lm_head_.weight, lm_head_.layout == WeightLayout::OutIn, targets,
+                                {}, ignore_index);
+  }
   // Per-token values (B,T) from hidden (B,T,C).
   Var<T> values(const Var<T>& h) const {
     TLCR_CHECK(heads_.value, "Transformer::values: this model has no value head");
@@ -131,19 +150,21 @@ class Transformer {
   }
   // Per-token class logits (B,T,K) from hidden (B,T,C).
   Var<T> token_logits(const Var<T>& h) const {
-    TLCR_CHECK(heads_.token_classes > 0, "Transformer::token_logits: this model has no token classifier");
+    TLCR_CHECK(heads_.token_classes > 0,
+               "Transformer::token_logits: this model has no token classifier");
     return classifier_(h);
   }
   // One score per row (B), read at the row's last real token: last_index[b] ∈ [0, T).
   Var<T> sequence_scores(const Var<T>& h, std::span<const int32_t> last_index) const {
-    TLCR_CHECK(heads_.sequence_score, "Transformer::sequence_scores: this model has no sequence head");
+    TLCR_CHECK(heads_.sequence_score,
+               "Transformer::sequence_scores: this model has no sequence head");
     const int64_t B = h.shape()[0], time = h.shape()[1], C = h.shape()[2];
     TLCR_CHECK(static_cast<int64_t>(last_index.size()) == B, "sequence_scores: ", last_index.size(),
                " indices for ", B, " rows");
     std::vector<int32_t> rows(B);
     for (int64_t b = 0; b < B; ++b) {
-      TLCR_CHECK(last_index[b] >= 0 && last_index[b] < time, "sequence_scores: row ", b,
-                 " index ", last_index[b], " outside [0, ", time, ")");
+      TLCR_CHECK(last_index[b] >= 0 && last_index[b] < time, "sequence_scores: row ", b, " index ",
+                 last_index[b], " outside [0, ", time, ")");
       rows[b] = static_cast<int32_t>(b * time + last_index[b]);
     }
     // Gather the B chosen rows of hidden viewed as (B·T, C), then score them.
@@ -159,11 +180,13 @@ class Transformer {
       const std::string& name = p.name;
       const bool is_norm_gain = p.group == ParamGroup::NoDecay && p.shape.rank == 1 &&
                                 name.find("bias") == std::string::npos;
-      if (p.group == ParamGroup::NoDecay) params_.init_constant(name, is_norm_gain ? T(1) : T(0));
+      if (p.group == ParamGroup::NoDecay)
+        params_.init_constant(name, is_norm_gain ? T(1) : T(0));
       else if (name.ends_with("c_proj.weight") || name.ends_with("o_proj.weight") ||
                name.ends_with("down_proj.weight"))
         params_.init_normal(name, residual_std, rng);
-      else params_.init_normal(name, 0.02, rng);
+      else
+        params_.init_normal(name, 0.02, rng);
     }
   }
 
@@ -176,7 +199,9 @@ class Transformer {
   Linear<T> lm_head_, value_head_, classifier_, sequence_head_;
 };
 
-template <class T> using Gpt2 = Transformer<T, Gpt2Arch>;
-template <class T> using Llama = Transformer<T, LlamaArch>;
+template <class T>
+using Gpt2 = Transformer<T, Gpt2Arch>;
+template <class T>
+using Llama = Transformer<T, LlamaArch>;
 
 }  // namespace tlcr

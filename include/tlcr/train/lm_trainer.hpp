@@ -4,12 +4,11 @@
 //
 // Each step: zero the gradient buffer, accumulate `grad_accum` micro-batches of mean next-token
 // cross-entropy, stop with a report on a non-finite loss or gradient, clip the global norm, take an
-// AdamW step at the cosine-schedule rate. Every `log_every` steps a progress line goes to stderr and
-// a record to the metrics JSONL; every `eval_every` steps the held-out batches are scored; every
-// `checkpoint_every` steps (and at the end) a checkpoint is written, from which `resume` continues
-// bit for bit.
-// Not here: RLHF losses (rlhf/), the command line (examples/tlcr/).
-// Shape legend: B = batch rows, T = time, V = vocabulary.
+// AdamW step at the cosine-schedule rate. Every `log_every` steps a progress line goes to stderr
+// and a record to the metrics JSONL; every `eval_every` steps the held-out batches are scored;
+// every `checkpoint_every` steps (and at the end) a checkpoint is written, from which `resume`
+// continues bit for bit. Not here: RLHF losses (rlhf/), the command line (examples/tlcr/). Shape
+// legend: B = batch rows, T = time, V = vocabulary.
 #pragma once
 
 #include <cmath>
@@ -33,10 +32,10 @@ struct LmTrainOptions {
   int64_t warmup_steps = 50;
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, grad_clip = 1.0;
   int64_t log_every = 20, eval_every = 200, checkpoint_every = 0;  // 0: checkpoint only at the end
-  std::filesystem::path checkpoint_dir;  // empty: no checkpoints
-  std::filesystem::path metrics_path;    // empty: no metrics file
-  std::filesystem::path resume_from;     // a checkpoint directory to continue from
-  int64_t stop_after = 0;                // >0: stop (and checkpoint) after this step, as if interrupted
+  std::filesystem::path checkpoint_dir;                            // empty: no checkpoints
+  std::filesystem::path metrics_path;                              // empty: no metrics file
+  std::filesystem::path resume_from;  // a checkpoint directory to continue from
+  int64_t stop_after = 0;  // >0: stop (and checkpoint) after this step, as if interrupted
   bool progress = true;
   std::string label = "train";
 };
@@ -49,8 +48,7 @@ struct LmTrainReport {
 // Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0.
 template <class T, class Arch>
 Var<T> language_model_loss(const Transformer<T, Arch>& model, const TokenBatch& batch) {
-  const Var<T> logits = model.lm_logits(model.hidden(ModelInput::from(batch)));
-  return cross_entropy(reshape(logits, Shape{batch.size(), model.config().vocab_size}),
+  return model.lm_loss(model.hidden(ModelInput::from(batch)),
                        std::span<const int32_t>(batch.targets));
 }
 
@@ -74,8 +72,11 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
                                    const LmTrainOptions& options) {
   TLCR_CHECK(options.steps > 0 && options.grad_accum > 0, options.label,
              ": steps and grad_accum must be positive");
-  AdamW<T> optimizer(model.params(), {.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2,
-                                      .eps = 1e-8, .weight_decay = options.weight_decay});
+  AdamW<T> optimizer(model.params(), {.lr = options.lr,
+                                      .beta1 = options.beta1,
+                                      .beta2 = options.beta2,
+                                      .eps = 1e-8,
+                                      .weight_decay = options.weight_decay});
   // Short runs (tests, smoke runs) get a warmup shorter than the run itself.
   const CosineSchedule schedule{options.lr, options.min_lr,
                                 std::min(options.warmup_steps, options.steps - 1), options.steps};
@@ -104,9 +105,10 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
       const Var<T> loss = language_model_loss(model, batch);
       const double value = loss.value()[0];
       if (!std::isfinite(value))
-        detail::fail(options.label, ": loss became ", value, " at step ", step,
-                     " (micro-batch ", micro, "); stopped. The last good checkpoint is ",
-                     options.checkpoint_dir.empty() ? std::string("(none)") : options.checkpoint_dir.string());
+        detail::fail(options.label, ": loss became ", value, " at step ", step, " (micro-batch ",
+                     micro, "); stopped. The last good checkpoint is ",
+                     options.checkpoint_dir.empty() ? std::string("(none)")
+                                                    : options.checkpoint_dir.string());
       backward(options.grad_accum == 1 ? loss : scale(loss, T(1) / T(options.grad_accum)));
       loss_sum += value;
       window_tokens += batch.target_count();
@@ -118,8 +120,10 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
     report.last_loss = loss_sum / options.grad_accum;
 
     const bool last = step + 1 == options.steps || step + 1 == options.stop_after;
-    nlohmann::json record{{"step", step + 1}, {"loss", report.last_loss}, {"lr", lr}, {"grad_norm", grad_norm}};
-    if (options.eval_every > 0 && ((step + 1) % options.eval_every == 0 || last) && !eval_batches.empty()) {
+    nlohmann::json record{
+        {"step", step + 1}, {"loss", report.last_loss}, {"lr", lr}, {"grad_norm", grad_norm}};
+    if (options.eval_every > 0 && ((step + 1) % options.eval_every == 0 || last) &&
+        !eval_batches.empty()) {
       report.eval_loss = evaluate_loss(model, eval_batches);
       record["eval_loss"] = report.eval_loss;
     }
@@ -139,7 +143,8 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
     }
     report.steps = step + 1;
     if (last) break;
-    if (options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0) checkpoint(step + 1);
+    if (options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0)
+      checkpoint(step + 1);
   }
   checkpoint(report.steps);
   report.seconds = clock.seconds();
