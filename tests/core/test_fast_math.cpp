@@ -52,3 +52,15 @@ TEST_CASE("lane_sum equals a double sum to float rounding, for every tail length
     CHECK(summed == doctest::Approx(exact).epsilon(1e-5).scale(1.0));
   }
 }
+
+TEST_CASE("fast_exp_nonpositive equals fast_exp bit for bit wherever x ≤ 88") {
+  Rng rng(77);
+  for (int i = 0; i < 200000; ++i) {
+    const float x = float(-120.0 + 208.0 * rng.uniform());  // [−120, 88)
+    CHECK_EQ(std::bit_cast<uint32_t>(fast_exp_nonpositive(x)),
+             std::bit_cast<uint32_t>(fast_exp(x)));
+  }
+  CHECK(fast_exp_nonpositive(-std::numeric_limits<float>::infinity()) == 0.0f);
+  CHECK(fast_exp_nonpositive(0.0f) == 1.0f);
+  CHECK(std::isnan(fast_exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
+}

@@ -88,8 +88,11 @@ void masked_softmax_row(T* row, int64_t row_size, int64_t last_key, const uint8_
     std::fill(row, row + row_size, T(0));
     return;
   }
-  for (int64_t s = 0; s < row_size; ++s) row[s] = visible(s) ? fast_exp(row[s] - row_max) : T(0);
-  const T inverse = T(1.0 / lane_sum<T>(row_size, [&](int64_t s) { return row[s]; }));  // sum ≥ 1: the max entry contributes exp(0)
+  for (int64_t s = 0; s < row_size; ++s)
+    row[s] = visible(s) ? fast_exp_nonpositive(row[s] - row_max) : T(0);
+  const T inverse = T(1.0 / lane_sum<T>(row_size, [&](int64_t s) {
+                        return row[s];
+                      }));  // sum ≥ 1: the max entry contributes exp(0)
   for (int64_t s = 0; s < row_size; ++s) row[s] *= inverse;
 }
 

@@ -50,7 +50,8 @@ constexpr int64_t kLossRowGrain = 1 << 14;  // elements per thread chunk, as for
 template <class T>
 T log_sum_exp(const T* row, int64_t size) {
   const T row_max = lane_max(row, size);
-  const double sum = lane_sum<T>(size, [&](int64_t v) { return fast_exp(row[v] - row_max); });
+  const double sum =
+      lane_sum<T>(size, [&](int64_t v) { return fast_exp_nonpositive(row[v] - row_max); });
   return row_max + T(std::log(sum));
 }
 
@@ -59,7 +60,7 @@ T log_sum_exp(const T* row, int64_t size) {
 template <class T>
 void add_softmax_minus_onehot(T* d_row, const T* row, T lse, int64_t target, T coefficient,
                               int64_t size) {
-  for (int64_t v = 0; v < size; ++v) d_row[v] += coefficient * fast_exp(row[v] - lse);
+  for (int64_t v = 0; v < size; ++v) d_row[v] += coefficient * fast_exp_nonpositive(row[v] - lse);
   d_row[target] -= coefficient;
 }
 

@@ -84,7 +84,7 @@ void linear_cross_entropy_forward(Tensor<T>& loss, LinearCrossEntropyGrads<T>* g
         if (!d_h && !d_w) continue;
         // forward: loss ∋ w_i/Σw · (lse_i − z_i[t_i]) → g_i = w_i/Σw · (softmax(z_i) − onehot(t_i))
         const T coefficient = unit * weight;
-        for (int64_t v = 0; v < vocab; ++v) z[v] = coefficient * fast_exp(z[v] - lse);
+        for (int64_t v = 0; v < vocab; ++v) z[v] = coefficient * fast_exp_nonpositive(z[v] - lse);
         z[targets[i]] -= coefficient;
       }
     });

@@ -79,7 +79,7 @@ void softmax_forward(Tensor<T>& out, const Tensor<T>& x) {
     const T* xr = x.data() + r * cols;
     T* yr = out.data() + r * cols;
     const T m = detail::row_max(xr, cols);
-    for (int64_t j = 0; j < cols; ++j) yr[j] = fast_exp(xr[j] - m);
+    for (int64_t j = 0; j < cols; ++j) yr[j] = fast_exp_nonpositive(xr[j] - m);
     const double total = lane_sum<T>(cols, [&](int64_t j) { return yr[j]; });
     const T inverse = T(1.0 / total);
     for (int64_t j = 0; j < cols; ++j) yr[j] *= inverse;
@@ -110,7 +110,8 @@ void log_softmax_forward(Tensor<T>& out, const Tensor<T>& x) {
     const T* xr = x.data() + r * cols;
     T* yr = out.data() + r * cols;
     const T m = detail::row_max(xr, cols);
-    const double total = lane_sum<T>(cols, [&](int64_t j) { return fast_exp(xr[j] - m); });
+    const double total =
+        lane_sum<T>(cols, [&](int64_t j) { return fast_exp_nonpositive(xr[j] - m); });
     // (x − m) − log Σ, not x − (m + log Σ): near m = 1000 a float cannot hold log Σ's digits.
     const T log_total = T(std::log(total));
     for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_total;
@@ -129,7 +130,7 @@ void log_softmax_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T
     const T* gr = d_out.data() + r * cols;
     T* dxr = d_x.data() + r * cols;
     const T total = T(lane_sum<T>(cols, [&](int64_t j) { return gr[j]; }));
-    for (int64_t j = 0; j < cols; ++j) dxr[j] += gr[j] - fast_exp(yr[j]) * total;
+    for (int64_t j = 0; j < cols; ++j) dxr[j] += gr[j] - fast_exp_nonpositive(yr[j]) * total;
   });
 }
 
