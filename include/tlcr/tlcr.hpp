@@ -53,6 +53,7 @@
 
 #include "tlcr/train/batches.hpp"
 #include "tlcr/train/checkpoint.hpp"
+#include "tlcr/train/example_loop.hpp"
 #include "tlcr/train/lm_trainer.hpp"
 #include "tlcr/train/metrics.hpp"
 #include "tlcr/train/sft_data.hpp"
