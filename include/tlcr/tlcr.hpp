@@ -44,6 +44,7 @@
 #include "tlcr/text/chat.hpp"
 #include "tlcr/text/openai_files.hpp"
 #include "tlcr/text/pretokenizer.hpp"
+#include "tlcr/text/show_controls.hpp"
 #include "tlcr/text/tokenizer_file.hpp"
 #include "tlcr/text/unicode.hpp"
 
