@@ -320,4 +320,18 @@ TEST_CASE("a NaN loss stops the run naming the last good checkpoint, which survi
     const Gpt2<float> reloaded = load_reward_model<float, Gpt2Arch>(dir.path / "ckpt");
     for (float v : reloaded.params().values()) REQUIRE(std::isfinite(v));
   }
+  SUBCASE("a resumed run that fails names the checkpoint it resumed from") {
+    options.lr = options.min_lr = 1e30;
+    options.warmup_steps = 0;
+    options.stop_after = 1;
+    Gpt2<float> model = resume_tiny_reward_model(5);
+    train_reward_model(model, pairs, {}, kResumeEnds, options);
+    options.stop_after = 0;
+    options.checkpoint_dir.clear();
+    options.resume_from = dir.path / "ckpt";
+    const std::string expected = "at step 1; stopped. The last good checkpoint is '" +
+                                 (dir.path / "ckpt").string() + "' (step 1)";
+    CHECK_THROWS_WITH_AS(train_reward_model(model, pairs, {}, kResumeEnds, options),
+                         doctest::Contains(expected.c_str()), Error);
+  }
 }

@@ -238,8 +238,8 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
     } catch (const Error& e) {
       detail::fail(where, ": ", e.what());
     }
-    last_good =
-        "'" + options.resume_from.string() + "' (step " + std::to_string(result.steps) + ")";
+    last_good = "The last good checkpoint is '" + options.resume_from.string() + "' (step " +
+                std::to_string(result.steps) + ")";
   } else {
     result.before = evaluate();
   }
