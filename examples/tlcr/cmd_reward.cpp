@@ -1,10 +1,12 @@
 // examples/tlcr/cmd_reward.cpp — the reward stage of the pipeline:
-//   tlcr task                 write the built-in task's files (corpus, SFT, preferences, revisions,
-//   prompts) tlcr label                revisions → token labels, with the policy's tokenizer tlcr
-//   train-discriminator  SFT trunk + 2-logit head on the labels (TLCR's D_φ) tlcr
-//   train-reward-model   SFT trunk + sequence-score head on preference pairs (Bradley–Terry) tlcr
-//   score                per-token rewards of {"prompt","response"} JSONL, as JSONL (and HTML) tlcr
-//   view                 one (prompt, response) with p_t and r_t, coloured in the terminal
+//   tlcr task                 the built-in task's files (corpus, SFT, preferences, revisions, …)
+//   tlcr label                revisions → token labels, with the policy's tokenizer
+//   tlcr train-discriminator  SFT trunk + 2-logit head on the labels (TLCR's D_φ)
+//   tlcr train-reward-model   SFT trunk + sequence-score head on preference pairs (Bradley–Terry)
+//   tlcr score                per-token rewards of {"prompt","response"} JSONL, as JSONL (and HTML)
+//   tlcr view                 one (prompt, response) with p_t and r_t, coloured in the terminal
+// Both trainers checkpoint into <out>/checkpoint (or --checkpoint-dir) and continue from one
+// with --resume.
 // Model directories written here hold tokenizer.json too, so later commands find it on their own.
 #include <unistd.h>
 
@@ -95,6 +97,7 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   DiscriminatorTrainOptions options = a.train;
   options.labels = a.hard_labels ? LabelMode::Hard : LabelMode::Soft;
   options.seed = a.seed;
+  if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   detail::with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
     auto model = discriminator_from_sft<float, Arch>(a.sft, a.seed);
@@ -132,6 +135,7 @@ void run_train_reward_model(const RewardModelArgs& a) {
   RewardModelTrainOptions options = a.train;
   options.normalize = !a.no_normalize;
   options.seed = a.seed;
+  if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   detail::with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
     auto model = reward_model_from_sft<float, Arch>(a.sft, a.seed);
@@ -252,6 +256,11 @@ void add_reward_train_options(CLI::App& c, Options& o) {
   c.add_option("--log-every", o.log_every, "steps between progress lines");
   c.add_option("--eval-every", o.eval_every, "steps between held-out evaluations (0: at the end)");
   c.add_option("--metrics", o.metrics_path, "metrics JSONL file");
+  c.add_option("--checkpoint-dir", o.checkpoint_dir,
+               "checkpoint directory (default: <out>/checkpoint)");
+  c.add_option("--checkpoint-every", o.checkpoint_every,
+               "steps between checkpoints (0: at the end)");
+  c.add_option("--resume", o.resume_from, "checkpoint directory to continue from");
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& bat
   command.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay");
   command.add_option("--grad-clip", o.grad_clip, "global gradient-norm clip");
   command.add_option("--eval-every", o.eval_every, "steps between held-out evaluations");
+  command.add_option("--checkpoint-dir", o.checkpoint_dir,
+                     "checkpoint directory (default: <out>/checkpoint)");
   command.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: at the end)");
   command.add_option("--metrics", o.metrics_path, "metrics JSONL file");
   command.add_option("--resume", o.resume_from, "checkpoint directory to continue from");

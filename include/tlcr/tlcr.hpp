@@ -46,6 +46,7 @@
 #include "tlcr/text/chat.hpp"
 #include "tlcr/text/openai_files.hpp"
 #include "tlcr/text/pretokenizer.hpp"
+#include "tlcr/text/show_controls.hpp"
 #include "tlcr/text/tokenizer_file.hpp"
 #include "tlcr/text/unicode.hpp"
 
@@ -55,6 +56,7 @@
 
 #include "tlcr/train/batches.hpp"
 #include "tlcr/train/checkpoint.hpp"
+#include "tlcr/train/example_loop.hpp"
 #include "tlcr/train/lm_trainer.hpp"
 #include "tlcr/train/metrics.hpp"
 #include "tlcr/train/sft_data.hpp"

@@ -14,9 +14,10 @@
 // LabelMode::Hard trains on edited tokens only (U tokens unlabelled); a response without edits
 // then contributes 0.
 // Training: AdamW (β 0.9, 0.95), cosine schedule with warmup, global grad clip, shuffled triples
-// every epoch. Evaluation on held-out triples reports the loss, accuracy on edited tokens (per
-// class and balanced, so 0.5 is chance whatever the class mix) and pairwise accuracy: the mean
-// token reward 2p − 1 of the chosen response beats the rejected one's.
+// every epoch, checkpoints with exact resume (the loop of train/example_loop.hpp). Evaluation on
+// held-out triples reports the loss, accuracy on edited tokens (per class and balanced, so 0.5 is
+// chance whatever the class mix) and pairwise accuracy: the mean token reward 2p − 1 of the
+// chosen response beats the rejected one's.
 // Examples that do not fit the model's context are left out and counted.
 // Not here: labels from revisions (labels.hpp), rewards from p (rewards.hpp).
 // Shape legend: N = triples in a batch, B = 2N rows (rejected rows, then revised rows),
@@ -36,12 +37,9 @@
 #include "tlcr/autograd/fn/cross_entropy.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
-#include "tlcr/optim/adamw.hpp"
-#include "tlcr/optim/clip.hpp"
-#include "tlcr/optim/schedule.hpp"
 #include "tlcr/rlhf/labels.hpp"
 #include "tlcr/rlhf/reward_data.hpp"
-#include "tlcr/train/metrics.hpp"
+#include "tlcr/train/example_loop.hpp"
 
 namespace tlcr {
 
@@ -274,6 +272,25 @@ struct DiscriminatorEval {
             {"neutral_mean_p", number(neutral_mean_p)},
             {"pairwise_accuracy", number(pairwise_accuracy)}};
   }
+  // The inverse of to_json (null → NaN), for the copy a checkpoint keeps.
+  static DiscriminatorEval from_json(const nlohmann::json& j) {
+    auto number = [&](const char* key) {
+      return j.at(key).is_null() ? NAN : j.at(key).get<double>();
+    };
+    DiscriminatorEval eval;
+    eval.examples = j.at("examples").get<int64_t>();
+    eval.loss = number("loss");
+    eval.negative_tokens = j.at("negative_tokens").get<int64_t>();
+    eval.positive_tokens = j.at("positive_tokens").get<int64_t>();
+    eval.neutral_tokens = j.at("neutral_tokens").get<int64_t>();
+    eval.negative_accuracy = number("negative_accuracy");
+    eval.positive_accuracy = number("positive_accuracy");
+    eval.edited_accuracy = number("edited_accuracy");
+    eval.balanced_accuracy = number("balanced_accuracy");
+    eval.neutral_mean_p = number("neutral_mean_p");
+    eval.pairwise_accuracy = number("pairwise_accuracy");
+    return eval;
+  }
   std::string summary() const {
     std::ostringstream text;
     text.precision(3);
@@ -375,18 +392,23 @@ struct DiscriminatorTrainOptions {
   int64_t log_every = 20, eval_every = 0;  // eval_every 0: evaluate at the end only
   int64_t eval_batch_size = 32;            // rows per forward pass when evaluating
   std::filesystem::path metrics_path;      // empty: no metrics file
+  std::filesystem::path checkpoint_dir;    // empty: no checkpoints
+  int64_t checkpoint_every = 0;            // steps between checkpoints; 0: only at the end
+  std::filesystem::path resume_from;       // a checkpoint directory to continue from
+  int64_t stop_after = 0;  // > 0: stop (and checkpoint) after this step, as if interrupted
   bool progress = true;
   std::string label = "discriminator";
 };
 
 struct DiscriminatorReport {
-  int64_t steps = 0;
+  int64_t steps = 0;  // counting those before a resume
   double last_loss = NAN, seconds = 0;
   int64_t train_examples = 0, skipped_too_long = 0;  // examples that did not fit the context
   DiscriminatorEval before, after;                   // held-out, before and after training
 };
 
-// Trains `model` (a discriminator: token_classes == 2) on `train`, evaluating on `held_out`.
+// Trains `model` (a discriminator: token_classes == 2) on `train`, evaluating on `held_out`, in
+// the loop of train/example_loop.hpp (checkpoints and exact resume included).
 template <class T, class Arch>
 DiscriminatorReport train_discriminator(Transformer<T, Arch>& model,
                                         std::vector<DiscriminatorExample> train,
@@ -394,8 +416,6 @@ DiscriminatorReport train_discriminator(Transformer<T, Arch>& model,
                                         const ResponseEnds& ends,
                                         const DiscriminatorTrainOptions& options) {
   detail::check_discriminator(model.heads(), options.label);
-  TLCR_CHECK(options.batch_size > 0 && (options.epochs > 0 || options.max_steps > 0), options.label,
-             ": batch_size and epochs (or max_steps) must be positive");
   DiscriminatorReport report;
   const std::size_t context = static_cast<std::size_t>(model.config().context_length);
   auto too_long = [&](const DiscriminatorExample& e) { return e.longest_row() > context; };
@@ -406,73 +426,33 @@ DiscriminatorReport train_discriminator(Transformer<T, Arch>& model,
   TLCR_CHECK(!train.empty(), options.label, ": no training examples fit the context of ", context);
   report.train_examples = static_cast<int64_t>(train.size());
 
-  const int64_t per_epoch =
-      (static_cast<int64_t>(train.size()) + options.batch_size - 1) / options.batch_size;
-  const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
-  AdamW<T> optimizer(model.params(), {.lr = options.lr,
-                                      .beta1 = options.beta1,
-                                      .beta2 = options.beta2,
-                                      .eps = 1e-8,
-                                      .weight_decay = options.weight_decay});
-  const CosineSchedule schedule{options.lr, options.min_lr,
-                                std::min(options.warmup_steps, total - 1), total};
-  MetricsLog metrics(options.metrics_path);
-  ProgressLine progress(options.label, total, options.progress);
+  ExampleLoopOptions loop = example_loop_options(options, /*shuffle_stream=*/11);
+  loop.settings = {{"label_mode", label_mode_name(options.labels)}};
+  auto batch_loss = [&](std::span<const int64_t> indices, nlohmann::json&) {
+    std::vector<DiscriminatorExample> picked;
+    for (int64_t i : indices) picked.push_back(train[i]);
+    const DiscriminatorBatch<T> batch = make_discriminator_batch<T>(
+        picked, options.labels, model.config().context_length, ends.filler());
+    return discriminator_forward_loss(model, batch);
+  };
   auto evaluate = [&] {
     return evaluate_discriminator(model, std::span<const DiscriminatorExample>(held_out),
                                   options.labels, ends, options.eval_batch_size);
   };
-  report.before = evaluate();
-
-  Rng rng(options.seed, 11);
-  std::vector<int64_t> order(train.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  detail::shuffle_in_place(order, rng);
-  std::size_t cursor = 0;
-  Stopwatch clock;
-  for (int64_t step = 0; step < total; ++step) {
-    if (cursor == order.size()) {  // a new epoch
-      detail::shuffle_in_place(order, rng);
-      cursor = 0;
-    }
-    std::vector<DiscriminatorExample> picked;
-    while (cursor < order.size() && static_cast<int64_t>(picked.size()) < options.batch_size)
-      picked.push_back(train[order[cursor++]]);
-    const DiscriminatorBatch<T> batch = make_discriminator_batch<T>(
-        picked, options.labels, model.config().context_length, ends.filler());
-
-    model.params().zero_grad();
-    const Var<T> loss = discriminator_forward_loss(model, batch);
-    const double value = loss.value()[0];
-    if (!std::isfinite(value))
-      detail::fail(options.label, ": loss became ", value, " at step ", step, "; stopped");
-    backward(loss);
-    check_finite_grads(model.params(), options.label + " step " + std::to_string(step));
-    const double grad_norm = clip_grad_norm(model.params(), options.grad_clip);
-    const double lr = schedule.lr(step);
-    optimizer.step(lr);
-    report.last_loss = value;
-    report.steps = step + 1;
-
-    const bool last = step + 1 == total;
-    nlohmann::json record{
-        {"step", step + 1}, {"loss", value}, {"lr", lr}, {"grad_norm", grad_norm}};
-    if (last || (options.eval_every > 0 && (step + 1) % options.eval_every == 0)) {
-      report.after = evaluate();
-      record["eval"] = report.after.to_json();
-    }
-    if ((step + 1) % std::max<int64_t>(options.log_every, 1) == 0 || last) {
-      std::ostringstream fields;
-      fields.precision(4);
-      fields << "loss " << value << " | lr " << lr;
-      if (record.contains("eval"))
-        fields << " | held-out balanced acc " << report.after.balanced_accuracy << ", pairwise "
-               << report.after.pairwise_accuracy;
-      progress.print(step + 1, fields.str());
-      metrics.log(record);
-    }
-  }
-  report.seconds = clock.seconds();
+  auto describe = [](const DiscriminatorEval& eval) {
+    std::ostringstream text;
+    text.precision(4);
+    text << "held-out balanced acc " << eval.balanced_accuracy << ", pairwise "
+         << eval.pairwise_accuracy;
+    return text.str();
+  };
+  const auto result =
+      train_on_examples(model, report.train_examples, loop, batch_loss, evaluate, describe);
+  report.steps = result.steps;
+  report.last_loss = result.last_loss;
+  report.seconds = result.seconds;
+  report.before = result.before;
+  report.after = result.after;
   return report;
 }
 

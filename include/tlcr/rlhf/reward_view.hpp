@@ -4,7 +4,8 @@
 // probability p_t (when the reward has one) and its reward r_t. Three renderings:
 //   terminal  the response with each token's background coloured by r_t (red −1 … white 0 …
 //             green +1), then a table "i | token | p | r". With colour off (output is not a
-//             terminal) the same text and table come plain.
+//             terminal) the same text and table come plain. Control characters are shown as
+//             \n, \t, \r or ? (text/show_controls.hpp).
 //   HTML      one standalone file (no scripts, no external files): every token a <span> coloured
 //             by r_t whose tooltip shows p_t and r_t, a legend, the prompt and the reward's name.
 //             Text is HTML-escaped and invalid UTF-8 (a token may hold part of a character) shown
@@ -35,6 +36,7 @@
 #include "tlcr/rlhf/reward_data.hpp"
 #include "tlcr/rlhf/token_reward.hpp"
 #include "tlcr/text/chat.hpp"
+#include "tlcr/text/show_controls.hpp"
 
 namespace tlcr {
 
@@ -143,22 +145,6 @@ inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   return length;
 }
 
-// Control characters made visible, for the terminal and the table.
-inline std::string visible(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\r')
-      out += "\\r";
-    else
-      out += c;
-  }
-  return out;
-}
-
 }  // namespace detail
 
 // Text safe inside HTML elements and attributes: & < > " ' escaped, invalid UTF-8 → U+FFFD.
@@ -205,10 +191,10 @@ inline std::string render_reward_view_text(const TokenRewardView& view, bool col
   std::ostringstream out;
   out << "reward: " << (view.reward_name.empty() ? "?" : view.reward_name)
       << "   total r: " << detail::format_number(view.total(), 4, true) << "\n";
-  out << "prompt: " << detail::visible(view.prompt) << "\n";
+  out << "prompt: " << show_controls(view.prompt) << "\n";
   out << "response: ";
   for (std::size_t i = 0; i < view.tokens.size(); ++i) {
-    const std::string text = detail::visible(view.tokens[i]);
+    const std::string text = show_controls(view.tokens[i]);
     if (colour) {
       const detail::Rgb c = detail::reward_colour(view.r[i]);
       out << "\x1b[30;48;2;" << c.red << ';' << c.green << ';' << c.blue << 'm' << text
@@ -224,7 +210,7 @@ inline std::string render_reward_view_text(const TokenRewardView& view, bool col
       << std::setw(10) << "r" << '\n';
   for (std::size_t i = 0; i < view.tokens.size(); ++i) {
     std::string token = "'";
-    token += detail::visible(view.tokens[i]);
+    token += show_controls(view.tokens[i]);
     token += '\'';
     const std::string p = view.p.empty() ? "" : detail::format_number(view.p[i], 4);
     out << std::right << std::setw(5) << i << "  " << std::left << std::setw(24) << token

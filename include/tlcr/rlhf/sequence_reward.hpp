@@ -7,7 +7,8 @@
 // decision to stop. For a pair (x, y_c ≻ y_r) the loss is
 //   −log σ(s(x, y_c) − s(x, y_r))        (mean over the pairs of a batch)
 // and pairwise accuracy is the share of pairs with s(x, y_c) > s(x, y_r) (ties count half).
-// Training: AdamW (β 0.9, 0.95), cosine schedule with warmup, global grad clip.
+// Training: AdamW (β 0.9, 0.95), cosine schedule with warmup, global grad clip, shuffled pairs
+// every epoch, checkpoints with exact resume (the loop of train/example_loop.hpp).
 //
 // Score normalisation (optional, on by default): after training, the mean μ and standard
 // deviation σ of the scores of every training response (chosen and rejected) are measured and
@@ -39,11 +40,8 @@
 #include "tlcr/autograd/fn/elementwise.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
-#include "tlcr/optim/adamw.hpp"
-#include "tlcr/optim/clip.hpp"
-#include "tlcr/optim/schedule.hpp"
 #include "tlcr/rlhf/reward_data.hpp"
-#include "tlcr/train/metrics.hpp"
+#include "tlcr/train/example_loop.hpp"
 
 namespace tlcr {
 
@@ -165,6 +163,16 @@ struct PairwiseEval {
             {"accuracy", number(accuracy)},
             {"mean_margin", number(mean_margin)}};
   }
+  // The inverse of to_json (null → NaN), for the copy a checkpoint keeps.
+  static PairwiseEval from_json(const nlohmann::json& j) {
+    auto number = [&](const char* key) {
+      return j.at(key).is_null() ? NAN : j.at(key).get<double>();
+    };
+    return {.pairs = j.at("pairs").get<int64_t>(),
+            .loss = number("loss"),
+            .accuracy = number("accuracy"),
+            .mean_margin = number("mean_margin")};
+  }
   std::string summary() const {
     std::ostringstream text;
     text.precision(3);
@@ -239,25 +247,30 @@ struct RewardModelTrainOptions {
   int64_t log_every = 20, eval_every = 0;  // eval_every 0: evaluate at the end only
   int64_t eval_batch_size = 32;            // rows per forward pass when evaluating
   std::filesystem::path metrics_path;
+  std::filesystem::path checkpoint_dir;  // empty: no checkpoints
+  int64_t checkpoint_every = 0;          // steps between checkpoints; 0: only at the end
+  std::filesystem::path resume_from;     // a checkpoint directory to continue from
+  int64_t stop_after = 0;  // > 0: stop (and checkpoint) after this step, as if interrupted
   bool progress = true;
   std::string label = "reward-model";
 };
 
 struct RewardModelReport {
-  int64_t steps = 0;
+  int64_t steps = 0;  // counting those before a resume
   double last_loss = NAN, seconds = 0;
   int64_t train_pairs = 0, skipped_too_long = 0;
   PairwiseEval before, after;                       // held-out, before and after training
   std::optional<ScoreNormalization> normalization;  // when options.normalize
 };
 
+// Trains `model` (a sequence reward model) on `train`, evaluating on `held_out`, in the loop of
+// train/example_loop.hpp (checkpoints and exact resume included); then, with options.normalize,
+// measures the normalisation on the training responses.
 template <class T, class Arch>
 RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<TokenizedPair> train,
                                      std::vector<TokenizedPair> held_out, const ResponseEnds& ends,
                                      const RewardModelTrainOptions& options) {
   detail::check_sequence_model(model.heads(), options.label);
-  TLCR_CHECK(options.batch_size > 0 && (options.epochs > 0 || options.max_steps > 0), options.label,
-             ": batch_size and epochs (or max_steps) must be positive");
   RewardModelReport report;
   const std::size_t context = static_cast<std::size_t>(model.config().context_length);
   auto too_long = [&](const TokenizedPair& p) {
@@ -268,76 +281,37 @@ RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<To
   TLCR_CHECK(!train.empty(), options.label, ": no training pairs fit the context of ", context);
   report.train_pairs = static_cast<int64_t>(train.size());
 
-  const int64_t per_epoch =
-      (static_cast<int64_t>(train.size()) + options.batch_size - 1) / options.batch_size;
-  const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
-  AdamW<T> optimizer(model.params(), {.lr = options.lr,
-                                      .beta1 = options.beta1,
-                                      .beta2 = options.beta2,
-                                      .eps = 1e-8,
-                                      .weight_decay = options.weight_decay});
-  const CosineSchedule schedule{options.lr, options.min_lr,
-                                std::min(options.warmup_steps, total - 1), total};
-  MetricsLog metrics(options.metrics_path);
-  ProgressLine progress(options.label, total, options.progress);
+  // The pairs' scores also give the batch accuracy: the share of pairs ranked right.
+  auto batch_loss = [&](std::span<const int64_t> indices, nlohmann::json& record) {
+    std::vector<TokenizedPair> picked;
+    for (int64_t i : indices) picked.push_back(train[i]);
+    std::vector<double> scores;
+    Var<T> loss =
+        bradley_terry_forward_loss(model, std::span<const TokenizedPair>(picked), ends, &scores);
+    int64_t right = 0;
+    const std::size_t n = picked.size();
+    for (std::size_t i = 0; i < n; ++i) right += scores[i] > scores[n + i];
+    record["batch_accuracy"] = double(right) / double(n);
+    return loss;
+  };
   auto evaluate = [&] {
     return evaluate_reward_model(model, std::span<const TokenizedPair>(held_out), ends,
                                  options.eval_batch_size);
   };
-  report.before = evaluate();
+  auto describe = [](const PairwiseEval& eval) {
+    std::ostringstream text;
+    text.precision(4);
+    text << "held-out accuracy " << eval.accuracy;
+    return text.str();
+  };
+  const auto result = train_on_examples(
+      model, report.train_pairs, example_loop_options(options, 13), batch_loss, evaluate, describe);
+  report.steps = result.steps;
+  report.last_loss = result.last_loss;
+  report.before = result.before;
+  report.after = result.after;
 
-  Rng rng(options.seed, 13);
-  std::vector<int64_t> order(train.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  detail::shuffle_in_place(order, rng);
-  std::size_t cursor = 0;
   Stopwatch clock;
-  for (int64_t step = 0; step < total; ++step) {
-    if (cursor == order.size()) {
-      detail::shuffle_in_place(order, rng);
-      cursor = 0;
-    }
-    std::vector<TokenizedPair> picked;
-    while (cursor < order.size() && static_cast<int64_t>(picked.size()) < options.batch_size)
-      picked.push_back(train[order[cursor++]]);
-
-    model.params().zero_grad();
-    std::vector<double> scores;
-    const Var<T> loss =
-        bradley_terry_forward_loss(model, std::span<const TokenizedPair>(picked), ends, &scores);
-    const double value = loss.value()[0];
-    if (!std::isfinite(value))
-      detail::fail(options.label, ": loss became ", value, " at step ", step, "; stopped");
-    backward(loss);
-    check_finite_grads(model.params(), options.label + " step " + std::to_string(step));
-    const double grad_norm = clip_grad_norm(model.params(), options.grad_clip);
-    const double lr = schedule.lr(step);
-    optimizer.step(lr);
-    report.last_loss = value;
-    report.steps = step + 1;
-
-    int64_t right = 0;
-    const std::size_t n = picked.size();
-    for (std::size_t i = 0; i < n; ++i) right += scores[i] > scores[n + i];
-    const bool last = step + 1 == total;
-    nlohmann::json record{{"step", step + 1},
-                          {"loss", value},
-                          {"batch_accuracy", double(right) / double(n)},
-                          {"lr", lr},
-                          {"grad_norm", grad_norm}};
-    if (last || (options.eval_every > 0 && (step + 1) % options.eval_every == 0)) {
-      report.after = evaluate();
-      record["eval"] = report.after.to_json();
-    }
-    if ((step + 1) % std::max<int64_t>(options.log_every, 1) == 0 || last) {
-      std::ostringstream fields;
-      fields.precision(4);
-      fields << "loss " << value << " | lr " << lr;
-      if (record.contains("eval")) fields << " | held-out accuracy " << report.after.accuracy;
-      progress.print(step + 1, fields.str());
-      metrics.log(record);
-    }
-  }
   if (options.normalize) {
     TokenSequences prompts, responses;
     for (const TokenizedPair& pair : train)
@@ -348,7 +322,7 @@ RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<To
     report.normalization = measure_normalization(
         sequence_model_scores(model, prompts, responses, ends, options.eval_batch_size));
   }
-  report.seconds = clock.seconds();
+  report.seconds = result.seconds + clock.seconds();
   return report;
 }
 

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tlcr/rlhf/ppo/rollout.hpp"
+#include "tlcr/text/show_controls.hpp"
 
 namespace tlcr {
 
@@ -114,24 +115,6 @@ inline nlohmann::json to_json(const SampleTable& table) {
   return j;
 }
 
-namespace detail {
-// Control characters as escapes, so one token stays on one line.
-inline std::string printable(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (static_cast<unsigned char>(c) < 0x20)
-      out += '?';
-    else
-      out += c;
-  }
-  return out;
-}
-}  // namespace detail
-
 inline std::string format_sample_table(const SampleTable& table, bool color = false) {
   std::string out;
   char line[256];
@@ -141,13 +124,13 @@ inline std::string format_sample_table(const SampleTable& table, bool color = fa
                   static_cast<long long>(s.row), static_cast<long long>(table.iteration), s.score,
                   s.kl, s.tokens.size(), s.ended ? "EOS" : "cut at the length limit");
     out += line;
-    out += "prompt    " + detail::printable(s.prompt) + "\n";
-    out += "response  " + detail::printable(s.response) + "\n";
+    out += "prompt    " + show_controls(s.prompt) + "\n";
+    out += "response  " + show_controls(s.response) + "\n";
     out += "     t  token              r_t     KL_t    rew_t      V_t      A_t      R_t\n";
     for (std::size_t t = 0; t < s.tokens.size(); ++t) {
       const SampleToken& k = s.tokens[t];
       std::string text = "\"";
-      text += detail::printable(k.text);
+      text += show_controls(k.text);
       text += '"';
       const char* on = !color ? "" : k.score > 0 ? "\033[32m" : k.score < 0 ? "\033[31m" : "";
       const char* off = color && k.score != 0 ? "\033[0m" : "";
