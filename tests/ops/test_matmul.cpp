@@ -16,7 +16,8 @@ Shape stored(int64_t rows, int64_t cols, bool transposed) {
 TEST_CASE("matmul_forward equals the naive reference for all transpose combinations") {
   Rng rng(100);
   for (int trial = 0; trial < 8; ++trial) {
-    const int64_t m = random_size(rng, 1, 40), k = random_size(rng, 1, 40), n = random_size(rng, 1, 40);
+    const int64_t m = random_size(rng, 1, 40), k = random_size(rng, 1, 40),
+                  n = random_size(rng, 1, 40);
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         Tensor<float> a = random_normal<float>(stored(m, k, ta), rng);
@@ -44,7 +45,8 @@ TEST_CASE("matmul gradients pass gradcheck for all transpose combinations") {
   Rng rng(102);
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      const int64_t m = random_size(rng, 1, 5), k = random_size(rng, 1, 5), n = random_size(rng, 1, 5);
+      const int64_t m = random_size(rng, 1, 5), k = random_size(rng, 1, 5),
+                    n = random_size(rng, 1, 5);
       auto a = parameter(random_normal<double>(stored(m, k, ta), rng));
       auto b = parameter(random_normal<double>(stored(k, n, tb), rng));
       TLCR_CHECK_GRADIENTS([&] { return matmul(a, b, ta, tb); }, {a, b});
@@ -58,8 +60,10 @@ TEST_CASE("batched_matmul equals per-batch products and passes gradcheck") {
   Rng rng(103);
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      const int64_t m = random_size(rng, 1, 6), k = random_size(rng, 1, 6), n = random_size(rng, 1, 6);
-      Shape sa = stored(m, k, ta).prepend(3).prepend(2), sb = stored(k, n, tb).prepend(3).prepend(2);
+      const int64_t m = random_size(rng, 1, 6), k = random_size(rng, 1, 6),
+                    n = random_size(rng, 1, 6);
+      Shape sa = stored(m, k, ta).prepend(3).prepend(2),
+            sb = stored(k, n, tb).prepend(3).prepend(2);
       Tensor<float> a = random_normal<float>(sa, rng), b = random_normal<float>(sb, rng);
       Tensor<float> out(batched_matmul_output_shape(sa, sb, ta, tb));
       CHECK(out.shape() == Shape{2, 3, m, n});
@@ -70,7 +74,8 @@ TEST_CASE("batched_matmul equals per-batch products and passes gradcheck") {
           detail::matmul_ref(slow, a.at(i).at(j), b.at(i).at(j), ta, tb);
           CHECK(testing::max_abs_diff(out.at(i).at(j), slow) < 1e-4);
         }
-      auto da = parameter(random_normal<double>(sa, rng)), db = parameter(random_normal<double>(sb, rng));
+      auto da = parameter(random_normal<double>(sa, rng)),
+           db = parameter(random_normal<double>(sb, rng));
       TLCR_CHECK_GRADIENTS([&] { return batched_matmul(da, db, ta, tb); }, {da, db});
     }
 }
@@ -78,7 +83,31 @@ TEST_CASE("batched_matmul equals per-batch products and passes gradcheck") {
 TEST_CASE("matmul shape errors name the operation and both shapes") {
   Tensor<float> a({2, 3}), b({4, 5});
   CHECK_THROWS_WITH_AS(matmul_output_shape(a.shape(), b.shape(), false, false),
-                       doctest::Contains("matmul: inner sizes differ: op(a) is 2x3, op(b) is 4x5"), Error);
+                       doctest::Contains("matmul: inner sizes differ: op(a) is 2x3, op(b) is 4x5"),
+                       Error);
   CHECK_THROWS_WITH_AS(batched_matmul_output_shape(Shape{2, 2, 3}, Shape{3, 3, 4}, false, false),
                        doctest::Contains("batch axes differ: a [2, 2, 3] vs b [3, 3, 4]"), Error);
+}
+
+TEST_CASE(
+    "matmul over many rows (split between threads) equals the reference and repeats exactly") {
+  Rng rng(110);
+  const ThreadCountGuard two(2);
+  for (bool tb : {false, true}) {
+    const int64_t m = 1100, k = 37, n = 29;  // ≥ 2 · 256 rows: one block of rows per thread
+    const Tensor<float> a = random_normal<float>({m, k}, rng);
+    const Tensor<float> b = random_normal<float>(stored(k, n, tb), rng);
+    Tensor<float> fast({m, n}), again({m, n}), slow({m, n});
+    matmul_forward(fast, a, b, false, tb);
+    matmul_forward(again, a, b, false, tb);
+    detail::matmul_ref(slow, a, b, false, tb);
+    CHECK(testing::max_abs_diff(fast, slow) < 1e-4 * std::sqrt(double(k)) + 1e-5);
+    CHECK(fast.to_vector() == again.to_vector());
+    // The backward's d_a is the same kind of product (rows of d_out).
+    const Tensor<float> d_out = random_normal<float>({m, n}, rng);
+    Tensor<float> d_a = Tensor<float>::zeros({m, k}), d_a_ref({m, k});
+    matmul_backward<float>(&d_a, nullptr, d_out, a, b, false, tb);
+    detail::matmul_ref(d_a_ref, d_out, b, false, !tb);
+    CHECK(testing::max_abs_diff(d_a, d_a_ref) < 1e-4 * std::sqrt(double(n)) + 1e-5);
+  }
 }
