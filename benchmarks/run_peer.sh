@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # benchmarks/run_peer.sh — tlcr's bench_gpt next to the PyTorch peer (../shared/bench/
 # torch_gpt_bench.py), both on 2 threads, small and medium configurations; prints a markdown table
-# of tokens/s and peak resident memory (/usr/bin/time -v).
+# of tokens/s and peak resident memory (/usr/bin/time -v). Each tlcr benchmark runs for at least
+# 5 s (several steps even at medium), so one slow step on the shared VM does not decide the figure.
 # usage: benchmarks/run_peer.sh build/<dir>/benchmarks/bench_gpt
 # The peer runs without the machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE presets, which halve
 # OpenBLAS's speed; tlcr does not use OpenBLAS. TORCH_GPT_BENCH overrides the peer's path.
@@ -20,7 +21,7 @@ peak_rss_mib() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 10
 # tokens_per_second of one bench_gpt benchmark, run in its own process; sets tokens and rss.
 run_tlcr() {
   OMP_NUM_THREADS=$threads /usr/bin/time -v -o "$work/time" "$bench" \
-    --benchmark_filter="^$1/" --benchmark_format=json --benchmark_out="$work/out.json" >/dev/null
+    --benchmark_filter="^$1/" --benchmark_min_time=5 --benchmark_format=json --benchmark_out="$work/out.json" >/dev/null
   tokens=$("$python" -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["benchmarks"][0]["tokens_per_second"]))' "$work/out.json")
   rss=$(peak_rss_mib "$work/time")
 }
