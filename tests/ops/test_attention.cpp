@@ -182,6 +182,43 @@ TEST_CASE("backward with an offset matches finite differences too") {
   TLCR_CHECK_GRADIENTS([&] { return causal_attention(q, k, v, mask, offset); }, {q, k, v});
 }
 
+TEST_CASE("long sequences (several query blocks) match the reference, padded and with an offset") {
+  Rng rng(306);
+  for (const int64_t T :
+       {65, 150}) {  // one block and a 1-row block; three blocks, the last partial
+    const int64_t B = 2, H = 2, D = 5;
+    Tensor<float> q = random_normal<float>({B, H, T, D}, rng);
+    Tensor<float> k = random_normal<float>({B, H, T, D}, rng);
+    Tensor<float> v = random_normal<float>({B, H, T, D}, rng);
+    const std::vector<uint8_t> mask = random_key_mask(rng, B, T, 0.25);
+    Tensor<float> fast(q.shape()), slow(q.shape()), probs({B, H, T, T});
+    causal_attention_forward(fast, &probs, q, k, v, std::span<const uint8_t>(mask));
+    detail::causal_attention_ref(slow, q, k, v, std::span<const uint8_t>(mask));
+    CHECK(testing::max_abs_diff(fast, slow) < 1e-5);
+    for (int64_t row = 0; row < B * H * T; ++row)  // nothing above the diagonal
+      for (int64_t s = row % T + 1; s < T; ++s) CHECK(probs[row * T + s] == 0.0f);
+
+    const int64_t Tq = 70, offset = T - Tq;
+    if (offset < 0) continue;
+    const Tensor<float> newest_q = rows_of_axis2(q, offset, Tq);
+    Tensor<float> newest(newest_q.shape()), reference(newest_q.shape());
+    causal_attention_forward(newest, static_cast<Tensor<float>*>(nullptr), newest_q, k, v,
+                             std::span<const uint8_t>(mask), offset);
+    detail::causal_attention_ref(reference, newest_q, k, v, std::span<const uint8_t>(mask), offset);
+    CHECK(testing::max_abs_diff(newest, reference) < 1e-5);
+  }
+}
+
+TEST_CASE("gradients over several query blocks match finite differences") {
+  Rng rng(307);
+  const int64_t B = 1, H = 1, T = 70, D = 2;  // blocks of 64 and 6 queries
+  auto q = parameter(random_normal<double>({B, H, T, D}, rng));
+  auto k = parameter(random_normal<double>({B, H, T, D}, rng));
+  auto v = parameter(random_normal<double>({B, H, T, D}, rng));
+  std::vector<uint8_t> mask = random_key_mask(rng, B, T, 0.2);
+  TLCR_CHECK_GRADIENTS([&] { return causal_attention(q, k, v, mask); }, {q, k, v});
+}
+
 TEST_CASE("the result does not depend on the thread count") {
   Rng rng(305);
   Tensor<float> q = random_normal<float>({2, 3, 17, 8}, rng);
