@@ -170,6 +170,8 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
   const int64_t Tq = s.queries, Tk = s.keys, Tv = s.visible_keys(), D = s.head_dim;
   const T scale = T(1) / std::sqrt(T(D));
 
+  const std::vector<detail::QueryBlock> blocks =
+      detail::query_blocks(s);  // the same for every pair
   parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
     RowMatrix<T> scratch;  // the Tq × Tv scores of one pair when probs are not kept
     if (!probs) scratch.resize(Tq, Tv);
@@ -182,7 +184,7 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
       T* p_data = probs ? probs->data() + pair * Tq * Tk : scratch.data();
       const int64_t p_stride = probs ? Tk : Tv;
       const uint8_t* mask_row = key_mask.empty() ? nullptr : key_mask.data() + b * Tk;
-      for (const detail::QueryBlock block : detail::query_blocks(s)) {
+      for (const detail::QueryBlock block : blocks) {
         detail::StridedMatrixMap<T> P(p_data + block.first * p_stride, block.count, block.keys,
                                       Eigen::OuterStride<>(p_stride));
         P.noalias() =
@@ -211,6 +213,8 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
   const int64_t Tq = s.queries, Tk = s.keys, Tv = s.visible_keys(), D = s.head_dim;
   const T scale = T(1) / std::sqrt(T(D));
 
+  const std::vector<detail::QueryBlock> blocks =
+      detail::query_blocks(s);  // the same for every pair
   parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
     RowMatrix<T> dS_buffer(std::min(Tq, detail::kQueryBlock), Tv);  // dL/dP, then dL/dS, per block
     for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
@@ -218,7 +222,7 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
       ConstMatrixMap<T> K(k.data() + pair * Tk * D, Tv, D);
       ConstMatrixMap<T> V(v.data() + pair * Tk * D, Tv, D);
       ConstMatrixMap<T> dO(d_out.data() + pair * Tq * D, Tq, D);
-      for (const detail::QueryBlock block : detail::query_blocks(s)) {
+      for (const detail::QueryBlock block : blocks) {
         // The block's rows of P, up to the last key its queries see (the rest of P is 0).
         detail::ConstStridedMatrixMap<T> P(probs.data() + pair * Tq * Tk + block.first * Tk,
                                            block.count, block.keys, Eigen::OuterStride<>(Tk));

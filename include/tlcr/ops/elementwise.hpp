@@ -12,6 +12,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/reduce.hpp"
 
 namespace tlcr {
 
@@ -104,7 +105,9 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
       }
     });
   }
-  if (d_b) {
+  if (d_b && op == BinaryOp::Add) {  // ∂/∂b (a+b) = 1: the column sums of d out
+    add_row_sums(*d_b, d_out);
+  } else if (d_b) {
     T* db = d_b->data();
     // d b_i = Σ_r (∂out_ri/∂b_i) · d out_ri; each thread owns a range of columns i. Rows are the
     // outer loop so the reads are contiguous; each column still adds its rows in order r = 0, 1, …
@@ -117,7 +120,7 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
                      const T* gr = g + r * inner + i0;
                      const T* ar = pa + r * inner + i0;
                      switch (op) {
-                       case BinaryOp::Add: for (int64_t k = 0; k < n; ++k) sum[k] += gr[k]; break;          // ∂/∂b (a+b) = 1
+                       case BinaryOp::Add: break;                                                            // add_row_sums above
                        case BinaryOp::Sub: for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k]; break;          // ∂/∂b (a−b) = −1
                        case BinaryOp::Mul: for (int64_t k = 0; k < n; ++k) sum[k] += gr[k] * ar[k]; break;  // ∂/∂b (a·b) = a
                        case BinaryOp::Div:                                                                   // ∂/∂b (a/b) = −a/b²

@@ -2,13 +2,20 @@
 //
 // Along an axis, x is viewed as (outer, n, inner) and reduced to out (outer, inner); the output
 // shape drops that axis. Sums run in index order (fixed order → deterministic).
+// add_row_sums accumulates (…, C) into (C): the gradient of a vector broadcast over rows (biases).
 // Shape legend: n = size of the reduced axis, outer/inner = products of the axes before/after it.
 #pragma once
+
+#include <vector>
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
 
 namespace tlcr {
+
+namespace detail {
+constexpr int64_t kRowSumGrain = 1 << 14;  // elements per thread chunk in add_row_sums
+}  // namespace detail
 
 struct AxisSplit {
   int64_t outer, n, inner;
@@ -79,6 +86,27 @@ void sum_all_forward(Tensor<T>& out, const Tensor<T>& x, T scale = T(1)) {
 template <class T>
 void sum_all_backward(Tensor<T>& d_x, const Tensor<T>& d_out, T scale = T(1)) {
   d_x.vector().array() += scale * d_out.data()[0];
+}
+
+// out (C) += Σ_rows x (…, C): each column summed in row order, then added. Each thread owns a
+// range of columns and reads its rows contiguously, so the result is the same for every thread
+// count. (Bias gradients: elementwise add's broadcast operand, Linear's bias.)
+template <class T>
+void add_row_sums(Tensor<T>& out, const Tensor<T>& x) {
+  const int64_t cols = out.numel(), rows = x.numel() / std::max<int64_t>(cols, 1);
+  TLCR_CHECK(rows * cols == x.numel(), "add_row_sums: ", x.shape().str(),
+             " is not a whole number of rows of ", cols);
+  const T* g = x.data();
+  T* sums = out.data();
+  parallel_for(0, cols, std::max<int64_t>(1, detail::kRowSumGrain / std::max<int64_t>(rows, 1)),
+               [&](int64_t c0, int64_t c1) {
+                 std::vector<T> sum(c1 - c0, T(0));
+                 for (int64_t r = 0; r < rows; ++r) {
+                   const T* row = g + r * cols + c0;
+                   for (int64_t k = 0; k < c1 - c0; ++k) sum[k] += row[k];
+                 }
+                 for (int64_t k = 0; k < c1 - c0; ++k) sums[c0 + k] += sum[k];
+               });
 }
 
 }  // namespace tlcr
