@@ -16,6 +16,7 @@
 #include "tlcr/ops/dropout.hpp"
 #include "tlcr/ops/elementwise.hpp"
 #include "tlcr/ops/embedding.hpp"
+#include "tlcr/ops/packed_gemm.hpp"
 #include "tlcr/ops/heads.hpp"
 #include "tlcr/ops/linear.hpp"
 #include "tlcr/ops/linear_cross_entropy.hpp"

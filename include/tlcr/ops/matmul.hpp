@@ -4,14 +4,18 @@
 //                 are flattened into rows, so a (B,T,C) · b (C,OC) gives out (B,T,OC).
 // batched_matmul: the same per matrix over the leading (batch) axes of rank-3/4 tensors,
 //                 a (…,M,K) · b (…,K,N) → out (…,M,N), batches split across threads.
-// Transposes are Eigen expressions on maps, so no operand is ever copied.
+// Floats go to tlcr's packed GEMM (ops/packed_gemm.hpp); doubles, thin products and CPUs without
+// AVX2 + FMA use Eigen, with transposes as Eigen expressions on maps.
 // Forward kernels overwrite `out`; backward kernels add into the gradients they are given
 // (nullptr means "not needed").
 // Shape legend: M = rows of op(a), K = inner size, N = columns of op(b).
 #pragma once
 
+#include <type_traits>
+
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/packed_gemm.hpp"
 
 namespace tlcr {
 
@@ -33,13 +37,27 @@ inline MatmulShape matmul_sizes(const char* op, int64_t ar, int64_t ac, int64_t 
 
 constexpr int64_t kSplitRowsPerThread = 256;  // fewest output rows per thread worth a row split
 
-// out (+)= op(a) · op(b) on Eigen matrix expressions; `accumulate` selects += over =.
-// When a is not transposed and there are enough rows, the rows of out (= rows of a) are cut into
-// one contiguous block per thread and each block is an independent single-threaded Eigen product:
-// no synchronisation inside the product, each thread packs only its own rows of a. Measured on the
-// 2-core machine this beats Eigen's own 2-thread GEMM by 8–16% at transformer shapes (8192 × 384 ×
-// 1152 …); for aᵀ (weight gradients, long inner sums) Eigen's split is faster and is kept.
-// The cut depends only on the shape and the thread count.
+// Whether out (m × n) = op(a) · op(b) (inner size k) goes to tlcr's packed float GEMM
+// (ops/packed_gemm.hpp): float, a CPU it has a kernel for, and at least a few micro-tiles of work.
+// Thin products (decode steps: a handful of rows against a weight matrix) stay with Eigen, where
+// packing the whole weight matrix for a few rows would cost more than the product.
+template <class Scalar>
+constexpr bool use_packed_gemm(int64_t m, int64_t n, int64_t k) {
+  if constexpr (std::is_same_v<Scalar, float> && TLCR_HAVE_PACKED_GEMM)
+    return m >= 48 && n >= 32 && k >= 16;
+  else
+    return false;
+}
+
+// out (+)= op(a) · op(b) on Eigen matrix expressions; `accumulate` selects += over =. All three
+// are row-major with unit inner stride (maps and row blocks of tensors).
+// Floats of enough size go to the packed GEMM (ops/packed_gemm.hpp), which splits C across threads
+// itself. Otherwise, when a is not transposed and there are enough rows, the rows of out (= rows of
+// a) are cut into one contiguous block per thread and each block is an independent single-threaded
+// Eigen product: no synchronisation inside the product, each thread packs only its own rows of a.
+// Measured on the 2-core machine this beats Eigen's own 2-thread GEMM by 8–16% at transformer
+// shapes (8192 × 384 × 1152 …); for aᵀ (weight gradients, long inner sums) Eigen's split is faster
+// and is kept. The cut depends only on the shape and the thread count.
 template <class Out, class A, class B>
 void gemm(Out&& out, const A& a, const B& b, bool transpose_a, bool transpose_b, bool accumulate) {
   auto apply = [&](auto&& result, const auto& lhs, const auto& rhs) {
@@ -48,7 +66,18 @@ void gemm(Out&& out, const A& a, const B& b, bool transpose_a, bool transpose_b,
     else
       result.noalias() = lhs * rhs;
   };
+  using Scalar = typename std::decay_t<Out>::Scalar;
   const int64_t rows = out.rows(), threads = num_threads();
+  const int64_t inner = transpose_a ? a.rows() : a.cols();
+#if TLCR_HAVE_PACKED_GEMM
+  if constexpr (std::is_same_v<Scalar, float>)
+    if (use_packed_gemm<Scalar>(rows, out.cols(), inner)) {
+      packed::multiply(rows, out.cols(), inner, {a.data(), a.outerStride(), transpose_a},
+                       {b.data(), b.outerStride(), transpose_b}, out.data(), out.outerStride(),
+                       accumulate);
+      return;
+    }
+#endif
   if (!transpose_a && threads > 1 && rows >= 2 * kSplitRowsPerThread && !in_parallel_region()) {
     const int64_t parts = std::min(threads, rows / kSplitRowsPerThread);
     const int64_t block = (rows + parts - 1) / parts;
@@ -109,7 +138,7 @@ inline Shape matmul_output_shape(const Shape& a, const Shape& b, bool transpose_
   return out;
 }
 
-// out (M,N) = op(a) · op(b). Eigen's GEMM parallelises internally.
+// out (M,N) = op(a) · op(b), parallel inside.
 template <class T>
 void matmul_forward(Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b,
                     bool transpose_a = false, bool transpose_b = false) {

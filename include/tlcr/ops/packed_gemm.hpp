@@ -1,0 +1,253 @@
+// tlcr/ops/packed_gemm.hpp — tlcr's own single-precision matrix product, C (+)= op(A) · op(B), for
+// CPUs with AVX2 + FMA or AVX-512: operands packed into cache-sized panels, a register-blocked
+// micro-kernel, one block of C per thread.
+// Not here: double precision, other CPUs, or the Eigen-expression front end (ops/matmul.hpp sends
+// floats here and everything else to Eigen).
+//
+// Shape legend: op(A) is M × K, op(B) is K × N, C is M × N, all row-major with unit inner stride.
+// Loop nest (BLIS's, ordered so that the A sliver is the operand that stays in L1):
+//   for each row block ic of kBlockRows rows
+//     for each depth block pc of kBlockDepth        pack op(A)[ic, pc] into MR-row slivers
+//       for each column panel jc of kPanelCols      pack op(B)[pc, jc] into NR-column slivers (L2)
+//         for each MR-row sliver ir                 (A sliver: MR × KC, L1)
+//           for each NR-column sliver jr            micro-kernel: C[ir, jr] (+)= A sliver · B
+//           sliver
+// Transposes are absorbed by the packing: the micro-kernel only ever sees packed slivers.
+// Each element of C is one FMA chain per depth block, added to C block after block in the same
+// order whatever the thread count, so results are bitwise identical on any number of threads.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define TLCR_HAVE_PACKED_GEMM 1
+#else
+#define TLCR_HAVE_PACKED_GEMM 0
+#endif
+
+#include "tlcr/core/parallel.hpp"
+
+namespace tlcr::packed {
+
+// One operand as stored: element (i, p) of op(X) is data[i·stride + p], or data[p·stride + i]
+// when `transposed`.
+struct Operand {
+  const float* data;
+  int64_t stride;
+  bool transposed;
+  float at(int64_t i, int64_t p) const {
+    return transposed ? data[p * stride + i] : data[i * stride + p];
+  }
+};
+
+#if TLCR_HAVE_PACKED_GEMM
+
+// ---- vector registers -------------------------------------------------------------------------
+// Each ISA is a register type, its lane count, and the four operations the micro-kernel needs.
+// kRows is the micro-tile height MR; the width NR is two registers. MR is chosen so MR × 2
+// accumulators + 2 B registers + 1 broadcast fit the register file (16 ymm, 32 zmm).
+
+struct Avx2 {
+  using Reg = __m256;
+  static constexpr int kLanes = 8, kRows = 6;  // 6 × 16 tile: 12 accumulators
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }  // a·b + c
+};
+
+#if defined(__AVX512F__)
+struct Avx512 {
+  using Reg = __m512;
+  static constexpr int kLanes = 16, kRows = 12;  // 12 × 32 tile: 24 accumulators
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+};
+using NativeIsa = Avx512;
+#else
+using NativeIsa = Avx2;
+#endif
+
+// Cache blocking: a packed B panel (kBlockDepth × kPanelCols floats, 512 KiB) fits a 1 MiB L2; an
+// A sliver (MR × kBlockDepth, 12 KiB at MR = 12) stays in a 32 KiB L1 while it meets every B
+// sliver of the panel; the packed A block (kBlockRows × kBlockDepth, 1 MiB) streams from L3.
+constexpr int64_t kBlockDepth = 256, kPanelCols = 512, kBlockRows = 1024;
+
+namespace detail {
+
+// c_tile (MR × NR, row stride ldc) = (overwrite ? 0 : c_tile) + a_sliver · b_sliver, where
+// a_sliver is `depth` groups of MR floats (one column of op(A) each) and b_sliver is `depth` rows
+// of NR floats.
+template <class Isa>
+inline void micro_kernel(int64_t depth, const float* a_sliver, const float* b_sliver, float* c_tile,
+                         int64_t ldc, bool overwrite) {
+  constexpr int rows = Isa::kRows, lanes = Isa::kLanes;
+  typename Isa::Reg acc[rows][2];
+#pragma GCC unroll 16
+  for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = Isa::zero();
+  for (int64_t p = 0; p < depth; ++p, a_sliver += rows, b_sliver += 2 * lanes) {
+    const auto b0 = Isa::load(b_sliver), b1 = Isa::load(b_sliver + lanes);
+#pragma GCC unroll 16
+    for (int r = 0; r < rows; ++r) {
+      const auto a = Isa::broadcast(a_sliver + r);
+      acc[r][0] = Isa::fma(a, b0, acc[r][0]);
+      acc[r][1] = Isa::fma(a, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < rows; ++r) {
+    float* c_row = c_tile + r * ldc;
+    if (overwrite) {
+      Isa::store(c_row, acc[r][0]);
+      Isa::store(c_row + lanes, acc[r][1]);
+    } else {
+      Isa::store(c_row, Isa::add(Isa::load(c_row), acc[r][0]));
+      Isa::store(c_row + lanes, Isa::add(Isa::load(c_row + lanes), acc[r][1]));
+    }
+  }
+}
+
+// A partial tile (rows × cols ≤ MR × NR at C's edge): the same kernel into a scratch tile, then
+// the valid part added to (or written over) C. Same arithmetic per element as a full tile.
+template <class Isa>
+inline void edge_kernel(int64_t depth, const float* a_sliver, const float* b_sliver, float* c_tile,
+                        int64_t ldc, bool overwrite, int64_t rows, int64_t cols) {
+  constexpr int kWidth = 2 * Isa::kLanes;
+  alignas(64) float scratch[Isa::kRows * kWidth];
+  micro_kernel<Isa>(depth, a_sliver, b_sliver, scratch, kWidth, true);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j)
+      c_tile[r * ldc + j] =
+          overwrite ? scratch[r * kWidth + j] : c_tile[r * ldc + j] + scratch[r * kWidth + j];
+}
+
+// packed (⌈rows/MR⌉ slivers × depth × MR) = op(A)[row0 : row0+rows, p0 : p0+depth], rows past
+// the end zero.
+template <class Isa>
+inline void pack_a(float* packed, const Operand& a, int64_t row0, int64_t rows, int64_t p0,
+                   int64_t depth) {
+  constexpr int64_t mr = Isa::kRows;
+  for (int64_t sliver = 0; sliver < rows; sliver += mr, packed += depth * mr) {
+    const int64_t valid = std::min(mr, rows - sliver);
+    if (valid < mr) std::fill(packed, packed + depth * mr, 0.0f);
+    if (a.transposed) {  // op(A) column p is contiguous in memory
+      for (int64_t p = 0; p < depth; ++p)
+        std::memcpy(packed + p * mr, a.data + (p0 + p) * a.stride + row0 + sliver,
+                    sizeof(float) * valid);
+    } else {  // op(A) row i is contiguous: read rows, write with stride MR
+      for (int64_t r = 0; r < valid; ++r) {
+        const float* source = a.data + (row0 + sliver + r) * a.stride + p0;
+        for (int64_t p = 0; p < depth; ++p) packed[p * mr + r] = source[p];
+      }
+    }
+  }
+}
+
+// packed (⌈cols/NR⌉ slivers × depth × NR) = op(B)[p0 : p0+depth, col0 : col0+cols], columns past
+// the end zero.
+template <class Isa>
+inline void pack_b(float* packed, const Operand& b, int64_t p0, int64_t depth, int64_t col0,
+                   int64_t cols) {
+  constexpr int64_t nr = 2 * Isa::kLanes;
+  for (int64_t sliver = 0; sliver < cols; sliver += nr, packed += depth * nr) {
+    const int64_t valid = std::min(nr, cols - sliver);
+    if (valid < nr) std::fill(packed, packed + depth * nr, 0.0f);
+    if (!b.transposed) {  // op(B) row p is contiguous
+      for (int64_t p = 0; p < depth; ++p)
+        std::memcpy(packed + p * nr, b.data + (p0 + p) * b.stride + col0 + sliver,
+                    sizeof(float) * valid);
+    } else {  // op(B) column j is contiguous: read columns, write with stride NR
+      for (int64_t j = 0; j < valid; ++j) {
+        const float* source = b.data + (col0 + sliver + j) * b.stride + p0;
+        for (int64_t p = 0; p < depth; ++p) packed[p * nr + j] = source[p];
+      }
+    }
+  }
+}
+
+// Per-thread packing buffers, grown once and reused (no allocation or page faults per call).
+inline std::vector<float>& scratch(int which) {
+  thread_local std::vector<float> buffers[2];
+  return buffers[which];
+}
+
+// C[rows r0:r1, cols c0:c1] (+)= op(A)[r0:r1, :] · op(B)[:, c0:c1] on the calling thread.
+template <class Isa>
+void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const Operand& a,
+                const Operand& b, float* c, int64_t ldc, bool accumulate) {
+  constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  auto& a_pack = scratch(0);
+  auto& b_pack = scratch(1);
+  for (int64_t ic = r0; ic < r1; ic += kBlockRows) {
+    const int64_t rows = std::min(kBlockRows, r1 - ic);
+    for (int64_t pc = 0; pc < k; pc += kBlockDepth) {
+      const int64_t depth = std::min(kBlockDepth, k - pc);
+      const bool overwrite = !accumulate && pc == 0;
+      a_pack.resize(std::max<size_t>(a_pack.size(), (rows + mr - 1) / mr * mr * depth));
+      pack_a<Isa>(a_pack.data(), a, ic, rows, pc, depth);
+      for (int64_t jc = c0; jc < c1; jc += kPanelCols) {
+        const int64_t cols = std::min(kPanelCols, c1 - jc);
+        b_pack.resize(std::max<size_t>(b_pack.size(), (cols + nr - 1) / nr * nr * depth));
+        pack_b<Isa>(b_pack.data(), b, pc, depth, jc, cols);
+        for (int64_t ir = 0; ir < rows; ir += mr) {
+          const float* a_sliver = a_pack.data() + ir * depth;
+          const int64_t tile_rows = std::min(mr, rows - ir);
+          for (int64_t jr = 0; jr < cols; jr += nr) {
+            const float* b_sliver = b_pack.data() + jr * depth;
+            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            const int64_t tile_cols = std::min(nr, cols - jr);
+            if (tile_rows == mr && tile_cols == nr)
+              micro_kernel<Isa>(depth, a_sliver, b_sliver, c_tile, ldc, overwrite);
+            else
+              edge_kernel<Isa>(depth, a_sliver, b_sliver, c_tile, ldc, overwrite, tile_rows,
+                               tile_cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// C (M × N, row stride ldc) = op(A) · op(B), or += when `accumulate`. Threads: C is cut into one
+// block per thread along its longer side (rows in multiples of MR, columns in multiples of NR);
+// each block is an independent product, so there is no synchronisation inside it. Runs on the
+// calling thread alone inside a parallel region.
+template <class Isa = NativeIsa>
+void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c,
+              int64_t ldc, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  const bool split_rows = m / mr >= n / nr;
+  const int64_t units = split_rows ? (m + mr - 1) / mr : (n + nr - 1) / nr;
+  // Below ~2 MFLOP per thread the fork costs more than it saves.
+  const int64_t work_per_unit = 2 * k * (split_rows ? mr * n : nr * m);
+  const int64_t grain =
+      std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(work_per_unit, 1));
+  parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
+    if (split_rows)
+      detail::gemm_block<Isa>(begin * mr, std::min(m, end * mr), 0, n, k, a, b, c, ldc, accumulate);
+    else
+      detail::gemm_block<Isa>(0, m, begin * nr, std::min(n, end * nr), k, a, b, c, ldc, accumulate);
+  });
+}
+
+#endif  // TLCR_HAVE_PACKED_GEMM
+
+}  // namespace tlcr::packed
