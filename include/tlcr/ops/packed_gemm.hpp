@@ -85,21 +85,36 @@ constexpr int64_t kBlockDepth = 256, kPanelCols = 512, kBlockRows = 1024;
 
 namespace detail {
 
+// How an A sliver (MR rows of op(A) × depth) is laid out once packed. Each layout is what a plain
+// copy of its source gives, so packing A never transposes:
+//   ByColumn — depth groups of MR floats, a[p·MR + r]: copied from a transposed A, whose columns
+//              of op(A) are contiguous;
+//   ByRow    — MR rows of kBlockDepth floats, a[r·kBlockDepth + p]: copied from a row-major A.
+// The micro-kernel broadcasts one A value per row per step either way.
+enum class SliverLayout { ByColumn, ByRow };
+
+template <class Isa, SliverLayout layout>
+inline const float* a_value(const float* a_sliver, int64_t p, int r) {
+  if constexpr (layout == SliverLayout::ByColumn)
+    return a_sliver + p * Isa::kRows + r;
+  else
+    return a_sliver + r * kBlockDepth + p;
+}
+
 // c_tile (MR × NR, row stride ldc) = (overwrite ? 0 : c_tile) + a_sliver · b_sliver, where
-// a_sliver is `depth` groups of MR floats (one column of op(A) each) and b_sliver is `depth` rows
-// of NR floats.
-template <class Isa>
+// a_sliver is MR rows × depth (laid out as `layout`) and b_sliver is depth rows of NR floats.
+template <class Isa, SliverLayout layout>
 inline void micro_kernel(int64_t depth, const float* a_sliver, const float* b_sliver, float* c_tile,
                          int64_t ldc, bool overwrite) {
   constexpr int rows = Isa::kRows, lanes = Isa::kLanes;
   typename Isa::Reg acc[rows][2];
 #pragma GCC unroll 16
   for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = Isa::zero();
-  for (int64_t p = 0; p < depth; ++p, a_sliver += rows, b_sliver += 2 * lanes) {
+  for (int64_t p = 0; p < depth; ++p, b_sliver += 2 * lanes) {
     const auto b0 = Isa::load(b_sliver), b1 = Isa::load(b_sliver + lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < rows; ++r) {
-      const auto a = Isa::broadcast(a_sliver + r);
+      const auto a = Isa::broadcast(a_value<Isa, layout>(a_sliver, p, r));
       acc[r][0] = Isa::fma(a, b0, acc[r][0]);
       acc[r][1] = Isa::fma(a, b1, acc[r][1]);
     }
@@ -119,42 +134,71 @@ inline void micro_kernel(int64_t depth, const float* a_sliver, const float* b_sl
 
 // A partial tile (rows × cols ≤ MR × NR at C's edge): the same kernel into a scratch tile, then
 // the valid part added to (or written over) C. Same arithmetic per element as a full tile.
-template <class Isa>
+template <class Isa, SliverLayout layout>
 inline void edge_kernel(int64_t depth, const float* a_sliver, const float* b_sliver, float* c_tile,
                         int64_t ldc, bool overwrite, int64_t rows, int64_t cols) {
   constexpr int kWidth = 2 * Isa::kLanes;
   alignas(64) float scratch[Isa::kRows * kWidth];
-  micro_kernel<Isa>(depth, a_sliver, b_sliver, scratch, kWidth, true);
+  micro_kernel<Isa, layout>(depth, a_sliver, b_sliver, scratch, kWidth, true);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j)
       c_tile[r * ldc + j] =
           overwrite ? scratch[r * kWidth + j] : c_tile[r * ldc + j] + scratch[r * kWidth + j];
 }
 
-// packed (⌈rows/MR⌉ slivers × depth × MR) = op(A)[row0 : row0+rows, p0 : p0+depth], rows past
-// the end zero.
+// Packed A: ⌈rows/MR⌉ slivers of MR × kBlockDepth floats each, holding op(A)[row0 : row0+rows,
+// p0 : p0+depth] in the layout its storage copies to (ByColumn when A is transposed, ByRow when
+// not); rows past the end are zero.
 template <class Isa>
 inline void pack_a(float* packed, const Operand& a, int64_t row0, int64_t rows, int64_t p0,
                    int64_t depth) {
-  constexpr int64_t mr = Isa::kRows;
-  for (int64_t sliver = 0; sliver < rows; sliver += mr, packed += depth * mr) {
+  constexpr int64_t mr = Isa::kRows, sliver_size = mr * kBlockDepth;
+  for (int64_t sliver = 0; sliver < rows; sliver += mr, packed += sliver_size) {
     const int64_t valid = std::min(mr, rows - sliver);
-    if (valid < mr) std::fill(packed, packed + depth * mr, 0.0f);
-    if (a.transposed) {  // op(A) column p is contiguous in memory
-      for (int64_t p = 0; p < depth; ++p)
-        std::memcpy(packed + p * mr, a.data + (p0 + p) * a.stride + row0 + sliver,
-                    sizeof(float) * valid);
-    } else {  // op(A) row i is contiguous: read rows, write with stride MR
-      for (int64_t r = 0; r < valid; ++r) {
-        const float* source = a.data + (row0 + sliver + r) * a.stride + p0;
-        for (int64_t p = 0; p < depth; ++p) packed[p * mr + r] = source[p];
+    if (a.transposed) {  // column p of op(A) is contiguous: one copy of MR floats per p
+      for (int64_t p = 0; p < depth; ++p) {
+        float* column = packed + p * mr;
+        std::memcpy(column, a.data + (p0 + p) * a.stride + row0 + sliver, sizeof(float) * valid);
+        std::fill(column + valid, column + mr, 0.0f);
+      }
+    } else {  // row i of op(A) is contiguous: one copy of depth floats per row
+      for (int64_t r = 0; r < mr; ++r) {
+        float* row = packed + r * kBlockDepth;
+        if (r < valid)
+          std::memcpy(row, a.data + (row0 + sliver + r) * a.stride + p0, sizeof(float) * depth);
+        else
+          std::fill(row, row + depth, 0.0f);
       }
     }
   }
 }
 
-// packed (⌈cols/NR⌉ slivers × depth × NR) = op(B)[p0 : p0+depth, col0 : col0+cols], columns past
-// the end zero.
+// block (8 × 8 floats, row stride `to_stride`) = the transpose of the 8 × 8 block at `from`
+// (row stride `from_stride`): the classic unpack / shuffle / lane-permute sequence on ymm
+// registers.
+inline void transpose_8x8(const float* from, int64_t from_stride, float* to, int64_t to_stride) {
+  __m256 row[8], pair[8], quad[8];
+  for (int i = 0; i < 8; ++i) row[i] = _mm256_loadu_ps(from + i * from_stride);
+  for (int i = 0; i < 8; i += 2) {  // interleave neighbouring rows
+    pair[i] = _mm256_unpacklo_ps(row[i], row[i + 1]);
+    pair[i + 1] = _mm256_unpackhi_ps(row[i], row[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {  // gather 4-element columns within each 128-bit lane
+    quad[i] = _mm256_shuffle_ps(pair[i], pair[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    quad[i + 1] = _mm256_shuffle_ps(pair[i], pair[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    quad[i + 2] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    quad[i + 3] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4;
+       ++i) {  // join the low lanes of rows 0–3 with those of rows 4–7, then highs
+    _mm256_storeu_ps(to + i * to_stride, _mm256_permute2f128_ps(quad[i], quad[i + 4], 0x20));
+    _mm256_storeu_ps(to + (i + 4) * to_stride, _mm256_permute2f128_ps(quad[i], quad[i + 4], 0x31));
+  }
+}
+
+// Packed B: ⌈cols/NR⌉ slivers of depth × NR floats, holding op(B)[p0 : p0+depth, col0 :
+// col0+cols]; columns past the end are zero. A row-major op(B) is copied row by row; a transposed
+// one (columns contiguous) is transposed 8 × 8 at a time.
 template <class Isa>
 inline void pack_b(float* packed, const Operand& b, int64_t p0, int64_t depth, int64_t col0,
                    int64_t cols) {
@@ -162,16 +206,20 @@ inline void pack_b(float* packed, const Operand& b, int64_t p0, int64_t depth, i
   for (int64_t sliver = 0; sliver < cols; sliver += nr, packed += depth * nr) {
     const int64_t valid = std::min(nr, cols - sliver);
     if (valid < nr) std::fill(packed, packed + depth * nr, 0.0f);
-    if (!b.transposed) {  // op(B) row p is contiguous
+    if (!b.transposed) {
       for (int64_t p = 0; p < depth; ++p)
         std::memcpy(packed + p * nr, b.data + (p0 + p) * b.stride + col0 + sliver,
                     sizeof(float) * valid);
-    } else {  // op(B) column j is contiguous: read columns, write with stride NR
-      for (int64_t j = 0; j < valid; ++j) {
-        const float* source = b.data + (col0 + sliver + j) * b.stride + p0;
-        for (int64_t p = 0; p < depth; ++p) packed[p * nr + j] = source[p];
-      }
+      continue;
     }
+    const float* columns = b.data + (col0 + sliver) * b.stride + p0;  // column j: + j·stride
+    const int64_t whole_j = valid / 8 * 8, whole_p = depth / 8 * 8;
+    for (int64_t j = 0; j < whole_j; j += 8)
+      for (int64_t p = 0; p < whole_p; p += 8)
+        transpose_8x8(columns + j * b.stride + p, b.stride, packed + p * nr + j, nr);
+    for (int64_t j = 0; j < valid; ++j)  // the ragged rest, one value at a time
+      for (int64_t p = j < whole_j ? whole_p : 0; p < depth; ++p)
+        packed[p * nr + j] = columns[j * b.stride + p];
   }
 }
 
@@ -188,29 +236,32 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
   constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
   auto& a_pack = scratch(0);
   auto& b_pack = scratch(1);
+  const auto kernel = a.transposed ? micro_kernel<Isa, SliverLayout::ByColumn>
+                                   : micro_kernel<Isa, SliverLayout::ByRow>;
+  const auto edge = a.transposed ? edge_kernel<Isa, SliverLayout::ByColumn>
+                                 : edge_kernel<Isa, SliverLayout::ByRow>;
   for (int64_t ic = r0; ic < r1; ic += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, r1 - ic);
     for (int64_t pc = 0; pc < k; pc += kBlockDepth) {
       const int64_t depth = std::min(kBlockDepth, k - pc);
       const bool overwrite = !accumulate && pc == 0;
-      a_pack.resize(std::max<size_t>(a_pack.size(), (rows + mr - 1) / mr * mr * depth));
+      a_pack.resize(std::max<size_t>(a_pack.size(), (rows + mr - 1) / mr * mr * kBlockDepth));
       pack_a<Isa>(a_pack.data(), a, ic, rows, pc, depth);
       for (int64_t jc = c0; jc < c1; jc += kPanelCols) {
         const int64_t cols = std::min(kPanelCols, c1 - jc);
         b_pack.resize(std::max<size_t>(b_pack.size(), (cols + nr - 1) / nr * nr * depth));
         pack_b<Isa>(b_pack.data(), b, pc, depth, jc, cols);
         for (int64_t ir = 0; ir < rows; ir += mr) {
-          const float* a_sliver = a_pack.data() + ir * depth;
+          const float* a_sliver = a_pack.data() + ir * kBlockDepth;
           const int64_t tile_rows = std::min(mr, rows - ir);
           for (int64_t jr = 0; jr < cols; jr += nr) {
             const float* b_sliver = b_pack.data() + jr * depth;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
             const int64_t tile_cols = std::min(nr, cols - jr);
             if (tile_rows == mr && tile_cols == nr)
-              micro_kernel<Isa>(depth, a_sliver, b_sliver, c_tile, ldc, overwrite);
+              kernel(depth, a_sliver, b_sliver, c_tile, ldc, overwrite);
             else
-              edge_kernel<Isa>(depth, a_sliver, b_sliver, c_tile, ldc, overwrite, tile_rows,
-                               tile_cols);
+              edge(depth, a_sliver, b_sliver, c_tile, ldc, overwrite, tile_rows, tile_cols);
           }
         }
       }
