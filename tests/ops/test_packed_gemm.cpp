@@ -50,14 +50,16 @@ double max_error(const std::vector<float>& c, int64_t ldc, const std::vector<flo
 // Runs C (+)= op(A)·op(B) with the given kernel on random operands and checks it; C has a padded
 // row stride whose padding must stay untouched.
 template <class Isa>
-void check_product(Rng& rng, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool accumulate) {
+void check_product(Rng& rng, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool accumulate,
+                   int64_t a_padding = 3) {
   CAPTURE(m);
   CAPTURE(n);
   CAPTURE(k);
   CAPTURE(ta);
   CAPTURE(tb);
   CAPTURE(accumulate);
-  const StoredOperand a = random_operand(rng, m, k, ta, 3), b = random_operand(rng, k, n, tb, 5);
+  const StoredOperand a = random_operand(rng, m, k, ta, a_padding),
+                      b = random_operand(rng, k, n, tb, 5);
   const int64_t ldc = n + 7;
   Tensor<float> c0_values = random_normal<float>({m, ldc}, rng);
   std::vector<float> c0(c0_values.data(), c0_values.data() + c0_values.numel()), c = c0;
@@ -86,6 +88,12 @@ void check_kernel() {
     const int64_t m = packed::kBlockRows + Isa::kRows + 1,
                   n = packed::kPanelCols + 2 * Isa::kLanes + 3, k = 2 * packed::kBlockDepth + 5;
     for (bool ta : {false, true}) check_product<Isa>(rng, m, n, k, ta, !ta, true);
+  }
+  SUBCASE("a row-major A whose row stride is a multiple of 2 KiB is copied, not read in place") {
+    const int64_t k = 300, padding = 512 - k;
+    REQUIRE(packed::detail::copies_rows({nullptr, k + padding, false}));
+    check_product<Isa>(rng, 2 * Isa::kRows + 5, 70, k, false, false, false, padding);
+    check_product<Isa>(rng, 2 * Isa::kRows + 5, 70, k, false, true, true, padding);
   }
 }
 }  // namespace

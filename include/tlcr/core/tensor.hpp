@@ -15,6 +15,7 @@
 #include <new>
 #include <vector>
 
+#include "tlcr/core/memory.hpp"
 #include "tlcr/core/shape.hpp"
 
 namespace tlcr {
@@ -40,12 +41,15 @@ class Tensor<T, Cpu> {
  public:
   using value_type = T;
   static constexpr std::size_t kAlignment = 64;  // one cache line; enough for AVX-512 loads
+  static_assert(std::size_t(detail::LargeBlockCache::kAlignment) == kAlignment);
 
   Tensor() = default;  // undefined: no storage (defined() == false)
   explicit Tensor(const Shape& shape) : shape_(shape) {
     const int64_t count = std::max<int64_t>(shape.numel(), 1);
-    T* memory = static_cast<T*>(::operator new[](count * sizeof(T), std::align_val_t(kAlignment)));
-    storage_ = std::shared_ptr<T[]>(memory, [](T* p) { ::operator delete[](p, std::align_val_t(kAlignment)); });
+    const std::size_t bytes = count * sizeof(T);
+    T* memory = static_cast<T*>(detail::LargeBlockCache::instance().allocate(bytes));
+    storage_ = std::shared_ptr<T[]>(
+        memory, [bytes](T* p) { detail::LargeBlockCache::instance().release(p, bytes); });
     data_ = memory;
     std::memset(static_cast<void*>(data_), 0, count * sizeof(T));
   }
@@ -58,8 +62,8 @@ class Tensor<T, Cpu> {
   }
   // values.size() must equal shape.numel().
   static Tensor from(const Shape& shape, const std::vector<T>& values) {
-    TLCR_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "Tensor::from: ",
-               values.size(), " values do not fill shape ", shape.str());
+    TLCR_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
+               "Tensor::from: ", values.size(), " values do not fill shape ", shape.str());
     Tensor tensor(shape);
     std::copy(values.begin(), values.end(), tensor.data());
     return tensor;
