@@ -17,13 +17,13 @@
 // Within a pair, queries go in blocks of 64 rows and each block's products stop at the last key it
 // can see, which skips most of the causal upper triangle (detail::query_blocks).
 // Work is split over the B·H (b, h) pairs with parallel_for. Each pair is independent and computed
-// by one thread, its matrix products running as single-threaded Eigen GEMMs inside our parallel
-// region, so results are deterministic and, for B·H > 1, the same for every thread count (a single
-// pair leaves Eigen free to split its GEMMs across threads).
-// Not here: the q/k/v/output projections, splitting or merging heads (heads.hpp, shape_ops.hpp),
-// dropout on P, non-causal attention.
-// Shape legend: B batch, H heads, Tq queries, Tk stored keys, Tv = offset + Tq keys that can be
-// seen, D head size; key_mask (B, Tk): 1 = real token, 0 = padding (an empty span: no padding).
+// by one thread, its matrix products (ops/matmul.hpp's gemm: the packed float GEMM, or Eigen)
+// running single-threaded inside our parallel region, so results are deterministic and the same for
+// every thread count. The 1/√D scale is applied inside the softmax, not to the product. Not here:
+// the q/k/v/output projections, splitting or merging heads (heads.hpp, shape_ops.hpp), dropout on
+// P, non-causal attention. Shape legend: B batch, H heads, Tq queries, Tk stored keys, Tv = offset
+// + Tq keys that can be seen, D head size; key_mask (B, Tk): 1 = real token, 0 = padding (an empty
+// span: no padding).
 #pragma once
 
 #include <algorithm>
@@ -36,6 +36,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/matmul.hpp"
 
 namespace tlcr {
 
@@ -90,10 +91,12 @@ inline std::vector<QueryBlock> query_blocks(const AttentionSizes& s) {
   return blocks;
 }
 
-// Turns one row of scores into probabilities over the keys it sees: keys 0 … last_key that are not
-// padded. Every other entry becomes 0; so does the whole row when it sees no key at all.
+// Turns one row of unscaled scores q·k into probabilities softmax(scale · q·k) over the keys it
+// sees: keys 0 … last_key that are not padded. Every other entry becomes 0; so does the whole row
+// when it sees no key at all. scale > 0, so the largest score is also the largest scaled one.
 template <class T>
-void masked_softmax_row(T* row, int64_t row_size, int64_t last_key, const uint8_t* key_mask) {
+void masked_softmax_row(T* row, int64_t row_size, int64_t last_key, const uint8_t* key_mask,
+                        T scale) {
   auto visible = [&](int64_t s) { return s <= last_key && (!key_mask || key_mask[s] != 0); };
   bool any_visible = false;
   T row_max = -std::numeric_limits<T>::infinity();
@@ -107,7 +110,7 @@ void masked_softmax_row(T* row, int64_t row_size, int64_t last_key, const uint8_
     return;
   }
   for (int64_t s = 0; s < row_size; ++s)
-    row[s] = visible(s) ? fast_exp_nonpositive(row[s] - row_max) : T(0);
+    row[s] = visible(s) ? fast_exp_nonpositive(scale * (row[s] - row_max)) : T(0);
   const T inverse = T(1.0 / lane_sum<T>(row_size, [&](int64_t s) {
                         return row[s];
                       }));  // sum ≥ 1: the max entry contributes exp(0)
@@ -187,14 +190,16 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
       for (const detail::QueryBlock block : blocks) {
         detail::StridedMatrixMap<T> P(p_data + block.first * p_stride, block.count, block.keys,
                                       Eigen::OuterStride<>(p_stride));
-        P.noalias() =
-            scale * Q.middleRows(block.first, block.count) * K.topRows(block.keys).transpose();
+        // scores Q·Kᵀ; the softmax applies the scale
+        detail::gemm(P, Q.middleRows(block.first, block.count), K.topRows(block.keys), false, true,
+                     false);
         for (int64_t t = block.first; t < block.first + block.count; ++t) {
           T* row = p_data + t * p_stride;
-          detail::masked_softmax_row(row, block.keys, offset + t, mask_row);
+          detail::masked_softmax_row(row, block.keys, offset + t, mask_row, scale);
           std::fill(row + block.keys, row + p_stride, T(0));  // keys after the block's last query
         }
-        O.middleRows(block.first, block.count).noalias() = P * V.topRows(block.keys);
+        auto O_block = O.middleRows(block.first, block.count);
+        detail::gemm(O_block, P, V.topRows(block.keys), false, false, false);
       }
     }
   });
@@ -228,25 +233,28 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
                                            block.count, block.keys, Eigen::OuterStride<>(Tk));
         const auto dO_block = dO.middleRows(block.first, block.count);
         // forward: out = P·V
-        if (d_v)
-          MatrixMap<T>(d_v->data() + pair * Tk * D, block.keys, D).noalias() +=
-              P.transpose() * dO_block;
+        if (d_v) {
+          MatrixMap<T> dV(d_v->data() + pair * Tk * D, block.keys, D);
+          detail::gemm(dV, P, dO_block, true, false, true);  // dV += Pᵀ·dO
+        }
         if (!d_q && !d_k) continue;
         auto dS = dS_buffer.topLeftCorner(block.count, block.keys);
-        dS.noalias() = dO_block * V.topRows(block.keys).transpose();
-        // forward: P_t = softmax(S_t) → dS_t = P_t ⊙ (dP_t − ⟨dP_t, P_t⟩), O(keys) per row
+        detail::gemm(dS, dO_block, V.topRows(block.keys), false, true, false);  // dP = dO·Vᵀ
+        // forward: P_t = softmax(S_t), S = scale · Q·Kᵀ → dS_t = P_t ⊙ (dP_t − ⟨dP_t, P_t⟩);
+        // the buffer keeps scale · dS, the factor both products below need. O(keys) per row.
         for (int64_t t = 0; t < block.count; ++t) {
           const T row_dot = P.row(t).dot(dS.row(t));
-          dS.row(t) = (dS.row(t).array() - row_dot) * P.row(t).array();
+          dS.row(t) = scale * (dS.row(t).array() - row_dot) * P.row(t).array();
         }
-        // forward: S = scale · Q·Kᵀ
-        if (d_q)
-          MatrixMap<T>(d_q->data() + pair * Tq * D, Tq, D)
-              .middleRows(block.first, block.count)
-              .noalias() += scale * dS * K.topRows(block.keys);
-        if (d_k)
-          MatrixMap<T>(d_k->data() + pair * Tk * D, block.keys, D).noalias() +=
-              scale * dS.transpose() * Q.middleRows(block.first, block.count);
+        if (d_q) {  // dQ += (scale · dS) · K
+          auto dQ_block =
+              MatrixMap<T>(d_q->data() + pair * Tq * D, Tq, D).middleRows(block.first, block.count);
+          detail::gemm(dQ_block, dS, K.topRows(block.keys), false, false, true);
+        }
+        if (d_k) {  // dK += (scale · dS)ᵀ · Q
+          MatrixMap<T> dK(d_k->data() + pair * Tk * D, block.keys, D);
+          detail::gemm(dK, dS, Q.middleRows(block.first, block.count), true, false, true);
+        }
       }
     }
   });
