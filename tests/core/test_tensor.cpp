@@ -24,7 +24,8 @@ TEST_CASE("Tensor: zero-initialised, aligned, flat access checked") {
   CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
   t[7] = 2.5f;
   CHECK(t.data()[7] == 2.5f);
-  CHECK_THROWS_WITH_AS(t[15], doctest::Contains("flat index 15 out of range for shape [3, 5]"), Error);
+  CHECK_THROWS_WITH_AS(t[15], doctest::Contains("flat index 15 out of range for shape [3, 5]"),
+                       Error);
 }
 
 TEST_CASE("Tensor: at/slice/reshape are views that share storage") {
@@ -44,7 +45,8 @@ TEST_CASE("Tensor: at/slice/reshape are views that share storage") {
   Tensor<double> flat = t.reshape({24});
   flat[0] = -1.0;
   CHECK(t[0] == -1.0);
-  CHECK_THROWS_WITH_AS(t.reshape({5, 5}), doctest::Contains("cannot view [4, 3, 2] as [5, 5]"), Error);
+  CHECK_THROWS_WITH_AS(t.reshape({5, 5}), doctest::Contains("cannot view [4, 3, 2] as [5, 5]"),
+                       Error);
   CHECK_THROWS_WITH_AS(t.slice(2, 5), doctest::Contains("[2, 5) out of range"), Error);
   CHECK_THROWS_AS(t.at(4), Error);
 
@@ -67,8 +69,30 @@ TEST_CASE("Tensor: Eigen matrix view is (product of leading sizes) x (last size)
 
 TEST_CASE("Tensor: copy_from and from() report shape mismatches with both shapes") {
   Tensor<float> a({2, 3}), b({3, 2});
-  CHECK_THROWS_WITH_AS(a.copy_from(b), doctest::Contains("Tensor::copy_from: shape mismatch, destination [2, 3] vs source [3, 2]"), Error);
-  CHECK_THROWS_WITH_AS(Tensor<float>::from({2, 2}, {1, 2, 3}), doctest::Contains("3 values do not fill shape [2, 2]"), Error);
+  CHECK_THROWS_WITH_AS(
+      a.copy_from(b),
+      doctest::Contains("Tensor::copy_from: shape mismatch, destination [2, 3] vs source [3, 2]"),
+      Error);
+  CHECK_THROWS_WITH_AS(Tensor<float>::from({2, 2}, {1, 2, 3}),
+                       doctest::Contains("3 values do not fill shape [2, 2]"), Error);
   CHECK_THROWS_WITH_AS(check_same_shape("my_op", Shape{1, 2}, Shape{2, 1}),
                        doctest::Contains("my_op: shape mismatch: a [1, 2] vs b [2, 1]"), Error);
+}
+
+TEST_CASE(
+    "new tensors are zero even where a freed, dirtied block is reused; uninitialized ones only "
+    "have the shape") {
+  tlcr::ThreadCountGuard threads(2);  // the zeroing of large tensors is split across threads
+  const Shape shape{3, 1 << 20};      // 12 MiB: several zeroing chunks, and a block glibc reuses
+  for (int round = 0; round < 3; ++round) {
+    Tensor<float> fresh(shape);
+    bool all_zero = true;
+    for (float value : fresh) all_zero &= value == 0.0f;
+    CHECK(all_zero);
+    fresh.fill(float(round + 1));  // dirty the block before it is freed
+  }
+  Tensor<float> raw = Tensor<float>::uninitialized(shape);
+  CHECK(raw.shape() == shape);
+  raw.fill(2.0f);
+  CHECK(raw[shape.numel() - 1] == 2.0f);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tlcr/core/memory.hpp"
+#include "tlcr/core/parallel.hpp"
 #include "tlcr/core/shape.hpp"
 
 namespace tlcr {
@@ -44,17 +45,19 @@ class Tensor<T, Cpu> {
   static_assert(std::size_t(detail::LargeBlockCache::kAlignment) == kAlignment);
 
   Tensor() = default;  // undefined: no storage (defined() == false)
-  explicit Tensor(const Shape& shape) : shape_(shape) {
+  explicit Tensor(const Shape& shape) : Tensor(shape, Uninitialized{}) {
+    // Zeroing a large tensor is a memory-bound pass; two threads move more bytes than one.
+    constexpr int64_t kZeroChunk = int64_t(1) << 18;  // elements per thread at least (1 MiB floats)
     const int64_t count = std::max<int64_t>(shape.numel(), 1);
-    const std::size_t bytes = count * sizeof(T);
-    T* memory = static_cast<T*>(detail::LargeBlockCache::instance().allocate(bytes));
-    storage_ = std::shared_ptr<T[]>(
-        memory, [bytes](T* p) { detail::LargeBlockCache::instance().release(p, bytes); });
-    data_ = memory;
-    std::memset(static_cast<void*>(data_), 0, count * sizeof(T));
+    parallel_for(0, count, kZeroChunk, [&](int64_t begin, int64_t end) {
+      std::memset(static_cast<void*>(data_ + begin), 0, (end - begin) * sizeof(T));
+    });
   }
 
   static Tensor zeros(const Shape& shape) { return Tensor(shape); }
+  // A tensor whose values are unspecified: for an op's output that the op overwrites entirely, so
+  // the zeroing pass is not paid for nothing.
+  static Tensor uninitialized(const Shape& shape) { return Tensor(shape, Uninitialized{}); }
   static Tensor full(const Shape& shape, T value) {
     Tensor tensor(shape);
     tensor.fill(value);
@@ -129,6 +132,15 @@ class Tensor<T, Cpu> {
   bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
 
  private:
+  struct Uninitialized {};
+  Tensor(const Shape& shape, Uninitialized) : shape_(shape) {
+    const int64_t count = std::max<int64_t>(shape.numel(), 1);
+    const std::size_t bytes = count * sizeof(T);
+    T* memory = static_cast<T*>(detail::LargeBlockCache::instance().allocate(bytes));
+    storage_ = std::shared_ptr<T[]>(
+        memory, [bytes](T* p) { detail::LargeBlockCache::instance().release(p, bytes); });
+    data_ = memory;
+  }
   Tensor(std::shared_ptr<T[]> storage, T* data, const Shape& shape)
       : storage_(std::move(storage)), data_(data), shape_(shape) {}
   int64_t checked(int64_t flat_index) const {

@@ -18,8 +18,8 @@ Var<T> causal_attention(const Var<T>& q, const Var<T>& k, const Var<T>& v,
       attention_sizes("causal_attention", q.shape(), k.shape(), v.shape(), key_mask.size(), offset);
   const bool keep_probs =
       grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  Tensor<T> out(q.shape());
-  Tensor<T> probs = keep_probs ? Tensor<T>(sizes.probs_shape()) : Tensor<T>();
+  auto out = Tensor<T>::uninitialized(q.shape());
+  Tensor<T> probs = keep_probs ? Tensor<T>::uninitialized(sizes.probs_shape()) : Tensor<T>();
   causal_attention_forward(out, keep_probs ? &probs : nullptr, q.value(), k.value(), v.value(),
                            key_mask, offset);
   return record<T>("causal_attention", std::move(out), {q, k, v},

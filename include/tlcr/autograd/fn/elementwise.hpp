@@ -9,22 +9,34 @@ namespace tlcr {
 
 template <class T>
 Var<T> binary(BinaryOp op, const Var<T>& a, const Var<T>& b) {
-  Tensor<T> out(a.shape());
+  auto out = Tensor<T>::uninitialized(a.shape());
   binary_forward(op, out, a.value(), b.value());
   return record<T>(binary_op_name(op), std::move(out), {a, b}, [op, a, b](const Tensor<T>& d_out) {
     binary_backward(op, a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(), b.value());
   });
 }
 
-template <class T> Var<T> add(const Var<T>& a, const Var<T>& b) { return binary(BinaryOp::Add, a, b); }
-template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b) { return binary(BinaryOp::Sub, a, b); }
-template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b) { return binary(BinaryOp::Mul, a, b); }
-template <class T> Var<T> div(const Var<T>& a, const Var<T>& b) { return binary(BinaryOp::Div, a, b); }
+template <class T>
+Var<T> add(const Var<T>& a, const Var<T>& b) {
+  return binary(BinaryOp::Add, a, b);
+}
+template <class T>
+Var<T> sub(const Var<T>& a, const Var<T>& b) {
+  return binary(BinaryOp::Sub, a, b);
+}
+template <class T>
+Var<T> mul(const Var<T>& a, const Var<T>& b) {
+  return binary(BinaryOp::Mul, a, b);
+}
+template <class T>
+Var<T> div(const Var<T>& a, const Var<T>& b) {
+  return binary(BinaryOp::Div, a, b);
+}
 
 // factor · x
 template <class T>
 Var<T> scale(const Var<T>& x, T factor) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   scale_forward(out, x.value(), factor);
   return record<T>("scale", std::move(out), {x}, [x, factor](const Tensor<T>& d_out) {
     if (auto* d_x = x.grad_if_needed()) scale_backward(*d_x, d_out, factor);

@@ -10,7 +10,8 @@ namespace tlcr {
 
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& bias, bool transpose_w = false) {
-  Tensor<T> out(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
+  auto out =
+      Tensor<T>::uninitialized(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
   linear_forward(out, x.value(), w.value(), bias.defined() ? bias.value() : Tensor<T>(),
                  transpose_w);
   // The backward needs x and w, never the output: the tape keeps one (…, N) tensor, not two.

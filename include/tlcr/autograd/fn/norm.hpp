@@ -14,7 +14,7 @@ namespace tlcr {
 template <class T>
 Var<T> layernorm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
                  std::type_identity_t<T> eps = T(1e-5)) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   Tensor<T> mean(norm_stats_shape(x.shape())), rstd(norm_stats_shape(x.shape()));
   layernorm_forward(out, mean, rstd, x.value(), weight.value(), bias.value(), eps);
   return record<T>("layernorm", std::move(out), {x, weight, bias},
@@ -28,7 +28,7 @@ Var<T> layernorm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
 // x/√(mean(x²) + eps) ⊙ weight, per row of x.
 template <class T>
 Var<T> rmsnorm(const Var<T>& x, const Var<T>& weight, std::type_identity_t<T> eps = T(1e-5)) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   Tensor<T> rstd(norm_stats_shape(x.shape()));
   rmsnorm_forward(out, rstd, x.value(), weight.value(), eps);
   return record<T>("rmsnorm", std::move(out), {x, weight},

@@ -9,7 +9,7 @@ namespace tlcr {
 
 template <class T>
 Var<T> softmax(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   softmax_forward(out, x.value());
   return record<T>("softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
     if (auto* d_x = x.grad_if_needed()) softmax_backward(*d_x, d_out, out);
@@ -18,7 +18,7 @@ Var<T> softmax(const Var<T>& x) {
 
 template <class T>
 Var<T> log_softmax(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   log_softmax_forward(out, x.value());
   return record<T>("log_softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
     if (auto* d_x = x.grad_if_needed()) log_softmax_backward(*d_x, d_out, out);

@@ -11,7 +11,7 @@ namespace tlcr {
 // Fn::value applied to every element of x; Fn is a policy from tlcr::pointwise.
 template <class Fn, class T>
 Var<T> unary(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  auto out = Tensor<T>::uninitialized(x.shape());
   unary_forward<Fn>(out, x.value());
   // The closure keeps a view of the output: exp, tanh, sigmoid and sqrt differentiate through it.
   return record<T>(Fn::name, out, {x}, [x, out](const Tensor<T>& d_out) {
