@@ -59,21 +59,28 @@ void binary_forward(BinaryOp op, Tensor<T>& out, const Tensor<T>& a, const Tenso
   check_same_shape(binary_op_name(op), out.shape(), a.shape(), "out", "a");
   const int64_t total = a.numel();
   if (inner == 0) return;
+  // out[0:n] = x[0:n] op y[0:n]; the switch sits outside the loops so each loop vectorises.
+  auto combine = [op](T* o, const T* x, const T* y, int64_t n) {
+    switch (op) {
+      case BinaryOp::Add: for (int64_t i = 0; i < n; ++i) o[i] = x[i] + y[i]; break;
+      case BinaryOp::Sub: for (int64_t i = 0; i < n; ++i) o[i] = x[i] - y[i]; break;
+      case BinaryOp::Mul: for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i]; break;
+      case BinaryOp::Div: for (int64_t i = 0; i < n; ++i) o[i] = x[i] / y[i]; break;
+    }
+  };
   const T* pa = a.data();
   const T* pb = b.data();
   T* po = out.data();
+  if (inner == total) {  // same shapes (a residual add): split the flat range, not rows
+    parallel_for(0, total, detail::kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      combine(po + begin, pa + begin, pb + begin, end - begin);
+    });
+    return;
+  }
   parallel_for(0, total / inner, std::max<int64_t>(1, detail::kElementwiseGrain / inner),
                [&](int64_t row_begin, int64_t row_end) {
-                 for (int64_t r = row_begin; r < row_end; ++r) {
-                   const T* ar = pa + r * inner;
-                   T* orow = po + r * inner;
-                   switch (op) {  // switch outside the loop so each loop vectorises
-                     case BinaryOp::Add: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] + pb[i]; break;
-                     case BinaryOp::Sub: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] - pb[i]; break;
-                     case BinaryOp::Mul: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] * pb[i]; break;
-                     case BinaryOp::Div: for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] / pb[i]; break;
-                   }
-                 }
+                 for (int64_t r = row_begin; r < row_end; ++r)
+                   combine(po + r * inner, pa + r * inner, pb, inner);
                });
 }
 

@@ -33,9 +33,13 @@ void linear_forward(Tensor<T>& out, const Tensor<T>& x, const Tensor<T>& w, cons
     return;
   }
   detail::check_linear_bias(bias.shape(), out.shape());
-  auto O = out.matrix();
-  O.rowwise() = bias.vector().transpose();
-  detail::gemm(O, x.matrix(), w.matrix(), false, transpose_w, true);
+  const int64_t n = bias.numel(), rows = n > 0 ? out.numel() / n : 0;
+  parallel_for(0, rows, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(n, 1)),
+               [&](int64_t row_begin, int64_t row_end) {  // every row starts as the bias
+                 for (int64_t r = row_begin; r < row_end; ++r)
+                   std::copy(bias.data(), bias.data() + n, out.data() + r * n);
+               });
+  detail::gemm(out.matrix(), x.matrix(), w.matrix(), false, transpose_w, true);
 }
 
 // d_bias (N) += Σ_rows d_out (…,N), each column summed in row order (ops/reduce.hpp).
