@@ -21,7 +21,8 @@ TEST_CASE("binary op gradients pass gradcheck, with and without broadcasting") {
   for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div}) {
     for (Shape sb : {Shape{2, 3, 4}, Shape{3, 4}, Shape{4}, Shape{}}) {
       auto a = parameter(random_normal<double>({2, 3, 4}, rng));
-      Tensor<double> b_value = testing::random_uniform<double>(sb, rng, 0.5, 2.0);  // away from 0 for div
+      Tensor<double> b_value =
+          testing::random_uniform<double>(sb, rng, 0.5, 2.0);  // away from 0 for div
       auto b = parameter(b_value);
       TLCR_CHECK_GRADIENTS([&] { return binary(op, a, b); }, {a, b});
     }
@@ -49,6 +50,43 @@ TEST_CASE("sum and mean, overall and along each axis, pass gradcheck") {
 TEST_CASE("broadcast errors say which shapes disagree") {
   auto a = constant(Tensor<float>({2, 3}));
   auto b = constant(Tensor<float>({2}));
-  CHECK_THROWS_WITH_AS(add(a, b), doctest::Contains("add: shape mismatch: b [2] must equal the trailing axes of a [2, 3]"), Error);
-  CHECK_THROWS_WITH_AS(sum(a, 2), doctest::Contains("sum_axis: axis out of range for shape [2, 3]"), Error);
+  CHECK_THROWS_WITH_AS(
+      add(a, b),
+      doctest::Contains("add: shape mismatch: b [2] must equal the trailing axes of a [2, 3]"),
+      Error);
+  CHECK_THROWS_WITH_AS(sum(a, 2), doctest::Contains("sum_axis: axis out of range for shape [2, 3]"),
+                       Error);
+}
+
+TEST_CASE("binary ops on large same-shape and broadcast operands, split across threads") {
+  ThreadCountGuard threads(2);
+  Rng rng(31);
+  Tensor<float> a = random_normal<float>({300, 257}, rng),
+                same = random_normal<float>({300, 257}, rng);
+  Tensor<float> row = random_normal<float>({257}, rng);
+  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div}) {
+    CAPTURE(binary_op_name(op));
+    auto expected = [op](float x, float y) {
+      switch (op) {
+        case BinaryOp::Add:
+          return x + y;
+        case BinaryOp::Sub:
+          return x - y;
+        case BinaryOp::Mul:
+          return x * y;
+        case BinaryOp::Div:
+          return x / y;
+      }
+      return 0.0f;
+    };
+    Tensor<float> out_same({300, 257}), out_row({300, 257});
+    binary_forward(op, out_same, a, same);
+    binary_forward(op, out_row, a, row);
+    bool all_equal = true;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      all_equal &= out_same[i] == expected(a[i], same[i]);
+      all_equal &= out_row[i] == expected(a[i], row[i % 257]);
+    }
+    CHECK(all_equal);
+  }
 }
