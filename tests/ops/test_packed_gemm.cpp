@@ -1,7 +1,7 @@
 // Tests for ops/packed_gemm.hpp, the packed float GEMM: both kernels (AVX2 and, where the CPU has
 // it, AVX-512) against the double-precision reference on random shapes with ragged edges, every
-// transpose combination, accumulation, strided operands, shapes that cross every cache block, and
-// bitwise-identical results on 1 and 2 threads.
+// transpose combination, accumulation, strided operands, shapes that cross every cache block, thin
+// products (B read in place), and bitwise-identical results on 1 and 2 threads.
 #include "support/testing.hpp"
 
 using namespace tlcr;
@@ -88,6 +88,14 @@ void check_kernel() {
     const int64_t m = packed::kBlockRows + Isa::kRows + 1,
                   n = packed::kPanelCols + 2 * Isa::kLanes + 3, k = 2 * packed::kBlockDepth + 5;
     for (bool ta : {false, true}) check_product<Isa>(rng, m, n, k, ta, !ta, true);
+  }
+  SUBCASE("thin products (at most MR rows): B read in place, both orientations, ragged edges") {
+    for (int trial = 0; trial < 4; ++trial) {
+      const int64_t m = random_size(rng, 1, Isa::kRows), n = random_size(rng, 1, 150),
+                    k = random_size(rng, 1, packed::kBlockDepth + 40);
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) check_product<Isa>(rng, m, n, k, ta, tb, trial % 2 == 1);
+    }
   }
   SUBCASE("a row-major A whose row stride is a multiple of 2 KiB is copied, not read in place") {
     const int64_t k = 300, padding = 512 - k;

@@ -38,15 +38,16 @@ inline MatmulShape matmul_sizes(const char* op, int64_t ar, int64_t ac, int64_t 
 constexpr int64_t kSplitRowsPerThread = 256;  // fewest output rows per thread worth a row split
 
 // Whether out (m × n) = op(a) · op(b) (inner size k) goes to tlcr's packed float GEMM
-// (ops/packed_gemm.hpp): float, a CPU it has a kernel for, and at least a few micro-tiles of work.
-// Thin products (decode steps: a handful of rows against a weight matrix) stay with Eigen, where
-// packing the whole weight matrix for a few rows would cost more than the product.
+// (ops/packed_gemm.hpp): float, a CPU it has a kernel for, and either enough rows to amortise
+// packing B (≥ 48) or few enough for its thin path, which reads B in place (≤ MR: a decoding
+// step's few rows against a weight matrix). Between the two, and for tiny sizes, Eigen.
 template <class Scalar>
 constexpr bool use_packed_gemm(int64_t m, int64_t n, int64_t k) {
-  if constexpr (std::is_same_v<Scalar, float> && TLCR_HAVE_PACKED_GEMM)
-    return m >= 48 && n >= 32 && k >= 16;
-  else
-    return false;
+#if TLCR_HAVE_PACKED_GEMM
+  if constexpr (std::is_same_v<Scalar, float>)
+    return (m >= 48 || m <= packed::NativeIsa::kRows) && n >= 32 && k >= 16;
+#endif
+  return false;
 }
 
 // out (+)= op(a) · op(b) on Eigen matrix expressions; `accumulate` selects += over =. All three

@@ -47,7 +47,7 @@ struct Operand {
 #if TLCR_HAVE_PACKED_GEMM
 
 // ---- vector registers -------------------------------------------------------------------------
-// Each ISA is a register type, its lane count, and the four operations the micro-kernel needs.
+// Each ISA is a register type, its lane count, and the operations the kernels need.
 // kRows is the micro-tile height MR; the width NR is two registers. MR is chosen so MR × 2
 // accumulators + 2 B registers + 1 broadcast fit the register file (16 ymm, 32 zmm).
 
@@ -60,6 +60,11 @@ struct Avx2 {
   static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }  // a·b + c
+  static float sum(Reg v) {  // lanes added pairwise: (0+4, 1+5, 2+6, 3+7), then within the half
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
+  }
 };
 
 #if defined(__AVX512F__)
@@ -72,6 +77,7 @@ struct Avx512 {
   static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float sum(Reg v) { return _mm512_reduce_add_ps(v); }
 };
 using NativeIsa = Avx512;
 #else
@@ -104,15 +110,16 @@ inline const float* a_value(const float* a_sliver, int64_t a_row_stride, int64_t
 
 // c_tile (MR × NR, row stride ldc) = (overwrite ? 0 : c_tile) + a_sliver · b_sliver, where
 // a_sliver is MR rows × depth (laid out as `layout`; a_row_stride is used by ByRow) and b_sliver is
-// depth rows of NR floats.
+// depth rows of NR floats, b_row_stride apart (NR when packed).
 template <class Isa, SliverLayout layout>
 inline void micro_kernel(int64_t depth, const float* a_sliver, int64_t a_row_stride,
-                         const float* b_sliver, float* c_tile, int64_t ldc, bool overwrite) {
+                         const float* b_sliver, int64_t b_row_stride, float* c_tile, int64_t ldc,
+                         bool overwrite) {
   constexpr int rows = Isa::kRows, lanes = Isa::kLanes;
   typename Isa::Reg acc[rows][2];
 #pragma GCC unroll 16
   for (int r = 0; r < rows; ++r) acc[r][0] = acc[r][1] = Isa::zero();
-  for (int64_t p = 0; p < depth; ++p, b_sliver += 2 * lanes) {
+  for (int64_t p = 0; p < depth; ++p, b_sliver += b_row_stride) {
     const auto b0 = Isa::load(b_sliver), b1 = Isa::load(b_sliver + lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < rows; ++r) {
@@ -138,11 +145,12 @@ inline void micro_kernel(int64_t depth, const float* a_sliver, int64_t a_row_str
 // the valid part added to (or written over) C. Same arithmetic per element as a full tile.
 template <class Isa, SliverLayout layout>
 inline void edge_kernel(int64_t depth, const float* a_sliver, int64_t a_row_stride,
-                        const float* b_sliver, float* c_tile, int64_t ldc, bool overwrite,
-                        int64_t rows, int64_t cols) {
+                        const float* b_sliver, int64_t b_row_stride, float* c_tile, int64_t ldc,
+                        bool overwrite, int64_t rows, int64_t cols) {
   constexpr int kWidth = 2 * Isa::kLanes;
   alignas(64) float scratch[Isa::kRows * kWidth];
-  micro_kernel<Isa, layout>(depth, a_sliver, a_row_stride, b_sliver, scratch, kWidth, true);
+  micro_kernel<Isa, layout>(depth, a_sliver, a_row_stride, b_sliver, b_row_stride, scratch, kWidth,
+                            true);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j)
       c_tile[r * ldc + j] =
@@ -292,10 +300,11 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
               constexpr auto by_column = SliverLayout::ByColumn;
               const float* a_sliver = a_pack.data() + ir * depth;
               if (full)
-                micro_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, c_tile, ldc, overwrite);
+                micro_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, nr, c_tile, ldc,
+                                             overwrite);
               else
-                edge_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, c_tile, ldc, overwrite,
-                                            tile_rows, tile_cols);
+                edge_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, nr, c_tile, ldc,
+                                            overwrite, tile_rows, tile_cols);
             } else {
               constexpr auto by_row = SliverLayout::ByRow;
               const bool in_place = !packs_rows && tile_rows == mr;
@@ -304,14 +313,94 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
                                                    : a_pack.data();
               const int64_t a_stride = in_place ? a.stride : kBlockDepth;
               if (full)
-                micro_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, c_tile, ldc,
+                micro_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, nr, c_tile, ldc,
                                           overwrite);
               else
-                edge_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, c_tile, ldc,
+                edge_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, nr, c_tile, ldc,
                                          overwrite, tile_rows, tile_cols);
             }
           }
         }
+      }
+    }
+  }
+}
+
+// ---- thin products: at most MR rows of A (a decoding step against a weight matrix) ----------
+// Packing B would copy the whole weight matrix to use it a handful of times, so B is read where it
+// lies and A — a few rows — is the operand that gets copied.
+
+// C[0:m, c0:c1] (+)= op(A) · op(B) for a row-major op(B), m ≤ MR: A packed as one zero-padded
+// sliver per depth block, B slivers read in place at B's row stride (a ragged last sliver is
+// copied, to pad it with zero columns).
+template <class Isa>
+void thin_block_rows_of_b(int64_t m, int64_t c0, int64_t c1, int64_t k, const Operand& a,
+                          const Operand& b, float* c, int64_t ldc, bool accumulate) {
+  constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  auto& a_pack = scratch(0);
+  auto& b_pack = scratch(1);
+  a_pack.resize(std::max<size_t>(a_pack.size(), mr * kBlockDepth));
+  b_pack.resize(std::max<size_t>(b_pack.size(), nr * kBlockDepth));
+  for (int64_t pc = 0; pc < k; pc += kBlockDepth) {
+    const int64_t depth = std::min(kBlockDepth, k - pc);
+    const bool overwrite = !accumulate && pc == 0;
+    if (a.transposed)
+      pack_a_columns<Isa>(a_pack.data(), a, 0, m, pc, depth);
+    else
+      pack_a_rows<Isa>(a_pack.data(), a, 0, m, pc, depth);
+    for (int64_t jr = c0; jr < c1; jr += nr) {
+      const int64_t tile_cols = std::min(nr, c1 - jr);
+      const float* b_sliver = b.data + pc * b.stride + jr;
+      int64_t b_stride = b.stride;
+      if (tile_cols < nr) {
+        pack_b<Isa>(b_pack.data(), b, pc, depth, jr, tile_cols);
+        b_sliver = b_pack.data(), b_stride = nr;
+      }
+      if (a.transposed)
+        edge_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data(), mr, b_sliver, b_stride,
+                                                 c + jr, ldc, overwrite, m, tile_cols);
+      else
+        edge_kernel<Isa, SliverLayout::ByRow>(depth, a_pack.data(), kBlockDepth, b_sliver, b_stride,
+                                              c + jr, ldc, overwrite, m, tile_cols);
+    }
+  }
+}
+
+// C[0:m, c0:c1] (+)= op(A) · op(B) for a transposed B (columns of op(B) contiguous — a tied LM
+// head, or keys in attention), m ≤ MR: each output is a dot product of a row of op(A) with a stored
+// row of B, four B rows at a time so each A vector is loaded once per four products. A's rows are
+// copied to a contiguous buffer first when A is transposed.
+template <class Isa>
+void thin_block_dots(int64_t m, int64_t c0, int64_t c1, int64_t k, const Operand& a,
+                     const Operand& b, float* c, int64_t ldc, bool accumulate) {
+  constexpr int64_t lanes = Isa::kLanes, group = 4;
+  const float* a_rows = a.data;
+  int64_t a_stride = a.stride;
+  if (a.transposed) {
+    auto& a_copy = scratch(0);
+    a_copy.resize(std::max<size_t>(a_copy.size(), m * k));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = 0; p < k; ++p) a_copy[i * k + p] = a.at(i, p);
+    a_rows = a_copy.data(), a_stride = k;
+  }
+  const int64_t whole = k / lanes * lanes;
+  for (int64_t j = c0; j < c1; j += group) {
+    const int64_t valid = std::min(group, c1 - j);
+    const float* b_row[group];
+    for (int64_t t = 0; t < group; ++t) b_row[t] = b.data + (j + std::min(t, valid - 1)) * b.stride;
+    for (int64_t i = 0; i < m; ++i) {
+      const float* a_row = a_rows + i * a_stride;
+      typename Isa::Reg acc[group] = {Isa::zero(), Isa::zero(), Isa::zero(), Isa::zero()};
+      for (int64_t p = 0; p < whole; p += lanes) {
+        const auto a_vector = Isa::load(a_row + p);
+        for (int64_t t = 0; t < group; ++t)
+          acc[t] = Isa::fma(a_vector, Isa::load(b_row[t] + p), acc[t]);
+      }
+      for (int64_t t = 0; t < valid; ++t) {
+        float dot = Isa::sum(acc[t]);
+        for (int64_t p = whole; p < k; ++p) dot += a_row[p] * b_row[t][p];
+        float& out = c[i * ldc + j + t];
+        out = accumulate ? out + dot : dot;
       }
     }
   }
@@ -322,7 +411,7 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
 // C (M × N, row stride ldc) = op(A) · op(B), or += when `accumulate`. Threads: C is cut into one
 // block per thread along its longer side (rows in multiples of MR, columns in multiples of NR);
 // each block is an independent product, so there is no synchronisation inside it. Runs on the
-// calling thread alone inside a parallel region.
+// calling thread alone inside a parallel region. Up to MR rows take the thin path (B in place).
 template <class Isa = NativeIsa>
 void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c,
               int64_t ldc, bool accumulate) {
@@ -333,6 +422,18 @@ void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& 
     return;
   }
   constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  if (m <= mr) {  // thin: B read in place, columns split across threads
+    const int64_t grain =
+        std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(2 * k * nr * m, 1));
+    parallel_for(0, (n + nr - 1) / nr, grain, [&](int64_t begin, int64_t end) {
+      const int64_t c0 = begin * nr, c1 = std::min(n, end * nr);
+      if (b.transposed)
+        detail::thin_block_dots<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
+      else
+        detail::thin_block_rows_of_b<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
+    });
+    return;
+  }
   const bool split_rows = m / mr >= n / nr;
   const int64_t units = split_rows ? (m + mr - 1) / mr : (n + nr - 1) / nr;
   // Below ~2 MFLOP per thread the fork costs more than it saves.
