@@ -84,10 +84,12 @@ using NativeIsa = Avx512;
 using NativeIsa = Avx2;
 #endif
 
-// Cache blocking: a packed B panel (kBlockDepth × kPanelCols floats, 512 KiB) fits a 1 MiB L2; an
-// A sliver (MR × kBlockDepth, 12 KiB at MR = 12) stays in a 32 KiB L1 while it meets every B
-// sliver of the panel; the packed A block (kBlockRows × kBlockDepth, 1 MiB) streams from L3.
-constexpr int64_t kBlockDepth = 256, kPanelCols = 512, kBlockRows = 1024;
+// Cache blocking: a packed B panel (kBlockDepth × kPanelCols floats, 768 KiB) fits a 1 MiB L2; an
+// A sliver (MR × kBlockDepth, 18 KiB at MR = 12) stays in a 32 KiB L1 while it meets every B
+// sliver of the panel; a packed A block (kBlockRows × kBlockDepth, 1.5 MiB) streams from L3.
+// kBlockDepth = 384 makes a transformer of width 384 one depth block per product: measured on the
+// 2-core Zen 4 machine against 256, 8192 × 384 → 1152 went from 169 to 187 GFLOP/s (2 threads).
+constexpr int64_t kBlockDepth = 384, kPanelCols = 512, kBlockRows = 1024;
 
 namespace detail {
 
