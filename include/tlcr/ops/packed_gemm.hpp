@@ -7,12 +7,13 @@
 // Shape legend: op(A) is M × K, op(B) is K × N, C is M × N, all row-major with unit inner stride.
 // Loop nest (BLIS's, ordered so that the A sliver is the operand that stays in L1):
 //   for each row block ic of kBlockRows rows
-//     for each depth block pc of kBlockDepth        pack op(A)[ic, pc] into MR-row slivers
-//       for each column panel jc of kPanelCols      pack op(B)[pc, jc] into NR-column slivers (L2)
-//         for each MR-row sliver ir                 (A sliver: MR × KC, L1)
-//           for each NR-column sliver jr            micro-kernel: C[ir, jr] (+)= A sliver · B
-//           sliver
-// Transposes are absorbed by the packing: the micro-kernel only ever sees packed slivers.
+//     for each depth block pc of kBlockDepth     A: packed, or read in place (row-major A)
+//       for each column panel jc of kPanelCols   pack op(B)[pc, jc] into NR-column slivers (L2)
+//         for each MR-row sliver ir              (A sliver: MR × KC, L1)
+//           for each NR-column sliver jr         micro-kernel: C[ir, jr] (+)= A sliver · B sliver
+// Transposes never reach the micro-kernel: a transposed B is transposed while packed, and A is read
+// by rows or by columns (SliverLayout), whichever way it lies. Products of at most MR rows take a
+// thin path that reads B in place instead of packing it.
 // Each element of C is one FMA chain per depth block, added to C block after block in the same
 // order whatever the thread count, so results are bitwise identical on any number of threads.
 #pragma once
@@ -159,6 +160,20 @@ inline void edge_kernel(int64_t depth, const float* a_sliver, int64_t a_row_stri
           overwrite ? scratch[r * kWidth + j] : c_tile[r * ldc + j] + scratch[r * kWidth + j];
 }
 
+// One tile of C (rows × cols ≤ MR × NR): the micro-kernel straight into C when the tile is full,
+// the edge kernel otherwise.
+template <class Isa, SliverLayout layout>
+inline void tile_kernel(int64_t depth, const float* a_sliver, int64_t a_row_stride,
+                        const float* b_sliver, int64_t b_row_stride, float* c_tile, int64_t ldc,
+                        bool overwrite, int64_t rows, int64_t cols) {
+  if (rows == Isa::kRows && cols == 2 * Isa::kLanes)
+    micro_kernel<Isa, layout>(depth, a_sliver, a_row_stride, b_sliver, b_row_stride, c_tile, ldc,
+                              overwrite);
+  else
+    edge_kernel<Isa, layout>(depth, a_sliver, a_row_stride, b_sliver, b_row_stride, c_tile, ldc,
+                             overwrite, rows, cols);
+}
+
 // Packed transposed A: ⌈rows/MR⌉ slivers of depth × MR floats (ByColumn), holding op(A)[row0 :
 // row0+rows, p0 : p0+depth]; rows past the end are zero. Column p of op(A) is contiguous in a
 // transposed A, so each step is one copy of MR floats.
@@ -218,8 +233,8 @@ inline void transpose_8x8(const float* from, int64_t from_stride, float* to, int
     quad[i + 2] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
     quad[i + 3] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
   }
-  for (int i = 0; i < 4;
-       ++i) {  // join the low lanes of rows 0–3 with those of rows 4–7, then highs
+  // join the low 128-bit lanes of rows 0–3 with those of rows 4–7, then the high lanes
+  for (int i = 0; i < 4; ++i) {
     _mm256_storeu_ps(to + i * to_stride, _mm256_permute2f128_ps(quad[i], quad[i + 4], 0x20));
     _mm256_storeu_ps(to + (i + 4) * to_stride, _mm256_permute2f128_ps(quad[i], quad[i + 4], 0x31));
   }
@@ -297,29 +312,18 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
             const float* b_sliver = b_pack.data() + jr * depth;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
             const int64_t tile_cols = std::min(nr, cols - jr);
-            const bool full = tile_rows == mr && tile_cols == nr;
             if (a.transposed) {
-              constexpr auto by_column = SliverLayout::ByColumn;
-              const float* a_sliver = a_pack.data() + ir * depth;
-              if (full)
-                micro_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, nr, c_tile, ldc,
-                                             overwrite);
-              else
-                edge_kernel<Isa, by_column>(depth, a_sliver, 0, b_sliver, nr, c_tile, ldc,
-                                            overwrite, tile_rows, tile_cols);
+              tile_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data() + ir * depth, 0,
+                                                       b_sliver, nr, c_tile, ldc, overwrite,
+                                                       tile_rows, tile_cols);
             } else {
-              constexpr auto by_row = SliverLayout::ByRow;
               const bool in_place = !packs_rows && tile_rows == mr;
               const float* a_sliver = in_place     ? a.data + (ic + ir) * a.stride + pc
                                       : packs_rows ? a_pack.data() + ir * kBlockDepth
                                                    : a_pack.data();
-              const int64_t a_stride = in_place ? a.stride : kBlockDepth;
-              if (full)
-                micro_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, nr, c_tile, ldc,
-                                          overwrite);
-              else
-                edge_kernel<Isa, by_row>(depth, a_sliver, a_stride, b_sliver, nr, c_tile, ldc,
-                                         overwrite, tile_rows, tile_cols);
+              tile_kernel<Isa, SliverLayout::ByRow>(depth, a_sliver,
+                                                    in_place ? a.stride : kBlockDepth, b_sliver, nr,
+                                                    c_tile, ldc, overwrite, tile_rows, tile_cols);
             }
           }
         }
@@ -359,10 +363,10 @@ void thin_block_rows_of_b(int64_t m, int64_t c0, int64_t c1, int64_t k, const Op
         b_sliver = b_pack.data(), b_stride = nr;
       }
       if (a.transposed)
-        edge_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data(), mr, b_sliver, b_stride,
+        tile_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data(), mr, b_sliver, b_stride,
                                                  c + jr, ldc, overwrite, m, tile_cols);
       else
-        edge_kernel<Isa, SliverLayout::ByRow>(depth, a_pack.data(), kBlockDepth, b_sliver, b_stride,
+        tile_kernel<Isa, SliverLayout::ByRow>(depth, a_pack.data(), kBlockDepth, b_sliver, b_stride,
                                               c + jr, ldc, overwrite, m, tile_cols);
     }
   }
@@ -424,10 +428,13 @@ void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& 
     return;
   }
   constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  // Units of work (row or column slivers) per thread at least: below ~2 MFLOP per thread the fork
+  // costs more than it saves.
+  auto grain = [](int64_t flops_per_unit) {
+    return std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(flops_per_unit, 1));
+  };
   if (m <= mr) {  // thin: B read in place, columns split across threads
-    const int64_t grain =
-        std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(2 * k * nr * m, 1));
-    parallel_for(0, (n + nr - 1) / nr, grain, [&](int64_t begin, int64_t end) {
+    parallel_for(0, (n + nr - 1) / nr, grain(2 * k * nr * m), [&](int64_t begin, int64_t end) {
       const int64_t c0 = begin * nr, c1 = std::min(n, end * nr);
       if (b.transposed)
         detail::thin_block_dots<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
@@ -438,16 +445,15 @@ void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& 
   }
   const bool split_rows = m / mr >= n / nr;
   const int64_t units = split_rows ? (m + mr - 1) / mr : (n + nr - 1) / nr;
-  // Below ~2 MFLOP per thread the fork costs more than it saves.
-  const int64_t work_per_unit = 2 * k * (split_rows ? mr * n : nr * m);
-  const int64_t grain =
-      std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(work_per_unit, 1));
-  parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
-    if (split_rows)
-      detail::gemm_block<Isa>(begin * mr, std::min(m, end * mr), 0, n, k, a, b, c, ldc, accumulate);
-    else
-      detail::gemm_block<Isa>(0, m, begin * nr, std::min(n, end * nr), k, a, b, c, ldc, accumulate);
-  });
+  parallel_for(0, units, grain(2 * k * (split_rows ? mr * n : nr * m)),
+               [&](int64_t begin, int64_t end) {
+                 if (split_rows)
+                   detail::gemm_block<Isa>(begin * mr, std::min(m, end * mr), 0, n, k, a, b, c, ldc,
+                                           accumulate);
+                 else
+                   detail::gemm_block<Isa>(0, m, begin * nr, std::min(n, end * nr), k, a, b, c, ldc,
+                                           accumulate);
+               });
 }
 
 #endif  // TLCR_HAVE_PACKED_GEMM
