@@ -3,6 +3,7 @@
 
 #include "tlcr/config.hpp"
 
+#include "tlcr/core/device.hpp"
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/memory.hpp"
 #include "tlcr/core/parallel.hpp"
@@ -18,10 +19,12 @@
 #include "tlcr/ops/embedding.hpp"
 #include "tlcr/ops/packed_gemm.hpp"
 #include "tlcr/ops/heads.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/linear.hpp"
 #include "tlcr/ops/linear_cross_entropy.hpp"
 #include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/norm.hpp"
+#include "tlcr/ops/optimizer_updates.hpp"
 #include "tlcr/ops/reduce.hpp"
 #include "tlcr/ops/rope.hpp"
 #include "tlcr/ops/shape_ops.hpp"
@@ -62,6 +65,7 @@
 #include "tlcr/train/metrics.hpp"
 #include "tlcr/train/sft_data.hpp"
 
+#include "tlcr/generate/decode_step.hpp"
 #include "tlcr/generate/generate.hpp"
 #include "tlcr/generate/sampler.hpp"
 #include "tlcr/io/atomic_file.hpp"

@@ -1,7 +1,7 @@
 // tlcr/autograd/tape.hpp — the reverse-mode tape: nodes recorded in creation order, one reverse loop.
 //
 // Every differentiable operation that runs while gradients are enabled appends one Node to a
-// thread-local tape per scalar type. backward() seeds d(loss)/d(loss) = 1 and walks the tape once
+// thread-local tape per scalar type and device. backward() seeds d(loss)/d(loss) = 1 and walks the tape once
 // from the newest node to the oldest, calling each node's backward function, which *adds* into the
 // gradients of that node's inputs. Creation order is a topological order, so a shared
 // sub-expression is visited once: the cost is linear in the number of nodes (no recursion).
@@ -19,39 +19,39 @@
 
 namespace tlcr {
 
-template <class T>
+template <class T, class D = Cpu>
 struct Node {
-  Tensor<T> value;
-  Tensor<T> grad;  // allocated (zeros) on first use; a parameter's grad may view a flat buffer
+  Tensor<T, D> value;
+  Tensor<T, D> grad;  // allocated (zeros) on first use; a parameter's grad may view a flat buffer
   bool requires_grad = false;
   const char* op = "leaf";
   // Adds d(loss)/d(inputs) given d(loss)/d(value); empty for leaves and freed graphs.
-  std::function<void(const Tensor<T>& grad_of_value)> backward;
+  std::function<void(const Tensor<T, D>& grad_of_value)> backward;
 
   // The gradient buffer, allocated as zeros when first needed.
-  Tensor<T>& ensure_grad() {
-    if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
+  Tensor<T, D>& ensure_grad() {
+    if (!grad.defined()) grad = Tensor<T, D>::zeros(value.shape());
     return grad;
   }
 };
 
-template <class T>
+template <class T, class D = Cpu>
 struct Tape {
-  std::vector<std::shared_ptr<Node<T>>> nodes;
+  std::vector<std::shared_ptr<Node<T, D>>> nodes;
   int64_t backward_calls = 0;  // node backward functions run so far (tests check linear cost)
 };
 
-// The thread-local tape for scalar type T.
-template <class T>
-Tape<T>& tape() {
-  static thread_local Tape<T> instance;
+// The thread-local tape for scalar type T on device D.
+template <class T, class D = Cpu>
+Tape<T, D>& tape() {
+  static thread_local Tape<T, D> instance;
   return instance;
 }
 
 // Drops every recorded node (e.g. after a forward pass that will not be differentiated).
-template <class T>
+template <class T, class D = Cpu>
 void clear_tape() {
-  tape<T>().nodes.clear();
+  tape<T, D>().nodes.clear();
 }
 
 namespace detail {
@@ -76,24 +76,24 @@ struct BackwardOptions {
 
 // Forgets the gradients of recorded (non-leaf) nodes, so a retained graph can run backward again
 // without counting the previous pass twice. Leaf gradients keep accumulating.
-template <class T>
+template <class T, class D = Cpu>
 void reset_intermediate_grads() {
-  for (auto& node : tape<T>().nodes) node->grad = Tensor<T>();
+  for (auto& node : tape<T, D>().nodes) node->grad = Tensor<T, D>();
 }
 
 // Runs the tape in reverse from `root`, whose gradient must already be seeded.
-template <class T>
-void run_backward(Node<T>& root, BackwardOptions options = {}) {
+template <class T, class D>
+void run_backward(Node<T, D>& root, BackwardOptions options = {}) {
   TLCR_CHECK(root.requires_grad,
              "backward: the output does not depend on any tensor that requires a gradient");
   TLCR_CHECK(root.backward || root.op == std::string_view("leaf"),
              "backward: the graph of this output was already freed; pass retain_graph to run twice");
-  auto& nodes = tape<T>().nodes;
+  auto& nodes = tape<T, D>().nodes;
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-    Node<T>& node = **it;
+    Node<T, D>& node = **it;
     if (node.grad.defined() && node.backward) {  // otherwise not on the path to root
       node.backward(node.grad);
-      ++tape<T>().backward_calls;
+      ++tape<T, D>().backward_calls;
     }
     if (!options.retain_graph) {
       // Every consumer of this node sits later on the tape and has already run, so its closure

@@ -1,9 +1,15 @@
-// tlcr/core/tensor.hpp — Tensor<T, Device>: an owning, contiguous, row-major array of rank 0–4.
+// tlcr/core/tensor.hpp — Tensor<T, Device>: an owning, contiguous, row-major array of rank 0–4 in
+// one device's memory.
 //
 // Copies of a Tensor share storage (like a shared_ptr); clone() makes a deep copy. Views of a
 // leading-axis index (t.at(i)) or range (t.slice(b, e)) and reshapes share storage without copying,
-// which is how parameters live inside one flat buffer. matrix() gives an Eigen::Map of the tensor
-// seen as (rows = product of leading sizes) × (cols = last size).
+// which is how parameters live inside one flat buffer. These, and fill/copy_from, work on every
+// device. Element access — data(), operator[], begin()/end(), and matrix()/vector() (Eigen maps of
+// the tensor seen as (rows = product of leading sizes) × (cols = last size)) — exists only where
+// the host may read the memory (Cpu); on any other device it does not compile. Values cross
+// between host and device only at the named, counted points: from() and to_device() upload,
+// to_host(), to_vector() and item() download (core/device.hpp). On Cpu, to_host() and to_device()
+// return the tensor itself (shared storage, no copy): treat their results as read-only.
 // Not here: strides, broadcasting, arithmetic (see ops/), gradients (see autograd/).
 // Shape legend: N = numel, R × C = the matrix view.
 #pragma once
@@ -13,15 +19,13 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
 #include <vector>
 
-#include "tlcr/core/memory.hpp"
-#include "tlcr/core/parallel.hpp"
+#include "tlcr/core/device.hpp"
 #include "tlcr/core/shape.hpp"
 
 namespace tlcr {
-
-struct Cpu {};  // device tag: host memory. A Cuda tag lives in tlcr/cuda/ (nvcc builds only).
 
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -37,21 +41,23 @@ using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 template <class T, class Device = Cpu>
 class Tensor;
 
-template <class T>
-class Tensor<T, Cpu> {
+namespace detail {
+struct TensorAccess;  // the kernel layer's way to a tensor's memory (ops/host_kernels.hpp)
+}
+
+template <class T, class Device>
+class Tensor {
+  using Memory = DeviceMemory<Device>;
+
  public:
   using value_type = T;
+  using device_type = Device;
   static constexpr std::size_t kAlignment = 64;  // one cache line; enough for AVX-512 loads
   static_assert(std::size_t(detail::LargeBlockCache::kAlignment) == kAlignment);
 
   Tensor() = default;  // undefined: no storage (defined() == false)
   explicit Tensor(const Shape& shape) : Tensor(shape, Uninitialized{}) {
-    // Zeroing a large tensor is a memory-bound pass; two threads move more bytes than one.
-    constexpr int64_t kZeroChunk = int64_t(1) << 18;  // elements per thread at least (1 MiB floats)
-    const int64_t count = std::max<int64_t>(shape.numel(), 1);
-    parallel_for(0, count, kZeroChunk, [&](int64_t begin, int64_t end) {
-      std::memset(static_cast<void*>(data_ + begin), 0, (end - begin) * sizeof(T));
-    });
+    Memory::zero(data_, storage_bytes(shape));
   }
 
   static Tensor zeros(const Shape& shape) { return Tensor(shape); }
@@ -59,16 +65,21 @@ class Tensor<T, Cpu> {
   // the zeroing pass is not paid for nothing.
   static Tensor uninitialized(const Shape& shape) { return Tensor(shape, Uninitialized{}); }
   static Tensor full(const Shape& shape, T value) {
-    Tensor tensor(shape);
+    Tensor tensor(shape, Uninitialized{});
     tensor.fill(value);
     return tensor;
   }
-  // values.size() must equal shape.numel().
+  // Host values onto the device (an upload; values.size() must equal shape.numel()).
   static Tensor from(const Shape& shape, const std::vector<T>& values) {
+    return from(shape, std::span<const T>(values));
+  }
+  static Tensor from(const Shape& shape, std::span<const T> values) {
     TLCR_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
                "Tensor::from: ", values.size(), " values do not fill shape ", shape.str());
-    Tensor tensor(shape);
-    std::copy(values.begin(), values.end(), tensor.data());
+    Tensor tensor(shape, Uninitialized{});
+    if (shape.numel() == 0) return tensor;  // nothing crosses
+    detail::count_transfer_to_device<Device>(shape.numel() * sizeof(T));
+    Memory::copy(tensor.data_, values.data(), shape.numel() * sizeof(T));
     return tensor;
   }
 
@@ -77,17 +88,32 @@ class Tensor<T, Cpu> {
   int rank() const { return shape_.rank; }
   int64_t dim(int axis) const { return shape_[axis]; }
   int64_t numel() const { return shape_.numel(); }
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  T* begin() { return data_; }
-  T* end() { return data_ + numel(); }
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + numel(); }
 
+  // ---- element access: host-readable devices only ----
+  T* data() requires HostAccessible<Device> { return data_; }
+  const T* data() const requires HostAccessible<Device> { return data_; }
+  T* begin() requires HostAccessible<Device> { return data_; }
+  T* end() requires HostAccessible<Device> { return data_ + numel(); }
+  const T* begin() const requires HostAccessible<Device> { return data_; }
+  const T* end() const requires HostAccessible<Device> { return data_ + numel(); }
   // Flat element access (row-major order), bounds-checked.
-  T& operator[](int64_t flat_index) { return data_[checked(flat_index)]; }
-  const T& operator[](int64_t flat_index) const { return data_[checked(flat_index)]; }
+  T& operator[](int64_t flat_index) requires HostAccessible<Device> {
+    return data_[checked(flat_index)];
+  }
+  const T& operator[](int64_t flat_index) const requires HostAccessible<Device> {
+    return data_[checked(flat_index)];
+  }
+  // Eigen views: rows = product of leading sizes, cols = last size.
+  MatrixMap<T> matrix() requires HostAccessible<Device> {
+    return {data_, shape_.rows(), shape_.cols()};
+  }
+  ConstMatrixMap<T> matrix() const requires HostAccessible<Device> {
+    return {data_, shape_.rows(), shape_.cols()};
+  }
+  VectorMap<T> vector() requires HostAccessible<Device> { return {data_, numel()}; }
+  ConstVectorMap<T> vector() const requires HostAccessible<Device> { return {data_, numel()}; }
 
+  // ---- views: every device ----
   // View of index i along the leading axis: shape drops that axis. Shares storage.
   Tensor at(int64_t i) const {
     TLCR_CHECK(rank() > 0 && i >= 0 && i < dim(0), "Tensor::at: index ", i,
@@ -108,37 +134,73 @@ class Tensor<T, Cpu> {
                shape.str());
     return Tensor(storage_, data_, shape);
   }
+  // True when both tensors view the same storage (used by tests of views).
+  bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
 
+  // ---- whole-tensor memory operations on the device: every device ----
   Tensor clone() const {
-    Tensor copy(shape_);
-    std::copy(begin(), end(), copy.data());
+    Tensor copy(shape_, Uninitialized{});
+    Memory::copy(copy.data_, data_, numel() * sizeof(T));
     return copy;
   }
-  void fill(T value) { std::fill(begin(), end(), value); }
+  void fill(T value) { Memory::fill(data_, numel(), value); }
   void copy_from(const Tensor& source) {
     TLCR_CHECK(source.shape() == shape_, "Tensor::copy_from: shape mismatch, destination ",
                shape_.str(), " vs source ", source.shape().str());
-    std::copy(source.begin(), source.end(), data_);
+    Memory::copy(data_, source.data_, numel() * sizeof(T));
   }
-  std::vector<T> to_vector() const { return std::vector<T>(begin(), end()); }
 
-  // Eigen views: rows = product of leading sizes, cols = last size.
-  MatrixMap<T> matrix() { return {data_, shape_.rows(), shape_.cols()}; }
-  ConstMatrixMap<T> matrix() const { return {data_, shape_.rows(), shape_.cols()}; }
-  VectorMap<T> vector() { return {data_, numel()}; }
-  ConstVectorMap<T> vector() const { return {data_, numel()}; }
-
-  // True when both tensors view the same first element (used by tests of views).
-  bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
+  // ---- the named crossing points ----
+  // The values on the host: the tensor itself on Cpu (no copy), else a counted download.
+  Tensor<T, Cpu> to_host() const {
+    if constexpr (std::same_as<Device, Cpu>) {
+      return *this;
+    } else {
+      Tensor<T, Cpu> host(shape_);
+      detail::count_transfer_to_host<Device>(numel() * sizeof(T));
+      Memory::copy(host.data(), data_, numel() * sizeof(T));
+      return host;
+    }
+  }
+  // The one value of a one-element tensor (a loss, a norm): a counted download off the host.
+  T item() const {
+    TLCR_CHECK(numel() == 1, "Tensor::item: expected one element, got shape ", shape_.str());
+    T value;
+    detail::count_transfer_to_host<Device>(sizeof(T));
+    Memory::copy(&value, data_, sizeof(T));
+    return value;
+  }
+  std::vector<T> to_vector() const {
+    std::vector<T> values(numel());
+    detail::count_transfer_to_host<Device>(numel() * sizeof(T));
+    Memory::copy(values.data(), data_, numel() * sizeof(T));
+    return values;
+  }
+  // A host tensor's values on this device: the same tensor on Cpu (shared, no copy), else a counted
+  // upload into new device memory.
+  static Tensor to_device(const Tensor<T, Cpu>& host) {
+    if constexpr (std::same_as<Device, Cpu>) {
+      return host;
+    } else {
+      Tensor tensor(host.shape(), Uninitialized{});
+      detail::count_transfer_to_device<Device>(host.numel() * sizeof(T));
+      Memory::copy(tensor.data_, host.data(), host.numel() * sizeof(T));
+      return tensor;
+    }
+  }
 
  private:
+  template <class, class>
+  friend class Tensor;
+  friend struct detail::TensorAccess;
   struct Uninitialized {};
+  static std::size_t storage_bytes(const Shape& shape) {
+    return std::max<int64_t>(shape.numel(), 1) * sizeof(T);
+  }
   Tensor(const Shape& shape, Uninitialized) : shape_(shape) {
-    const int64_t count = std::max<int64_t>(shape.numel(), 1);
-    const std::size_t bytes = count * sizeof(T);
-    T* memory = static_cast<T*>(detail::LargeBlockCache::instance().allocate(bytes));
-    storage_ = std::shared_ptr<T[]>(
-        memory, [bytes](T* p) { detail::LargeBlockCache::instance().release(p, bytes); });
+    const std::size_t bytes = storage_bytes(shape);
+    T* memory = static_cast<T*>(Memory::allocate(bytes));
+    storage_ = std::shared_ptr<T[]>(memory, [bytes](T* p) { Memory::release(p, bytes); });
     data_ = memory;
   }
   Tensor(std::shared_ptr<T[]> storage, T* data, const Shape& shape)
@@ -153,6 +215,31 @@ class Tensor<T, Cpu> {
   T* data_ = nullptr;
   Shape shape_;
 };
+
+// A host tensor's values on device D (see Tensor::to_device).
+template <class D, class T>
+Tensor<T, D> to_device(const Tensor<T, Cpu>& host) {
+  return Tensor<T, D>::to_device(host);
+}
+
+namespace detail {
+// The kernel layer's access to device memory. Only kernels use it: for a host-memory device it
+// gives the same storage seen as a Cpu tensor, which is how SealedCpu runs the CPU kernels.
+struct TensorAccess {
+  template <class T, class D>
+  static T* device_data(const Tensor<T, D>& t) {
+    return t.data_;
+  }
+  template <class T, HostMemory D>
+  static Tensor<T, Cpu> host_alias(const Tensor<T, D>& t) {
+    return Tensor<T, Cpu>(t.storage_, t.data_, t.shape_);
+  }
+  template <HostMemory D, class T>
+  static Tensor<T, D> from_host_alias(const Tensor<T, Cpu>& t) {
+    return Tensor<T, D>(t.storage_, t.data_, t.shape_);
+  }
+};
+}  // namespace detail
 
 // Throws "op: shape mismatch: <name_a> [..] vs <name_b> [..]" unless the shapes are equal.
 inline void check_same_shape(const char* op, const Shape& a, const Shape& b,

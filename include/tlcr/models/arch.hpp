@@ -12,8 +12,8 @@
 namespace tlcr {
 
 struct Gpt2Arch {
-  template <class T> using Norm = LayerNorm<T>;
-  template <class T> using Mlp = GeluMlp<T>;
+  template <class T, class D> using Norm = LayerNorm<T, D>;
+  template <class T, class D> using Mlp = GeluMlp<T, D>;
   static constexpr bool kLearnedPositions = true, kRotary = false, kFusedQkv = true, kBiases = true;
   static constexpr WeightLayout kHeadLayout = WeightLayout::OutIn;  // lm_head / wte are (V, C)
   static std::string token_embedding() { return "wte.weight"; }
@@ -28,8 +28,8 @@ struct Gpt2Arch {
 };
 
 struct LlamaArch {
-  template <class T> using Norm = RmsNorm<T>;
-  template <class T> using Mlp = SwiGluMlp<T>;
+  template <class T, class D> using Norm = RmsNorm<T, D>;
+  template <class T, class D> using Mlp = SwiGluMlp<T, D>;
   static constexpr bool kLearnedPositions = false, kRotary = true, kFusedQkv = false, kBiases = false;
   static constexpr WeightLayout kHeadLayout = WeightLayout::OutIn;
   static std::string token_embedding() { return "model.embed_tokens.weight"; }

@@ -49,11 +49,19 @@ struct ModelInput {
   }
 };
 
-template <class T, class Arch = Gpt2Arch>
+// A forward call's index data on device D: ids (B·T) and the layout (positions required).
+template <class D>
+struct DeviceTokens {
+  int64_t batch = 0, time = 0;
+  Tensor<int32_t, D> ids;
+  SequenceLayout<D> layout;
+};
+
+template <class T, class Arch = Gpt2Arch, class D = Cpu>
 class Transformer {
  public:
-  using Block = TransformerBlock<T, Arch::template Norm, Arch::template Mlp>;
-  using FinalNorm = typename Arch::template Norm<T>;
+  using Block = TransformerBlock<T, Arch::template Norm, Arch::template Mlp, D>;
+  using FinalNorm = typename Arch::template Norm<T, D>;
 
   // Registers every parameter and initialises it from `seed` (GPT-2 scheme: N(0, 0.02) weights,
   // residual projections scaled by 1/√(2L), zero biases, unit norm gains).
@@ -71,34 +79,34 @@ class Transformer {
       Block block;
       block.norm1 = FinalNorm(params_, prefix + Arch::norm1(), C, config_.norm_epsilon);
       block.attention =
-          SelfAttention<T>(params_, prefix + Arch::attention(), C, config_.heads, Arch::kFusedQkv,
+          SelfAttention<T, D>(params_, prefix + Arch::attention(), C, config_.heads, Arch::kFusedQkv,
                            Arch::kBiases, Arch::kRotary, config_.rope_theta);
       block.norm2 = FinalNorm(params_, prefix + Arch::norm2(), C, config_.norm_epsilon);
       block.mlp =
-          typename Arch::template Mlp<T>(params_, prefix + Arch::mlp(), C, config_.hidden());
+          typename Arch::template Mlp<T, D>(params_, prefix + Arch::mlp(), C, config_.hidden());
       blocks_.push_back(std::move(block));
     }
     final_norm_ = FinalNorm(params_, Arch::final_norm(), C, config_.norm_epsilon);
     if (heads_.lm && !config_.tied_embeddings)
       lm_head_ =
-          Linear<T>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
-    if (heads_.value) value_head_ = Linear<T>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
+          Linear<T, D>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
+    if (heads_.value) value_head_ = Linear<T, D>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
     if (heads_.token_classes > 0)
       classifier_ =
-          Linear<T>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
+          Linear<T, D>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
     if (heads_.sequence_score)
-      sequence_head_ = Linear<T>(params_, "score", C, 1, false, WeightLayout::OutIn);
+      sequence_head_ = Linear<T, D>(params_, "score", C, 1, false, WeightLayout::OutIn);
     params_.finalize();
     initialize(seed);
   }
 
   const TransformerConfig& config() const { return config_; }
   const HeadConfig& heads() const { return heads_; }
-  ParameterStore<T>& params() { return params_; }
-  const ParameterStore<T>& params() const { return params_; }
+  ParameterStore<T, D>& params() { return params_; }
+  const ParameterStore<T, D>& params() const { return params_; }
 
   // The trunk: hidden states after the final norm, (B,T,C).
-  Var<T> hidden(const ModelInput& in, KvCache<T>* cache = nullptr) const {
+  Var<T, D> hidden(const ModelInput& in, KvCache<T, D>* cache = nullptr) const {
     TLCR_CHECK(static_cast<int64_t>(in.ids.size()) == in.batch * in.time,
                "Transformer: ", in.ids.size(), " ids for a batch of ", in.batch, "×", in.time);
     std::vector<int32_t> default_positions;
@@ -112,29 +120,45 @@ class Transformer {
     }
     TLCR_CHECK(positions.size() == in.ids.size(), "Transformer: ", positions.size(),
                " positions for ", in.ids.size(), " ids");
-    const Shape id_shape{in.batch, in.time};
-    Var<T> x = embedding(token_embedding_, in.ids, id_shape);
-    if constexpr (Arch::kLearnedPositions) {
+    if constexpr (Arch::kLearnedPositions)
       for (int32_t p : positions)
         TLCR_CHECK(p >= 0 && p < config_.context_length, "Transformer: position ", p,
                    " outside the learned table of ", config_.context_length);
-      x = add(x, embedding(position_embedding_, positions, id_shape));
-    }
-    const SequenceLayout layout{in.key_mask, positions};
+    // The index data crosses to the device once here; every layer reads it there.
+    const Shape flat{in.batch * in.time};
+    DeviceTokens<D> tokens{in.batch, in.time, Tensor<int32_t, D>::from(flat, in.ids)};
+    tokens.layout.positions = Tensor<int32_t, D>::from(flat, positions);
+    if (!in.key_mask.empty())
+      tokens.layout.key_mask =
+          Tensor<uint8_t, D>::from(Shape{int64_t(in.key_mask.size())}, in.key_mask);
+    return hidden(tokens, cache);
+  }
+  // The same from index data already on the device (a decoding loop's next step). Positions are
+  // required here, and trusted to lie inside a learned position table.
+  Var<T, D> hidden(const DeviceTokens<D>& in, KvCache<T, D>* cache = nullptr) const {
+    const Shape id_shape{in.batch, in.time};
+    TLCR_CHECK(in.ids.numel() == in.batch * in.time && in.layout.positions.defined() &&
+                   in.layout.positions.numel() == in.ids.numel(),
+               "Transformer: ", in.ids.numel(), " ids and ",
+               in.layout.positions.defined() ? in.layout.positions.numel() : 0,
+               " positions for a batch of ", in.batch, "×", in.time);
+    Var<T, D> x = embedding(token_embedding_, in.ids, id_shape);
+    if constexpr (Arch::kLearnedPositions)
+      x = add(x, embedding(position_embedding_, in.layout.positions, id_shape));
     for (std::size_t l = 0; l < blocks_.size(); ++l)
-      x = blocks_[l](x, layout, cache, static_cast<int64_t>(l));
+      x = blocks_[l](x, in.layout, cache, static_cast<int64_t>(l));
     if (cache) cache->advance(in.time);
     return final_norm_(x);
   }
 
   // Next-token logits (B,T,V) from hidden (B,T,C).
-  Var<T> lm_logits(const Var<T>& h) const {
+  Var<T, D> lm_logits(const Var<T, D>& h) const {
     TLCR_CHECK(heads_.lm, "Transformer::lm_logits: this model has no LM head");
     return config_.tied_embeddings ? matmul(h, token_embedding_, false, true) : lm_head_(h);
   }
   // Mean next-token cross-entropy (rank 0) of hidden (B,T,C) against targets (B·T; ignore_index
   // rows skipped), without holding the (B·T, V) logits: ops/linear_cross_entropy.hpp.
-  Var<T> lm_loss(const Var<T>& h, std::span<const int32_t> targets,
+  Var<T, D> lm_loss(const Var<T, D>& h, std::span<const int32_t> targets,
                  int32_t ignore_index = -100) const {
     TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
     if (config_.tied_embeddings)
@@ -144,18 +168,18 @@ class Transformer {
                                 {}, ignore_index);
   }
   // Per-token values (B,T) from hidden (B,T,C).
-  Var<T> values(const Var<T>& h) const {
+  Var<T, D> values(const Var<T, D>& h) const {
     TLCR_CHECK(heads_.value, "Transformer::values: this model has no value head");
     return reshape(value_head_(h), Shape{h.shape()[0], h.shape()[1]});
   }
   // Per-token class logits (B,T,K) from hidden (B,T,C).
-  Var<T> token_logits(const Var<T>& h) const {
+  Var<T, D> token_logits(const Var<T, D>& h) const {
     TLCR_CHECK(heads_.token_classes > 0,
                "Transformer::token_logits: this model has no token classifier");
     return classifier_(h);
   }
   // One score per row (B), read at the row's last real token: last_index[b] ∈ [0, T).
-  Var<T> sequence_scores(const Var<T>& h, std::span<const int32_t> last_index) const {
+  Var<T, D> sequence_scores(const Var<T, D>& h, std::span<const int32_t> last_index) const {
     TLCR_CHECK(heads_.sequence_score,
                "Transformer::sequence_scores: this model has no sequence head");
     const int64_t B = h.shape()[0], time = h.shape()[1], C = h.shape()[2];
@@ -168,7 +192,7 @@ class Transformer {
       rows[b] = static_cast<int32_t>(b * time + last_index[b]);
     }
     // Gather the B chosen rows of hidden viewed as (B·T, C), then score them.
-    const Var<T> chosen = embedding(reshape(h, Shape{B * time, C}), std::span<const int32_t>(rows));
+    const Var<T, D> chosen = embedding(reshape(h, Shape{B * time, C}), std::span<const int32_t>(rows));
     return reshape(sequence_head_(chosen), Shape{B});
   }
 
@@ -192,16 +216,16 @@ class Transformer {
 
   TransformerConfig config_;
   HeadConfig heads_;
-  ParameterStore<T> params_;
-  Var<T> token_embedding_, position_embedding_;
+  ParameterStore<T, D> params_;
+  Var<T, D> token_embedding_, position_embedding_;
   std::vector<Block> blocks_;
   FinalNorm final_norm_;
-  Linear<T> lm_head_, value_head_, classifier_, sequence_head_;
+  Linear<T, D> lm_head_, value_head_, classifier_, sequence_head_;
 };
 
-template <class T>
-using Gpt2 = Transformer<T, Gpt2Arch>;
-template <class T>
-using Llama = Transformer<T, LlamaArch>;
+template <class T, class D = Cpu>
+using Gpt2 = Transformer<T, Gpt2Arch, D>;
+template <class T, class D = Cpu>
+using Llama = Transformer<T, LlamaArch, D>;
 
 }  // namespace tlcr

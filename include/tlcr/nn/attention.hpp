@@ -20,42 +20,44 @@
 namespace tlcr {
 
 // What one forward pass needs besides x: padding and positions of every row.
+// Where the rows' real tokens are, on the model's device (uploaded once per forward pass).
+template <class D = Cpu>
 struct SequenceLayout {
-  std::span<const uint8_t> key_mask;   // (B·T) 1 real, 0 padding; with a cache (B·capacity), or empty
-  std::span<const int32_t> positions;  // (B·T): position of each new token (rotary only)
+  Tensor<uint8_t, D> key_mask;   // (B·T) 1 real, 0 padding; with a cache (B·capacity); or undefined
+  Tensor<int32_t, D> positions;  // (B·T): position of each new token (rotary only)
 };
 
-template <class T>
+template <class T, class D = Cpu>
 struct SelfAttention {
   bool fused_qkv = true;
   bool rotary = false;
   int64_t heads = 1;
   double rope_theta = 10000.0;
-  Linear<T> qkv;      // fused: (C, 3C)
-  Linear<T> q, k, v;  // separate: (C, C) each
-  Linear<T> out;
+  Linear<T, D> qkv;      // fused: (C, 3C)
+  Linear<T, D> q, k, v;  // separate: (C, C) each
+  Linear<T, D> out;
 
   SelfAttention() = default;
   // GPT-2 names: <prefix>c_attn, <prefix>c_proj. Llama names: <prefix>{q,k,v,o}_proj.
-  SelfAttention(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t n_heads,
+  SelfAttention(ParameterStore<T, D>& store, const std::string& prefix, int64_t width, int64_t n_heads,
                 bool fused, bool use_bias, bool use_rotary, double theta)
       : fused_qkv(fused), rotary(use_rotary), heads(n_heads), rope_theta(theta) {
     if (fused) {
-      qkv = Linear<T>(store, prefix + "c_attn", width, 3 * width, use_bias);
-      out = Linear<T>(store, prefix + "c_proj", width, width, use_bias);
+      qkv = Linear<T, D>(store, prefix + "c_attn", width, 3 * width, use_bias);
+      out = Linear<T, D>(store, prefix + "c_proj", width, width, use_bias);
     } else {
-      q = Linear<T>(store, prefix + "q_proj", width, width, use_bias, WeightLayout::OutIn);
-      k = Linear<T>(store, prefix + "k_proj", width, width, use_bias, WeightLayout::OutIn);
-      v = Linear<T>(store, prefix + "v_proj", width, width, use_bias, WeightLayout::OutIn);
-      out = Linear<T>(store, prefix + "o_proj", width, width, use_bias, WeightLayout::OutIn);
+      q = Linear<T, D>(store, prefix + "q_proj", width, width, use_bias, WeightLayout::OutIn);
+      k = Linear<T, D>(store, prefix + "k_proj", width, width, use_bias, WeightLayout::OutIn);
+      v = Linear<T, D>(store, prefix + "v_proj", width, width, use_bias, WeightLayout::OutIn);
+      out = Linear<T, D>(store, prefix + "o_proj", width, width, use_bias, WeightLayout::OutIn);
     }
   }
 
   // x (B,T,C) → (B,T,C). With a cache, x holds only the new steps; their keys/values are appended
   // to layer `layer` of the cache and attention covers cached + new keys.
-  Var<T> operator()(const Var<T>& x, const SequenceLayout& layout, KvCache<T>* cache = nullptr,
+  Var<T, D> operator()(const Var<T, D>& x, const SequenceLayout<D>& layout, KvCache<T, D>* cache = nullptr,
                     int64_t layer = 0) const {
-    Var<T> qh, kh, vh;  // (B,H,T,D)
+    Var<T, D> qh, kh, vh;  // (B,H,T,D)
     if (fused_qkv) {
       auto parts = split_heads(qkv(x), 3, heads);
       qh = parts[0], kh = parts[1], vh = parts[2];
@@ -68,7 +70,7 @@ struct SelfAttention {
       qh = rope(qh, layout.positions, rope_theta);
       kh = rope(kh, layout.positions, rope_theta);
     }
-    Var<T> y;
+    Var<T, D> y;
     if (cache) {  // inference only: keys and values of earlier steps come from the cache
       const int64_t offset = cache->length();
       cache->append(layer, kh.value(), vh.value());

@@ -14,16 +14,17 @@
 
 namespace tlcr {
 
-template <class T, template <class> class Norm, template <class> class Mlp>
+template <class T, template <class, class> class Norm, template <class, class> class Mlp,
+          class D = Cpu>
 struct TransformerBlock {
-  Norm<T> norm1, norm2;
-  SelfAttention<T> attention;
-  Mlp<T> mlp;
+  Norm<T, D> norm1, norm2;
+  SelfAttention<T, D> attention;
+  Mlp<T, D> mlp;
 
-  // Var<T> x (B,T,C) → (B,T,C); see SelfAttention for the cache.
-  Var<T> operator()(const Var<T>& x, const SequenceLayout& layout, KvCache<T>* cache = nullptr,
-                    int64_t layer = 0) const {
-    const Var<T> h = add(x, attention(norm1(x), layout, cache, layer));
+  // x (B,T,C) → (B,T,C); see SelfAttention for the cache.
+  Var<T, D> operator()(const Var<T, D>& x, const SequenceLayout<D>& layout,
+                       KvCache<T, D>* cache = nullptr, int64_t layer = 0) const {
+    const Var<T, D> h = add(x, attention(norm1(x), layout, cache, layer));
     return add(h, mlp(norm2(h)));
   }
 };

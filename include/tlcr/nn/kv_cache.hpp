@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/shape_ops.hpp"
 
 namespace tlcr {
 
-template <class T>
+template <class T, class D = Cpu>
 class KvCache {
  public:
   KvCache(int64_t layers, int64_t batch, int64_t heads, int64_t capacity, int64_t head_size)
@@ -32,31 +33,27 @@ class KvCache {
 
   // Stores k, v (B, H, n, D) of `layer` at time steps [length, length + n). The length advances
   // once per forward pass, by advance(n), after every layer has appended.
-  void append(int64_t layer, const Tensor<T>& k, const Tensor<T>& v) {
+  void append(int64_t layer, const Tensor<T, D>& k, const Tensor<T, D>& v) {
     const int64_t n = k.dim(2);
     TLCR_CHECK(length_ + n <= capacity_, "KvCache: ", length_, " + ", n,
                " time steps exceed the capacity ", capacity_);
     check_same_shape("KvCache::append", k.shape(), Shape{batch_, heads_, n, head_size_}, "k", "(B,H,n,D)");
-    for (int64_t bh = 0; bh < batch_ * heads_; ++bh) {
-      std::copy_n(k.data() + bh * n * head_size_, n * head_size_,
-                  keys_[layer].data() + (bh * capacity_ + length_) * head_size_);
-      std::copy_n(v.data() + bh * n * head_size_, n * head_size_,
-                  values_[layer].data() + (bh * capacity_ + length_) * head_size_);
-    }
+    write_time_steps(keys_[layer], k, length_);
+    write_time_steps(values_[layer], v, length_);
   }
   void advance(int64_t n) { length_ += n; }
 
   // The whole storage of `layer`, (B, H, capacity, D): the attention kernel reads only the steps a
   // query can see (≤ offset + t), so the unfilled tail is never touched and nothing is copied.
-  const Tensor<T>& keys(int64_t layer) const { return keys_[layer]; }
-  const Tensor<T>& values(int64_t layer) const { return values_[layer]; }
+  const Tensor<T, D>& keys(int64_t layer) const { return keys_[layer]; }
+  const Tensor<T, D>& values(int64_t layer) const { return values_[layer]; }
 
   void reset() { length_ = 0; }
 
  private:
   int64_t batch_, heads_, capacity_, head_size_;
   int64_t length_ = 0;
-  std::vector<Tensor<T>> keys_, values_;
+  std::vector<Tensor<T, D>> keys_, values_;
 };
 
 }  // namespace tlcr

@@ -17,15 +17,15 @@ namespace tlcr {
 
 enum class WeightLayout { InOut, OutIn };
 
-template <class T>
+template <class T, class D = Cpu>
 struct Linear {
-  Var<T> weight;  // (in, out) or (out, in), see layout
-  Var<T> bias;    // (out), undefined when the layer has no bias
+  Var<T, D> weight;  // (in, out) or (out, in), see layout
+  Var<T, D> bias;    // (out), undefined when the layer has no bias
   WeightLayout layout = WeightLayout::InOut;
 
   Linear() = default;
   // Registers "<name>.weight" (and "<name>.bias" when use_bias).
-  Linear(ParameterStore<T>& store, const std::string& name, int64_t in, int64_t out, bool use_bias,
+  Linear(ParameterStore<T, D>& store, const std::string& name, int64_t in, int64_t out, bool use_bias,
          WeightLayout weight_layout = WeightLayout::InOut)
       : layout(weight_layout) {
     weight = store.add(name + ".weight",
@@ -34,7 +34,7 @@ struct Linear {
   }
 
   // x (…, in) → (…, out)
-  Var<T> operator()(const Var<T>& x) const {
+  Var<T, D> operator()(const Var<T, D>& x) const {
     return linear(x, weight, bias, layout == WeightLayout::OutIn);
   }
 };

@@ -12,29 +12,29 @@
 
 namespace tlcr {
 
-template <class T>
+template <class T, class D = Cpu>
 struct GeluMlp {
-  Linear<T> fc, proj;
+  Linear<T, D> fc, proj;
 
   GeluMlp() = default;
-  GeluMlp(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t hidden)
+  GeluMlp(ParameterStore<T, D>& store, const std::string& prefix, int64_t width, int64_t hidden)
       : fc(store, prefix + "c_fc", width, hidden, true),
         proj(store, prefix + "c_proj", hidden, width, true) {}
 
-  Var<T> operator()(const Var<T>& x) const { return proj(gelu(fc(x))); }
+  Var<T, D> operator()(const Var<T, D>& x) const { return proj(gelu(fc(x))); }
 };
 
-template <class T>
+template <class T, class D = Cpu>
 struct SwiGluMlp {
-  Linear<T> gate, up, down;
+  Linear<T, D> gate, up, down;
 
   SwiGluMlp() = default;
-  SwiGluMlp(ParameterStore<T>& store, const std::string& prefix, int64_t width, int64_t hidden)
+  SwiGluMlp(ParameterStore<T, D>& store, const std::string& prefix, int64_t width, int64_t hidden)
       : gate(store, prefix + "gate_proj", width, hidden, false, WeightLayout::OutIn),
         up(store, prefix + "up_proj", width, hidden, false, WeightLayout::OutIn),
         down(store, prefix + "down_proj", hidden, width, false, WeightLayout::OutIn) {}
 
-  Var<T> operator()(const Var<T>& x) const { return down(mul(silu(gate(x)), up(x))); }
+  Var<T, D> operator()(const Var<T, D>& x) const { return down(mul(silu(gate(x)), up(x))); }
 };
 
 }  // namespace tlcr

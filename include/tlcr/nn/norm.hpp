@@ -11,30 +11,30 @@
 
 namespace tlcr {
 
-template <class T>
+template <class T, class D = Cpu>
 struct LayerNorm {
-  Var<T> weight, bias;
+  Var<T, D> weight, bias;
   T epsilon = T(1e-5);
 
   LayerNorm() = default;
-  LayerNorm(ParameterStore<T>& store, const std::string& name, int64_t width, double eps)
+  LayerNorm(ParameterStore<T, D>& store, const std::string& name, int64_t width, double eps)
       : weight(store.add(name + ".weight", Shape{width}, ParamGroup::NoDecay)),
         bias(store.add(name + ".bias", Shape{width}, ParamGroup::NoDecay)),
         epsilon(T(eps)) {}
 
-  Var<T> operator()(const Var<T>& x) const { return layernorm(x, weight, bias, epsilon); }
+  Var<T, D> operator()(const Var<T, D>& x) const { return layernorm(x, weight, bias, epsilon); }
 };
 
-template <class T>
+template <class T, class D = Cpu>
 struct RmsNorm {
-  Var<T> weight;
+  Var<T, D> weight;
   T epsilon = T(1e-6);
 
   RmsNorm() = default;
-  RmsNorm(ParameterStore<T>& store, const std::string& name, int64_t width, double eps)
+  RmsNorm(ParameterStore<T, D>& store, const std::string& name, int64_t width, double eps)
       : weight(store.add(name + ".weight", Shape{width}, ParamGroup::NoDecay)), epsilon(T(eps)) {}
 
-  Var<T> operator()(const Var<T>& x) const { return rmsnorm(x, weight, epsilon); }
+  Var<T, D> operator()(const Var<T, D>& x) const { return rmsnorm(x, weight, epsilon); }
 };
 
 }  // namespace tlcr

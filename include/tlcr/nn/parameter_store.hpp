@@ -1,4 +1,4 @@
-// tlcr/nn/parameter_store.hpp — ParameterStore<T>: all of a model's parameters in one flat value
+// tlcr/nn/parameter_store.hpp — ParameterStore<T, D>: all of a model's parameters in one flat value
 // buffer and one flat gradient buffer, each parameter a named view into both.
 //
 // Two phases. First every module registers its parameters with add(name, shape, group), which
@@ -9,6 +9,7 @@
 // Before finalize() a Var holds a private zero tensor of its shape (so shapes can be inspected);
 // finalize() copies whatever it holds into the flat buffer. Tensors taken from var.value() before
 // finalize() are therefore detached copies: take them afterwards.
+// The buffers live on device D; initialisers draw on the host and upload one parameter at a time.
 // Not here: modules or layer layouts (nn/), file formats (io/), the optimisers (optim/).
 // Shape legend: N = numel() = the sum of all parameter sizes; values() and grads() are (N).
 #pragma once
@@ -32,7 +33,7 @@ inline const char* param_group_name(ParamGroup group) {
   return group == ParamGroup::Decay ? "decay" : "no_decay";
 }
 
-template <class T>
+template <class T, class D = Cpu>
 class ParameterStore {
  public:
   // One registered parameter: where it lives in the flat buffers and the Var that views it.
@@ -41,7 +42,7 @@ class ParameterStore {
     Shape shape;
     ParamGroup group = ParamGroup::Decay;
     int64_t offset = 0;  // index of its first element in values() and grads()
-    Var<T> var;
+    Var<T, D> var;
     int64_t numel() const { return shape.numel(); }
   };
 
@@ -52,11 +53,11 @@ class ParameterStore {
   ParameterStore& operator=(ParameterStore&&) = default;
 
   // Registers a parameter (before finalize()). The returned Var stays valid for the store's life.
-  Var<T> add(std::string name, const Shape& shape, ParamGroup group = ParamGroup::Decay) {
+  Var<T, D> add(std::string name, const Shape& shape, ParamGroup group = ParamGroup::Decay) {
     TLCR_CHECK(!finalized_, "ParameterStore::add: cannot register '", name, "' after finalize()");
     TLCR_CHECK(!name.empty(), "ParameterStore::add: empty parameter name");
     TLCR_CHECK(!contains(name), "ParameterStore::add: duplicate parameter name '", name, "'");
-    Parameter entry{name, shape, group, numel_, tlcr::parameter(Tensor<T>(shape))};
+    Parameter entry{name, shape, group, numel_, tlcr::parameter(Tensor<T, D>(shape))};
     numel_ += shape.numel();
     index_.emplace(std::move(name), parameters_.size());
     parameters_.push_back(std::move(entry));
@@ -66,18 +67,19 @@ class ParameterStore {
   // Allocates the flat buffers once and turns every registered Var into a view of them.
   void finalize() {
     TLCR_CHECK(!finalized_, "ParameterStore::finalize: already finalized");
-    values_ = Tensor<T>(Shape{numel_});
-    grads_ = Tensor<T>(Shape{numel_});
+    values_ = Tensor<T, D>(Shape{numel_});
+    grads_ = Tensor<T, D>(Shape{numel_});
     decay_mask_.assign(static_cast<std::size_t>(numel_), 0);
     for (Parameter& p : parameters_) {
-      Tensor<T> value = values_.slice(p.offset, p.offset + p.numel()).reshape(p.shape);
+      Tensor<T, D> value = values_.slice(p.offset, p.offset + p.numel()).reshape(p.shape);
       value.copy_from(p.var.value());  // keep anything written before finalize()
-      Node<T>& node = p.var.node();
+      Node<T, D>& node = p.var.node();
       node.value = std::move(value);
       node.grad = grads_.slice(p.offset, p.offset + p.numel()).reshape(p.shape);
       if (p.group == ParamGroup::Decay)
         std::fill_n(decay_mask_.begin() + p.offset, p.numel(), uint8_t{1});
     }
+    decay_mask_tensor_ = Tensor<uint8_t, D>::from(Shape{numel_}, decay_mask_);
     finalized_ = true;
   }
   bool finalized() const { return finalized_; }
@@ -86,7 +88,7 @@ class ParameterStore {
   // parameter's value and gradient, so get(name).value() is writable.
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   const Parameter& info(const std::string& name) const { return parameters_[find(name)]; }
-  Var<T> get(const std::string& name) const { return info(name).var; }
+  Var<T, D> get(const std::string& name) const { return info(name).var; }
 
   // Every parameter, in registration order.
   const std::vector<Parameter>& parameters() const { return parameters_; }
@@ -100,19 +102,19 @@ class ParameterStore {
   int64_t numel() const { return numel_; }                 // number of scalars
 
   // The flat buffers (N). Writing into them writes into every parameter.
-  Tensor<T>& values() {
+  Tensor<T, D>& values() {
     require_finalized("values");
     return values_;
   }
-  const Tensor<T>& values() const {
+  const Tensor<T, D>& values() const {
     require_finalized("values");
     return values_;
   }
-  Tensor<T>& grads() {
+  Tensor<T, D>& grads() {
     require_finalized("grads");
     return grads_;
   }
-  const Tensor<T>& grads() const {
+  const Tensor<T, D>& grads() const {
     require_finalized("grads");
     return grads_;
   }
@@ -122,6 +124,11 @@ class ParameterStore {
     require_finalized("decay_mask");
     return decay_mask_;
   }
+  // The same mask on the device (N), for the optimisers' update kernels.
+  const Tensor<uint8_t, D>& decay_mask_tensor() const {
+    require_finalized("decay_mask_tensor");
+    return decay_mask_tensor_;
+  }
 
   // Sets every gradient to zero with one fill.
   void zero_grad() { grads().fill(T(0)); }
@@ -129,7 +136,10 @@ class ParameterStore {
   // Initialisers for one parameter (before or after finalize()). init_normal draws N(0, stddev²)
   // element by element in row-major order, so the result depends only on rng's state.
   void init_normal(const std::string& name, double stddev, Rng& rng) {
-    for (T& x : value_of(name)) x = static_cast<T>(stddev * rng.normal());
+    Tensor<T, D>& value = value_of(name);
+    Tensor<T, Cpu> drawn(value.shape());
+    for (T& x : drawn) x = static_cast<T>(stddev * rng.normal());
+    value.copy_from(Tensor<T, D>::to_device(drawn));
   }
   void init_constant(const std::string& name, T constant) { value_of(name).fill(constant); }
   void init_zeros(const std::string& name) { init_constant(name, T(0)); }
@@ -160,7 +170,7 @@ class ParameterStore {
                    " parameters registered)");
     return it->second;
   }
-  Tensor<T>& value_of(const std::string& name) { return parameters_[find(name)].var.value(); }
+  Tensor<T, D>& value_of(const std::string& name) { return parameters_[find(name)].var.value(); }
   void require_finalized(const char* caller) const {
     TLCR_CHECK(finalized_, "ParameterStore::", caller, ": call finalize() first");
   }
@@ -169,9 +179,10 @@ class ParameterStore {
   std::map<std::string, std::size_t> index_;  // name -> position in parameters_
   int64_t numel_ = 0;
   bool finalized_ = false;
-  Tensor<T> values_;
-  Tensor<T> grads_;
+  Tensor<T, D> values_;
+  Tensor<T, D> grads_;
   std::vector<uint8_t> decay_mask_;
+  Tensor<uint8_t, D> decay_mask_tensor_;
 };
 
 }  // namespace tlcr

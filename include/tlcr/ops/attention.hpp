@@ -36,6 +36,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/matmul.hpp"
 
 namespace tlcr {
@@ -259,5 +260,19 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
     }
   });
 }
+
+// The same with the key mask in a tensor on q's device, (B·Tk) bytes; undefined = no padding.
+template <class T>
+void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
+                              const Tensor<T>& k, const Tensor<T>& v,
+                              const Tensor<uint8_t>& key_mask, int64_t offset = 0) {
+  const std::span<const uint8_t> mask =
+      key_mask.defined() ? std::span<const uint8_t>(key_mask.data(), key_mask.numel())
+                         : std::span<const uint8_t>();
+  causal_attention_forward(out, probs, q, k, v, mask, offset);
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(causal_attention_forward, causal_attention_backward)
 
 }  // namespace tlcr

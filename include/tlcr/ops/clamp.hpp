@@ -17,6 +17,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/elementwise.hpp"
 
 namespace tlcr {
@@ -157,5 +158,8 @@ void where_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_out, cons
     if (db) db[i] += chose_a ? T(0) : g[i];
   });
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(clamp_forward, clamp_backward, minimum_forward, minimum_backward, maximum_forward, maximum_backward, where_forward, where_backward)
 
 }  // namespace tlcr

@@ -35,6 +35,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -305,5 +306,8 @@ void bce_with_logits_backward(Tensor<T>& d_logits, const Tensor<T>& d_out, const
     for (int64_t i = begin; i < end; ++i) dx[i] += g[i] * (detail::stable_sigmoid(x[i]) - y[i]);
   });
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(cross_entropy_forward, cross_entropy_backward, token_log_probs_forward, token_log_probs_backward, soft_cross_entropy_forward, soft_cross_entropy_backward, bce_with_logits_forward, bce_with_logits_backward)
 
 }  // namespace tlcr

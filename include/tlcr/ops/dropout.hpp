@@ -12,6 +12,7 @@
 
 #include "tlcr/core/rng.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -41,5 +42,8 @@ template <class T>
 void dropout_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T>& mask) {
   d_x.vector() += d_out.vector().cwiseProduct(mask.vector());
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(dropout_mask, dropout_forward, dropout_backward)
 
 }  // namespace tlcr

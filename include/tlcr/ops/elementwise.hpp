@@ -12,6 +12,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/reduce.hpp"
 
 namespace tlcr {
@@ -151,5 +152,27 @@ template <class T>
 void scale_backward(Tensor<T>& d_x, const Tensor<T>& d_out, T factor) {
   d_x.vector() += factor * d_out.vector();
 }
+
+// Gradient accumulation, dst += src (same numel): how a gradient reaches a tensor that several
+// consumers feed.
+template <class T>
+void accumulate(Tensor<T>& dst, const Tensor<T>& src) {
+  TLCR_CHECK(dst.numel() == src.numel(), "accumulate: ", dst.numel(), " destination elements vs ",
+             src.numel(), " source elements");
+  dst.vector() += src.vector();
+}
+// dst += scale · src with the factor read from the one-element tensor `scale`: the factor is a
+// value on the device (a scalar loss's gradient), so it never crosses to the host.
+template <class T>
+void accumulate_scaled(Tensor<T>& dst, const Tensor<T>& src, const Tensor<T>& scale) {
+  TLCR_CHECK(dst.numel() == src.numel() && scale.numel() == 1, "accumulate_scaled: ", dst.numel(),
+             " destination elements, ", src.numel(), " source elements, ", scale.numel(),
+             " scale elements (expected 1)");
+  const T factor = scale.data()[0];
+  dst.vector() += factor * src.vector();
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(binary_forward, binary_backward, scale_forward, scale_backward, accumulate, accumulate_scaled)
 
 }  // namespace tlcr

@@ -15,6 +15,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -90,5 +91,21 @@ void embedding_backward(Tensor<T>& d_table, const Tensor<T>& d_out, std::span<co
                  }
                });
 }
+
+// The same lookups with the ids in a tensor on the table's device (what models pass, so that ids
+// cross to a device once per forward pass): ids (…) of int32.
+template <class T>
+void embedding_forward(Tensor<T>& out, const Tensor<T>& table, const Tensor<int32_t>& ids,
+                       const Shape& id_shape) {
+  embedding_forward(out, table, std::span<const int32_t>(ids.data(), ids.numel()), id_shape);
+}
+template <class T>
+void embedding_backward(Tensor<T>& d_table, const Tensor<T>& d_out, const Tensor<int32_t>& ids,
+                        const Shape& id_shape) {
+  embedding_backward(d_table, d_out, std::span<const int32_t>(ids.data(), ids.numel()), id_shape);
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(embedding_forward, embedding_backward)
 
 }  // namespace tlcr

@@ -12,6 +12,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -91,5 +92,8 @@ void merge_heads_backward(Tensor<T>& d_y, const Tensor<T>& d_out) {
   detail::permute_heads(const_cast<T*>(d_out.data()), std::vector<T*>{d_y.data()}, s.dims[0],
                         s.dims[2], s.dims[1], s.dims[3], true, true);
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(split_heads_forward, split_heads_backward, merge_heads_forward, merge_heads_backward)
 
 }  // namespace tlcr

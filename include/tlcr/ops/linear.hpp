@@ -12,6 +12,7 @@
 
 #include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/reduce.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -57,5 +58,8 @@ void linear_backward(Tensor<T>* d_x, Tensor<T>* d_w, Tensor<T>* d_bias, const Te
   matmul_backward(d_x, d_w, d_out, x, w, false, transpose_w);
   if (d_bias) add_bias_grad(*d_bias, d_out);
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(linear_forward, linear_backward)
 
 }  // namespace tlcr

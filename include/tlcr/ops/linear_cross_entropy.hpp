@@ -21,14 +21,32 @@
 
 #include "tlcr/ops/cross_entropy.hpp"
 #include "tlcr/ops/matmul.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
 // ∂loss/∂h (N,C) and ∂loss/∂W (W's shape) for d_loss = 1; either may be left undefined.
-template <class T>
+template <class T, class D = Cpu>
 struct LinearCrossEntropyGrads {
-  Tensor<T> d_h, d_w;
+  Tensor<T, D> d_h, d_w;
 };
+
+namespace detail {
+// The gradient pair as an argument of the SealedCpu forwarding overload (ops/host_kernels.hpp).
+template <class T>
+struct SealedArg<LinearCrossEntropyGrads<T, SealedCpu>*> : std::true_type {};
+template <class T>
+struct HostArg<LinearCrossEntropyGrads<T, SealedCpu>*> {
+  LinearCrossEntropyGrads<T, Cpu> aliases;
+  bool present;
+  explicit HostArg(LinearCrossEntropyGrads<T, SealedCpu>* grads) : present(grads != nullptr) {
+    if (grads && grads->d_h.defined()) aliases.d_h = TensorAccess::host_alias(grads->d_h);
+    if (grads && grads->d_w.defined()) aliases.d_w = TensorAccess::host_alias(grads->d_w);
+  }
+  LinearCrossEntropyGrads<T, Cpu>* get() { return present ? &aliases : nullptr; }
+  void finish() {}
+};
+}  // namespace detail
 
 namespace detail {
 constexpr int64_t kLogitChunkElements = 1 << 21;  // logits per chunk: 8 MiB of float
@@ -102,5 +120,8 @@ void linear_cross_entropy_forward(Tensor<T>& loss, LinearCrossEntropyGrads<T>* g
   for (const T value : weighted_nll) total += double(value);
   loss.data()[0] = total_weight > 0 ? T(total / total_weight) : T(0);
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(linear_cross_entropy_forward)
 
 }  // namespace tlcr

@@ -15,6 +15,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/packed_gemm.hpp"
 
 namespace tlcr {
@@ -287,5 +288,8 @@ void batched_matmul_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_
                        gemm(dB, dO, A, true, true, true);
                    });
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(matmul_forward, matmul_backward, batched_matmul_forward, batched_matmul_backward)
 
 }  // namespace tlcr

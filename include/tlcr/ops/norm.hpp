@@ -21,6 +21,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -285,5 +286,8 @@ void rmsnorm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, const Tensor<T>& d_ou
   detail::check_norm_grads<T>("rmsnorm_backward", d_x, d_weight, nullptr, x);
   detail::norm_backward<T>(d_x, d_weight, nullptr, d_out, x, weight, nullptr, rstd);
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(layernorm_forward, layernorm_backward, rmsnorm_forward, rmsnorm_backward)
 
 }  // namespace tlcr

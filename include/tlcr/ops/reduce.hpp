@@ -10,6 +10,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -108,5 +109,8 @@ void add_row_sums(Tensor<T>& out, const Tensor<T>& x) {
                  for (int64_t k = 0; k < c1 - c0; ++k) sums[c0 + k] += sum[k];
                });
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(sum_axis_forward, sum_axis_backward, sum_all_forward, sum_all_backward)
 
 }  // namespace tlcr

@@ -14,6 +14,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -70,5 +71,20 @@ void rope_backward(Tensor<T>& d_x, const Tensor<T>& d_out, std::span<const int32
                    double theta = 10000.0) {
   detail::rope_rotate(d_x, d_out, positions, theta, -1, true);
 }
+
+// The same with the positions in a tensor on x's device: positions (B·T) of int32.
+template <class T>
+void rope_forward(Tensor<T>& out, const Tensor<T>& x, const Tensor<int32_t>& positions,
+                  double theta = 10000.0) {
+  rope_forward(out, x, std::span<const int32_t>(positions.data(), positions.numel()), theta);
+}
+template <class T>
+void rope_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<int32_t>& positions,
+                   double theta = 10000.0) {
+  rope_backward(d_x, d_out, std::span<const int32_t>(positions.data(), positions.numel()), theta);
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(rope_forward, rope_backward)
 
 }  // namespace tlcr

@@ -20,6 +20,7 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/reduce.hpp"
 
 namespace tlcr {
@@ -205,5 +206,23 @@ void concat_backward(const std::vector<Tensor<T>*>& d_inputs, const std::vector<
     offset += sizes[i];
   }
 }
+
+// Writes x (B, H, n, D) into time steps [offset, offset + n) of cache (B, H, capacity, D): how a
+// KV cache stores the keys and values of new steps.
+template <class T>
+void write_time_steps(Tensor<T>& cache, const Tensor<T>& x, int64_t offset) {
+  TLCR_CHECK(cache.rank() == 4 && x.rank() == 4 && cache.dim(0) == x.dim(0) &&
+                 cache.dim(1) == x.dim(1) && cache.dim(3) == x.dim(3) && offset >= 0 &&
+                 offset + x.dim(2) <= cache.dim(2),
+             "write_time_steps: cannot write ", x.shape().str(), " at step ", offset, " of ",
+             cache.shape().str());
+  const int64_t n = x.dim(2), capacity = cache.dim(2), head_size = x.dim(3);
+  for (int64_t bh = 0; bh < x.dim(0) * x.dim(1); ++bh)
+    std::copy_n(x.data() + bh * n * head_size, n * head_size,
+                cache.data() + (bh * capacity + offset) * head_size);
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(write_time_steps, transpose_forward, transpose_backward, slice_forward, slice_backward, concat_forward, concat_backward)
 
 }  // namespace tlcr

@@ -15,6 +15,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -133,5 +134,8 @@ void log_softmax_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T
     for (int64_t j = 0; j < cols; ++j) dxr[j] += gr[j] - fast_exp_nonpositive(yr[j]) * total;
   });
 }
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp).
+TLCR_HOST_KERNELS(softmax_forward, softmax_backward, log_softmax_forward, log_softmax_backward)
 
 }  // namespace tlcr

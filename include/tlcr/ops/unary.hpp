@@ -18,6 +18,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/elementwise.hpp"
 
 namespace tlcr {
@@ -132,6 +133,18 @@ void unary_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T>& x,
   parallel_for(0, x.numel(), detail::kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) dx[i] += Fn::derivative(px[i], py[i]) * g[i];
   });
+}
+
+// The kernels of this family, chosen by device (ops/host_kernels.hpp). Written out because the
+// policy Fn is an explicit template argument, which the TLCR_HOST_KERNELS overloads cannot take.
+template <class Fn, class T>
+void unary_forward(Tensor<T, SealedCpu>& out, const Tensor<T, SealedCpu>& x) {
+  detail::run_on_host([](auto&&... host) { unary_forward<Fn>(host...); }, out, x);
+}
+template <class Fn, class T>
+void unary_backward(Tensor<T, SealedCpu>& d_x, const Tensor<T, SealedCpu>& d_out,
+                    const Tensor<T, SealedCpu>& x, const Tensor<T, SealedCpu>& out) {
+  detail::run_on_host([](auto&&... host) { unary_backward<Fn>(host...); }, d_x, d_out, x, out);
 }
 
 }  // namespace tlcr

@@ -12,6 +12,7 @@
 // the parallel loop gives the same bits for any thread count.
 // The state (t, m, v) can be read out and restored for checkpoints; a restored optimiser continues
 // bitwise identically.
+// The loop itself is the adamw_update kernel (ops/optimizer_updates.hpp), one per device.
 // Not here: the learning-rate schedule (schedule.hpp) or gradient clipping (clip.hpp).
 // Shape legend: N = store.numel(); values, grads, m and v are all (N).
 #pragma once
@@ -19,10 +20,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <Eigen/Core>
-
-#include "tlcr/core/parallel.hpp"
 #include "tlcr/nn/parameter_store.hpp"
+#include "tlcr/ops/optimizer_updates.hpp"
 
 namespace tlcr {
 
@@ -35,17 +34,17 @@ struct AdamWOptions {
 };
 
 // Everything AdamW remembers between steps.
-template <class T>
+template <class T, class D = Cpu>
 struct AdamWState {
   int64_t step = 0;  // updates taken so far (t of the last update)
-  Tensor<T> m;       // (N) first-moment estimate
-  Tensor<T> v;       // (N) second-moment estimate
+  Tensor<T, D> m;       // (N) first-moment estimate
+  Tensor<T, D> v;       // (N) second-moment estimate
 };
 
-template <class T>
+template <class T, class D = Cpu>
 class AdamW {
  public:
-  AdamW(ParameterStore<T>& store, AdamWOptions options) : store_(&store), options_(options) {
+  AdamW(ParameterStore<T, D>& store, AdamWOptions options) : store_(&store), options_(options) {
     TLCR_CHECK(store.finalized(), "AdamW: the ParameterStore must be finalized first");
     TLCR_CHECK(options.beta1 >= 0 && options.beta1 < 1, "AdamW: expected beta1 in [0, 1), got ",
                options.beta1);
@@ -54,8 +53,8 @@ class AdamW {
     TLCR_CHECK(options.eps > 0, "AdamW: expected eps > 0, got ", options.eps);
     TLCR_CHECK(options.weight_decay >= 0, "AdamW: expected weight_decay >= 0, got ",
                options.weight_decay);
-    state_.m = Tensor<T>(Shape{store.numel()});
-    state_.v = Tensor<T>(Shape{store.numel()});
+    state_.m = Tensor<T, D>(Shape{store.numel()});
+    state_.v = Tensor<T, D>(Shape{store.numel()});
   }
 
   // One update with options().lr, or with the given learning rate (e.g. from a schedule).
@@ -76,40 +75,22 @@ class AdamW {
     const T eps = static_cast<T>(options_.eps);
     const T decay_factor = static_cast<T>(1 - lr * options_.weight_decay);
 
-    T* values = store_->values().data();
-    const T* grads = store_->grads().data();
-    const uint8_t* decays = store_->decay_mask().data();
-    T* m = state_.m.data();
-    T* v = state_.v.data();
-    // Eigen array expressions, because they vectorise the square root: a plain loop calling
-    // std::sqrt does not (the call may set errno, so GCC keeps it scalar).
-    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
-    using Mask = Eigen::Array<uint8_t, Eigen::Dynamic, 1>;
-    parallel_for(0, store_->numel(), kGrain, [&](int64_t chunk_begin, int64_t chunk_end) {
-      // Blocks small enough that m and v are still in L1 when the parameter update reads them.
-      for (int64_t begin = chunk_begin; begin < chunk_end; begin += kBlock) {
-        const int64_t n = std::min(kBlock, chunk_end - begin);
-        Eigen::Map<Array> value(values + begin, n), first(m + begin, n), second(v + begin, n);
-        const Eigen::Map<const Array> grad(grads + begin, n);
-        const Eigen::Map<const Mask> decayed(decays + begin, n);
-        first = beta1 * first + one_minus_beta1 * grad;
-        second = beta2 * second + one_minus_beta2 * grad * grad;
-        const auto keep = (decayed != 0).select(Array::Constant(n, decay_factor), Array::Ones(n));
-        value = value * keep - step_size * first / (second.sqrt() * inverse_sqrt_correction2 + eps);
-      }
-    });
+    adamw_update(store_->values(), store_->grads(), store_->decay_mask_tensor(), state_.m,
+                 state_.v,
+                 AdamWCoefficients<T>{beta1, beta2, one_minus_beta1, one_minus_beta2, step_size,
+                                      inverse_sqrt_correction2, eps, decay_factor});
   }
 
   AdamWOptions& options() { return options_; }
   const AdamWOptions& options() const { return options_; }
   int64_t step_count() const { return state_.step; }
-  const Tensor<T>& m() const { return state_.m; }
-  const Tensor<T>& v() const { return state_.v; }
+  const Tensor<T, D>& m() const { return state_.m; }
+  const Tensor<T, D>& v() const { return state_.v; }
 
   // A deep copy of (t, m, v), for checkpoints.
-  AdamWState<T> state() const { return {state_.step, state_.m.clone(), state_.v.clone()}; }
+  AdamWState<T, D> state() const { return {state_.step, state_.m.clone(), state_.v.clone()}; }
   // Restores a state taken from an optimiser over a store of the same size.
-  void load_state(const AdamWState<T>& saved) {
+  void load_state(const AdamWState<T, D>& saved) {
     TLCR_CHECK(saved.step >= 0, "AdamW::load_state: negative step ", saved.step);
     TLCR_CHECK(saved.m.defined() && saved.v.defined(), "AdamW::load_state: m or v is missing");
     check_same_shape("AdamW::load_state", saved.m.shape(), state_.m.shape(), "saved m", "expected");
@@ -120,12 +101,9 @@ class AdamW {
   }
 
  private:
-  static constexpr int64_t kGrain = 1 << 15;
-  static constexpr int64_t kBlock = 512;
-
-  ParameterStore<T>* store_;
+  ParameterStore<T, D>* store_;
   AdamWOptions options_;
-  AdamWState<T> state_;
+  AdamWState<T, D> state_;
 };
 
 }  // namespace tlcr

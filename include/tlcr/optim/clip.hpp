@@ -1,8 +1,8 @@
 // tlcr/optim/clip.hpp — global-norm gradient clipping and a check for non-finite gradients.
 //
-// grad_norm = sqrt(Σ_i g_i²) over the whole flat gradient buffer, accumulated in double. The sum
-// runs over fixed blocks of detail::kNormBlock elements (blocks in parallel) and the block sums are
-// added in block order, so the norm is bitwise the same for every thread count.
+// grad_norm = sqrt(Σ_i g_i²) over the whole flat gradient buffer, accumulated in double by the
+// sum_of_squares kernel (ops/optimizer_updates.hpp: fixed blocks added in block order, so the norm
+// is bitwise the same for every thread count); only that one scalar crosses to the host.
 // clip_grad_norm multiplies every gradient by max_norm / norm when norm > max_norm, so afterwards
 // the norm is max_norm (up to rounding), and returns the norm from before clipping. When the norm
 // is not finite (a NaN or ±Inf somewhere) the gradients are left alone and the caller should skip
@@ -18,56 +18,37 @@
 #include <string_view>
 #include <vector>
 
-#include "tlcr/core/parallel.hpp"
 #include "tlcr/nn/parameter_store.hpp"
+#include "tlcr/ops/optimizer_updates.hpp"
 
 namespace tlcr {
 
 namespace detail {
-constexpr int64_t kNormBlock = 1 << 14;  // elements per partial sum; fixed, unlike thread chunks
-constexpr int64_t kScaleGrain = 1 << 15;
-
-// Σ x_i² in double, in a fixed order independent of the thread count.
-template <class T>
-double sum_of_squares(const Tensor<T>& x) {
-  const T* data = x.data();
-  const int64_t n = x.numel();
-  const int64_t blocks = (n + kNormBlock - 1) / kNormBlock;
-  std::vector<double> block_sums(static_cast<std::size_t>(blocks), 0.0);
-  parallel_for(0, blocks, 1, [&](int64_t first_block, int64_t last_block) {
-    for (int64_t block = first_block; block < last_block; ++block) {
-      const int64_t begin = block * kNormBlock;
-      const int64_t end = std::min(n, begin + kNormBlock);
-      double sum = 0;
-      for (int64_t i = begin; i < end; ++i) sum += static_cast<double>(data[i]) * data[i];
-      block_sums[block] = sum;
-    }
-  });
-  double total = 0;
-  for (double sum : block_sums) total += sum;
-  return total;
+// Σ x_i² in double, in a fixed order independent of the thread count; one scalar crosses to the
+// host.
+template <class T, class D>
+double squared_norm(const Tensor<T, D>& x) {
+  Tensor<double, D> total(Shape{});
+  sum_of_squares(total, x);
+  return total.to_vector()[0];
 }
 }  // namespace detail
 
 // sqrt(Σ g²) over every gradient of the store.
-template <class T>
-double grad_norm(const ParameterStore<T>& store) {
-  return std::sqrt(detail::sum_of_squares(store.grads()));
+template <class T, class D>
+double grad_norm(const ParameterStore<T, D>& store) {
+  return std::sqrt(detail::squared_norm(store.grads()));
 }
 
 // Scales all gradients by max_norm / norm when norm > max_norm; returns the norm before clipping.
 // A non-finite norm is returned as it is and the gradients are not touched.
-template <class T>
-double clip_grad_norm(ParameterStore<T>& store, double max_norm) {
+template <class T, class D>
+double clip_grad_norm(ParameterStore<T, D>& store, double max_norm) {
   TLCR_CHECK(max_norm > 0 && std::isfinite(max_norm),
              "clip_grad_norm: expected a positive finite max_norm, got ", max_norm);
   const double norm = grad_norm(store);
   if (!std::isfinite(norm) || norm <= max_norm) return norm;
-  const T factor = static_cast<T>(max_norm / norm);
-  T* grads = store.grads().data();
-  parallel_for(0, store.numel(), detail::kScaleGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) grads[i] *= factor;
-  });
+  scale_in_place(store.grads(), static_cast<T>(max_norm / norm));
   return norm;
 }
 
@@ -78,9 +59,11 @@ struct NonFiniteGrad {
   double value = 0;
 };
 
-template <class T>
-std::optional<NonFiniteGrad> find_non_finite_grad(const ParameterStore<T>& store) {
-  const T* grads = store.grads().data();
+// Reads the gradients on the host (a download of the whole buffer on a device): for diagnosis.
+template <class T, class D>
+std::optional<NonFiniteGrad> find_non_finite_grad(const ParameterStore<T, D>& store) {
+  const Tensor<T, Cpu> host = store.grads().to_host();
+  const T* grads = host.data();
   for (const auto& p : store.parameters())
     for (int64_t i = 0; i < p.numel(); ++i)
       if (!std::isfinite(grads[p.offset + i]))
@@ -90,11 +73,15 @@ std::optional<NonFiniteGrad> find_non_finite_grad(const ParameterStore<T>& store
 
 // Throws tlcr::Error naming the parameter, element and value when a gradient is not finite.
 // `where` says which step or phase was running (e.g. "ppo update 12").
-template <class T>
-void check_finite_grads(const ParameterStore<T>& store, std::string_view where) {
+// The check reads one scalar (Σ g², non-finite iff some gradient is, short of an overflow of
+// the double sum); only a failing check reads the gradients themselves to name the culprit.
+template <class T, class D>
+void check_finite_grads(const ParameterStore<T, D>& store, std::string_view where) {
+  if (std::isfinite(detail::squared_norm(store.grads()))) return;
   if (auto bad = find_non_finite_grad(store))
     detail::fail(where, ": non-finite gradient ", bad->value, " in parameter '", bad->parameter,
                  "' at element ", bad->index);
+  detail::fail(where, ": the sum of squared gradients overflows a double");
 }
 
 }  // namespace tlcr

@@ -12,8 +12,8 @@
 // Shape legend: N = store.numel(); values, grads and velocity are all (N).
 #pragma once
 
-#include "tlcr/core/parallel.hpp"
 #include "tlcr/nn/parameter_store.hpp"
+#include "tlcr/ops/optimizer_updates.hpp"
 
 namespace tlcr {
 
@@ -24,17 +24,17 @@ struct SgdOptions {
   double weight_decay = 0;
 };
 
-template <class T>
+template <class T, class D = Cpu>
 class Sgd {
  public:
-  Sgd(ParameterStore<T>& store, SgdOptions options) : store_(&store), options_(options) {
+  Sgd(ParameterStore<T, D>& store, SgdOptions options) : store_(&store), options_(options) {
     TLCR_CHECK(store.finalized(), "Sgd: the ParameterStore must be finalized first");
     TLCR_CHECK(options.momentum >= 0 && options.momentum < 1,
                "Sgd: expected momentum in [0, 1), got ", options.momentum);
     TLCR_CHECK(!options.nesterov || options.momentum > 0, "Sgd: Nesterov needs momentum > 0");
     TLCR_CHECK(options.weight_decay >= 0, "Sgd: expected weight_decay >= 0, got ",
                options.weight_decay);
-    velocity_ = Tensor<T>(Shape{store.numel()});
+    velocity_ = Tensor<T, D>(Shape{store.numel()});
   }
 
   // One update with options().lr, or with the given learning rate (e.g. from a schedule).
@@ -44,32 +44,20 @@ class Sgd {
     const T momentum = static_cast<T>(options_.momentum);
     const T weight_decay = static_cast<T>(options_.weight_decay);
     const bool nesterov = options_.nesterov;
-    T* values = store_->values().data();
-    const T* grads = store_->grads().data();
-    const uint8_t* decays = store_->decay_mask().data();
-    T* velocity = velocity_.data();
-    parallel_for(0, store_->numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const T g = decays[i] ? grads[i] + weight_decay * values[i] : grads[i];
-        velocity[i] = momentum * velocity[i] + g;
-        const T direction = nesterov ? g + momentum * velocity[i] : velocity[i];
-        values[i] -= learning_rate * direction;
-      }
-    });
+    sgd_update(store_->values(), store_->grads(), store_->decay_mask_tensor(), velocity_,
+               learning_rate, momentum, weight_decay, nesterov);
   }
 
   SgdOptions& options() { return options_; }
   const SgdOptions& options() const { return options_; }
   // The momentum buffer (N), e.g. for checkpoints; writable to restore one.
-  Tensor<T>& velocity() { return velocity_; }
-  const Tensor<T>& velocity() const { return velocity_; }
+  Tensor<T, D>& velocity() { return velocity_; }
+  const Tensor<T, D>& velocity() const { return velocity_; }
 
  private:
-  static constexpr int64_t kGrain = 1 << 15;
-
-  ParameterStore<T>* store_;
+  ParameterStore<T, D>* store_;
   SgdOptions options_;
-  Tensor<T> velocity_;
+  Tensor<T, D> velocity_;
 };
 
 }  // namespace tlcr

@@ -46,21 +46,22 @@ struct LmTrainReport {
 };
 
 // Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0.
-template <class T, class Arch>
-Var<T> language_model_loss(const Transformer<T, Arch>& model, const TokenBatch& batch) {
+template <class T, class Arch, class D>
+Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenBatch& batch) {
   return model.lm_loss(model.hidden(ModelInput::from(batch)),
                        std::span<const int32_t>(batch.targets));
 }
 
 // Mean loss over held-out batches, weighted by their target counts.
-template <class T, class Arch>
-double evaluate_loss(const Transformer<T, Arch>& model, const std::vector<TokenBatch>& batches) {
+template <class T, class Arch, class D>
+double evaluate_loss(const Transformer<T, Arch, D>& model,
+                     const std::vector<TokenBatch>& batches) {
   NoGrad no_grad;
   double total = 0, count = 0;
   for (const TokenBatch& batch : batches) {
     const double n = static_cast<double>(batch.target_count());
     if (n == 0) continue;
-    total += language_model_loss(model, batch).value()[0] * n;
+    total += language_model_loss(model, batch).item() * n;
     count += n;
   }
   return count > 0 ? total / count : NAN;
@@ -103,7 +104,7 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
     for (int64_t micro = 0; micro < options.grad_accum; ++micro) {
       const TokenBatch batch = batcher.next();
       const Var<T> loss = language_model_loss(model, batch);
-      const double value = loss.value()[0];
+      const double value = loss.item();
       if (!std::isfinite(value))
         detail::fail(options.label, ": loss became ", value, " at step ", step, " (micro-batch ",
                      micro, "); stopped. The last good checkpoint is ",

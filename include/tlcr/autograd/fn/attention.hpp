@@ -11,23 +11,41 @@ namespace tlcr {
 
 // softmax(Q·Kᵀ/√D, causal + key mask) · V. The attention probabilities are kept for backward only
 // when some input needs a gradient; the key mask is not kept (backward does not read it).
-template <class T>
-Var<T> causal_attention(const Var<T>& q, const Var<T>& k, const Var<T>& v,
-                        std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
+namespace detail {
+// Key mask: a host span (counted as one upload per call on a device) or a tensor on q's device.
+template <class T, class D, class Mask>
+Var<T, D> causal_attention_with(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
+                                const Mask& key_mask, std::size_t key_mask_size, int64_t offset) {
   const AttentionSizes sizes =
-      attention_sizes("causal_attention", q.shape(), k.shape(), v.shape(), key_mask.size(), offset);
+      attention_sizes("causal_attention", q.shape(), k.shape(), v.shape(), key_mask_size, offset);
   const bool keep_probs =
       grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  auto out = Tensor<T>::uninitialized(q.shape());
-  Tensor<T> probs = keep_probs ? Tensor<T>::uninitialized(sizes.probs_shape()) : Tensor<T>();
+  auto out = Tensor<T, D>::uninitialized(q.shape());
+  Tensor<T, D> probs =
+      keep_probs ? Tensor<T, D>::uninitialized(sizes.probs_shape()) : Tensor<T, D>();
   causal_attention_forward(out, keep_probs ? &probs : nullptr, q.value(), k.value(), v.value(),
                            key_mask, offset);
-  return record<T>("causal_attention", std::move(out), {q, k, v},
-                   [q, k, v, probs, offset](const Tensor<T>& d_out) {
-                     causal_attention_backward(q.grad_if_needed(), k.grad_if_needed(),
-                                               v.grad_if_needed(), d_out, probs, q.value(),
-                                               k.value(), v.value(), offset);
-                   });
+  return record<T, D>("causal_attention", std::move(out), {q, k, v},
+                      [q, k, v, probs, offset](const Tensor<T, D>& d_out) {
+                        causal_attention_backward(q.grad_if_needed(), k.grad_if_needed(),
+                                                  v.grad_if_needed(), d_out, probs, q.value(),
+                                                  k.value(), v.value(), offset);
+                      });
+}
+}  // namespace detail
+
+template <class T, class D>
+Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
+                           std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
+  return detail::causal_attention_with(q, k, v, key_mask, key_mask.size(), offset);
+}
+// The same with the key mask on q's device, (B·Tk) bytes; undefined = no padding.
+template <class T, class D>
+Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
+                           const Tensor<uint8_t, D>& key_mask, int64_t offset = 0) {
+  return detail::causal_attention_with(q, k, v, key_mask,
+                                       key_mask.defined() ? std::size_t(key_mask.numel()) : 0,
+                                       offset);
 }
 
 }  // namespace tlcr

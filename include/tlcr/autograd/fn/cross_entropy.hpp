@@ -16,17 +16,17 @@ namespace tlcr {
 
 // Weighted mean over non-ignored rows of −log softmax(logits)[target] → rank 0.
 // All rows ignored (or all weights 0) gives 0 with a zero gradient.
-template <class T>
-Var<T> cross_entropy(const Var<T>& logits, std::span<const int32_t> targets,
+template <class T, class D>
+Var<T, D> cross_entropy(const Var<T, D>& logits, std::span<const int32_t> targets,
                      RowWeights<T> weights = {}, int32_t ignore_index = -100) {
-  Tensor<T> loss{Shape{}};
-  Tensor<T> logsumexp(Shape{logits.shape().rows()});
+  Tensor<T, D> loss{Shape{}};
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
   cross_entropy_forward(loss, logsumexp, logits.value(), targets, weights, ignore_index);
-  return record<T>(
+  return record<T, D>(
       "cross_entropy", std::move(loss), {logits},
       [logits, logsumexp, ignore_index,
        targets = std::vector<int32_t>(targets.begin(), targets.end()),
-       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T>& d_loss) {
+       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T, D>& d_loss) {
         if (auto* d_logits = logits.grad_if_needed())
           cross_entropy_backward(*d_logits, d_loss, logits.value(), logsumexp,
                                  std::span<const int32_t>(targets), std::span<const T>(weights),
@@ -35,17 +35,17 @@ Var<T> cross_entropy(const Var<T>& logits, std::span<const int32_t> targets,
 }
 
 // log softmax(logits)[target] per row → (…); 0 on rows whose target is ignore_index.
-template <class T>
-Var<T> token_log_probs(const Var<T>& logits, std::span<const int32_t> targets,
+template <class T, class D>
+Var<T, D> token_log_probs(const Var<T, D>& logits, std::span<const int32_t> targets,
                        int32_t ignore_index = -100) {
   TLCR_CHECK(logits.shape().rank >= 1, "token_log_probs: expected logits (…, V), got a scalar");
-  Tensor<T> out(detail::row_shape(logits.shape()));
-  Tensor<T> logsumexp(Shape{logits.shape().rows()});
+  Tensor<T, D> out(detail::row_shape(logits.shape()));
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
   token_log_probs_forward(out, logsumexp, logits.value(), targets, ignore_index);
-  return record<T>(
+  return record<T, D>(
       "token_log_probs", std::move(out), {logits},
       [logits, logsumexp, ignore_index,
-       targets = std::vector<int32_t>(targets.begin(), targets.end())](const Tensor<T>& d_out) {
+       targets = std::vector<int32_t>(targets.begin(), targets.end())](const Tensor<T, D>& d_out) {
         if (auto* d_logits = logits.grad_if_needed())
           token_log_probs_backward(*d_logits, d_out, logits.value(), logsumexp,
                                    std::span<const int32_t>(targets), ignore_index);
@@ -53,17 +53,17 @@ Var<T> token_log_probs(const Var<T>& logits, std::span<const int32_t> targets,
 }
 
 // w_i · (−Σ_k y_ik · log softmax(logits_i)_k) per row → (…). target_probs has the logits' shape.
-template <class T>
-Var<T> soft_cross_entropy(const Var<T>& logits, const Tensor<T>& target_probs,
+template <class T, class D>
+Var<T, D> soft_cross_entropy(const Var<T, D>& logits, const Tensor<T, D>& target_probs,
                           RowWeights<T> weights = {}) {
   TLCR_CHECK(logits.shape().rank >= 1, "soft_cross_entropy: expected logits (…, K), got a scalar");
-  Tensor<T> out(detail::row_shape(logits.shape()));
-  Tensor<T> logsumexp(Shape{logits.shape().rows()});
+  Tensor<T, D> out(detail::row_shape(logits.shape()));
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
   soft_cross_entropy_forward(out, logsumexp, logits.value(), target_probs, weights);
-  return record<T>(
+  return record<T, D>(
       "soft_cross_entropy", std::move(out), {logits},
       [logits, logsumexp, target_probs,
-       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T>& d_out) {
+       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T, D>& d_out) {
         if (auto* d_logits = logits.grad_if_needed())
           soft_cross_entropy_backward(*d_logits, d_out, logits.value(), logsumexp, target_probs,
                                       std::span<const T>(weights));
@@ -71,12 +71,12 @@ Var<T> soft_cross_entropy(const Var<T>& logits, const Tensor<T>& target_probs,
 }
 
 // max(x, 0) − x·y + log(1 + exp(−|x|)) elementwise → the logits' shape. targets y are constants.
-template <class T>
-Var<T> bce_with_logits(const Var<T>& logits, const Tensor<T>& targets) {
-  Tensor<T> out(logits.shape());
+template <class T, class D>
+Var<T, D> bce_with_logits(const Var<T, D>& logits, const Tensor<T, D>& targets) {
+  Tensor<T, D> out(logits.shape());
   bce_with_logits_forward(out, logits.value(), targets);
-  return record<T>("bce_with_logits", std::move(out), {logits},
-                   [logits, targets](const Tensor<T>& d_out) {
+  return record<T, D>("bce_with_logits", std::move(out), {logits},
+                   [logits, targets](const Tensor<T, D>& d_out) {
                      if (auto* d_logits = logits.grad_if_needed())
                        bce_with_logits_backward(*d_logits, d_out, logits.value(), targets);
                    });

@@ -10,15 +10,15 @@ namespace tlcr {
 // Drops each element of x with probability p and scales the rest by 1/(1−p), drawing the mask from
 // `rng`. In eval mode (training = false) or with p = 0 it returns x itself and draws nothing, so
 // switching dropout off leaves the generator where it was.
-template <class T>
-Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true) {
+template <class T, class D>
+Var<T, D> dropout(const Var<T, D>& x, double p, Rng& rng, bool training = true) {
   check_dropout_probability(p);
   if (!training || p == 0) return x;
-  Tensor<T> mask(x.shape());
+  Tensor<T, D> mask(x.shape());
   dropout_mask(mask, p, rng);
-  Tensor<T> out(x.shape());
+  Tensor<T, D> out(x.shape());
   dropout_forward(out, x.value(), mask);
-  return record<T>("dropout", std::move(out), {x}, [x, mask](const Tensor<T>& d_out) {
+  return record<T, D>("dropout", std::move(out), {x}, [x, mask](const Tensor<T, D>& d_out) {
     if (auto* d_x = x.grad_if_needed()) dropout_backward(*d_x, d_out, mask);
   });
 }

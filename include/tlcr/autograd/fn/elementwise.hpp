@@ -7,38 +7,38 @@
 
 namespace tlcr {
 
-template <class T>
-Var<T> binary(BinaryOp op, const Var<T>& a, const Var<T>& b) {
-  auto out = Tensor<T>::uninitialized(a.shape());
+template <class T, class D>
+Var<T, D> binary(BinaryOp op, const Var<T, D>& a, const Var<T, D>& b) {
+  auto out = Tensor<T, D>::uninitialized(a.shape());
   binary_forward(op, out, a.value(), b.value());
-  return record<T>(binary_op_name(op), std::move(out), {a, b}, [op, a, b](const Tensor<T>& d_out) {
+  return record<T, D>(binary_op_name(op), std::move(out), {a, b}, [op, a, b](const Tensor<T, D>& d_out) {
     binary_backward(op, a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(), b.value());
   });
 }
 
-template <class T>
-Var<T> add(const Var<T>& a, const Var<T>& b) {
+template <class T, class D>
+Var<T, D> add(const Var<T, D>& a, const Var<T, D>& b) {
   return binary(BinaryOp::Add, a, b);
 }
-template <class T>
-Var<T> sub(const Var<T>& a, const Var<T>& b) {
+template <class T, class D>
+Var<T, D> sub(const Var<T, D>& a, const Var<T, D>& b) {
   return binary(BinaryOp::Sub, a, b);
 }
-template <class T>
-Var<T> mul(const Var<T>& a, const Var<T>& b) {
+template <class T, class D>
+Var<T, D> mul(const Var<T, D>& a, const Var<T, D>& b) {
   return binary(BinaryOp::Mul, a, b);
 }
-template <class T>
-Var<T> div(const Var<T>& a, const Var<T>& b) {
+template <class T, class D>
+Var<T, D> div(const Var<T, D>& a, const Var<T, D>& b) {
   return binary(BinaryOp::Div, a, b);
 }
 
 // factor · x
-template <class T>
-Var<T> scale(const Var<T>& x, T factor) {
-  auto out = Tensor<T>::uninitialized(x.shape());
+template <class T, class D>
+Var<T, D> scale(const Var<T, D>& x, T factor) {
+  auto out = Tensor<T, D>::uninitialized(x.shape());
   scale_forward(out, x.value(), factor);
-  return record<T>("scale", std::move(out), {x}, [x, factor](const Tensor<T>& d_out) {
+  return record<T, D>("scale", std::move(out), {x}, [x, factor](const Tensor<T, D>& d_out) {
     if (auto* d_x = x.grad_if_needed()) scale_backward(*d_x, d_out, factor);
   });
 }

@@ -9,32 +9,32 @@
 
 namespace tlcr {
 
-template <class T>
-std::vector<Var<T>> split_heads(const Var<T>& x, int64_t parts, int64_t n_heads) {
+template <class T, class D>
+std::vector<Var<T, D>> split_heads(const Var<T, D>& x, int64_t parts, int64_t n_heads) {
   const Shape& s = x.shape();
   TLCR_CHECK(s.rank == 3 && parts > 0 && n_heads > 0 && s.dims[2] % (parts * n_heads) == 0,
              "split_heads: expected x (B,T,parts·H·D) with parts = ", parts, ", H = ", n_heads,
              ", got ", s.str());
   const Shape head_shape{s.dims[0], n_heads, s.dims[1], s.dims[2] / (parts * n_heads)};
-  std::vector<Tensor<T>> values;
-  for (int64_t p = 0; p < parts; ++p) values.push_back(Tensor<T>::uninitialized(head_shape));
+  std::vector<Tensor<T, D>> values;
+  for (int64_t p = 0; p < parts; ++p) values.push_back(Tensor<T, D>::uninitialized(head_shape));
   split_heads_forward(values, x.value(), n_heads);
-  std::vector<Var<T>> outs;
+  std::vector<Var<T, D>> outs;
   for (int64_t p = 0; p < parts; ++p)
     outs.push_back(
-        record<T>("split_heads", std::move(values[p]), {x}, [x, p, parts](const Tensor<T>& d_part) {
+        record<T, D>("split_heads", std::move(values[p]), {x}, [x, p, parts](const Tensor<T, D>& d_part) {
           if (auto* d_x = x.grad_if_needed()) split_heads_backward(*d_x, d_part, p, parts);
         }));
   return outs;
 }
 
-template <class T>
-Var<T> merge_heads(const Var<T>& y) {
+template <class T, class D>
+Var<T, D> merge_heads(const Var<T, D>& y) {
   const Shape& s = y.shape();
   TLCR_CHECK(s.rank == 4, "merge_heads: expected y (B,H,T,D), got ", s.str());
-  auto out = Tensor<T>::uninitialized(Shape{s.dims[0], s.dims[2], s.dims[1] * s.dims[3]});
+  auto out = Tensor<T, D>::uninitialized(Shape{s.dims[0], s.dims[2], s.dims[1] * s.dims[3]});
   merge_heads_forward(out, y.value());
-  return record<T>("merge_heads", std::move(out), {y}, [y](const Tensor<T>& d_out) {
+  return record<T, D>("merge_heads", std::move(out), {y}, [y](const Tensor<T, D>& d_out) {
     if (auto* d_y = y.grad_if_needed()) merge_heads_backward(*d_y, d_out);
   });
 }

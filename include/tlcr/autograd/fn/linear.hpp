@@ -8,19 +8,19 @@
 
 namespace tlcr {
 
-template <class T>
-Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& bias, bool transpose_w = false) {
+template <class T, class D>
+Var<T, D> linear(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& bias, bool transpose_w = false) {
   auto out =
-      Tensor<T>::uninitialized(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
-  linear_forward(out, x.value(), w.value(), bias.defined() ? bias.value() : Tensor<T>(),
+      Tensor<T, D>::uninitialized(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
+  linear_forward(out, x.value(), w.value(), bias.defined() ? bias.value() : Tensor<T, D>(),
                  transpose_w);
   // The backward needs x and w, never the output: the tape keeps one (…, N) tensor, not two.
-  auto backward = [x, w, bias, transpose_w](const Tensor<T>& d_out) {
+  auto backward = [x, w, bias, transpose_w](const Tensor<T, D>& d_out) {
     linear_backward(x.grad_if_needed(), w.grad_if_needed(),
                     bias.defined() ? bias.grad_if_needed() : nullptr, d_out, x.value(), w.value(),
                     transpose_w);
   };
-  return record<T>("linear", std::move(out), {x, w, bias}, std::move(backward));
+  return record<T, D>("linear", std::move(out), {x, w, bias}, std::move(backward));
 }
 
 }  // namespace tlcr

@@ -6,27 +6,27 @@
 #pragma once
 
 #include "tlcr/autograd/var.hpp"
+#include "tlcr/ops/elementwise.hpp"
 #include "tlcr/ops/linear_cross_entropy.hpp"
 
 namespace tlcr {
 
-template <class T>
-Var<T> linear_cross_entropy(const Var<T>& h, const Var<T>& w, bool transpose_w,
+template <class T, class D>
+Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool transpose_w,
                             std::span<const int32_t> targets, RowWeights<T> weights = {},
                             int32_t ignore_index = -100) {
-  Tensor<T> loss{Shape{}};
+  Tensor<T, D> loss{Shape{}};
   const bool recording = grad_enabled() && (h.requires_grad() || w.requires_grad());
-  LinearCrossEntropyGrads<T> unit;
-  if (recording && h.requires_grad()) unit.d_h = Tensor<T>(h.shape());
-  if (recording && w.requires_grad()) unit.d_w = Tensor<T>(w.shape());
+  LinearCrossEntropyGrads<T, D> unit;
+  if (recording && h.requires_grad()) unit.d_h = Tensor<T, D>(h.shape());
+  if (recording && w.requires_grad()) unit.d_w = Tensor<T, D>(w.shape());
   linear_cross_entropy_forward(loss, recording ? &unit : nullptr, h.value(), w.value(), transpose_w,
                                targets, weights, ignore_index);
-  return record<T>("linear_cross_entropy", std::move(loss), {h, w},
-                   [h, w, unit](const Tensor<T>& d_loss) {
+  return record<T, D>("linear_cross_entropy", std::move(loss), {h, w},
+                   [h, w, unit](const Tensor<T, D>& d_loss) {
                      // forward: loss(h, W) → d h += d_loss · ∂loss/∂h, d W += d_loss · ∂loss/∂W
-                     const T scale = d_loss.data()[0];
-                     if (auto* d_h = h.grad_if_needed()) d_h->vector() += scale * unit.d_h.vector();
-                     if (auto* d_w = w.grad_if_needed()) d_w->vector() += scale * unit.d_w.vector();
+                     if (auto* d_h = h.grad_if_needed()) accumulate_scaled(*d_h, unit.d_h, d_loss);
+                     if (auto* d_w = w.grad_if_needed()) accumulate_scaled(*d_w, unit.d_w, d_loss);
                    });
 }
 

@@ -7,20 +7,20 @@
 
 namespace tlcr {
 
-template <class T>
-Var<T> softmax(const Var<T>& x) {
-  auto out = Tensor<T>::uninitialized(x.shape());
+template <class T, class D>
+Var<T, D> softmax(const Var<T, D>& x) {
+  auto out = Tensor<T, D>::uninitialized(x.shape());
   softmax_forward(out, x.value());
-  return record<T>("softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
+  return record<T, D>("softmax", out, {x}, [x, out](const Tensor<T, D>& d_out) {
     if (auto* d_x = x.grad_if_needed()) softmax_backward(*d_x, d_out, out);
   });
 }
 
-template <class T>
-Var<T> log_softmax(const Var<T>& x) {
-  auto out = Tensor<T>::uninitialized(x.shape());
+template <class T, class D>
+Var<T, D> log_softmax(const Var<T, D>& x) {
+  auto out = Tensor<T, D>::uninitialized(x.shape());
   log_softmax_forward(out, x.value());
-  return record<T>("log_softmax", out, {x}, [x, out](const Tensor<T>& d_out) {
+  return record<T, D>("log_softmax", out, {x}, [x, out](const Tensor<T, D>& d_out) {
     if (auto* d_x = x.grad_if_needed()) log_softmax_backward(*d_x, d_out, out);
   });
 }

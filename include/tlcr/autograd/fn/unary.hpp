@@ -9,54 +9,54 @@
 namespace tlcr {
 
 // Fn::value applied to every element of x; Fn is a policy from tlcr::pointwise.
-template <class Fn, class T>
-Var<T> unary(const Var<T>& x) {
-  auto out = Tensor<T>::uninitialized(x.shape());
+template <class Fn, class T, class D>
+Var<T, D> unary(const Var<T, D>& x) {
+  auto out = Tensor<T, D>::uninitialized(x.shape());
   unary_forward<Fn>(out, x.value());
   // The closure keeps a view of the output: exp, tanh, sigmoid and sqrt differentiate through it.
-  return record<T>(Fn::name, out, {x}, [x, out](const Tensor<T>& d_out) {
+  return record<T, D>(Fn::name, out, {x}, [x, out](const Tensor<T, D>& d_out) {
     if (auto* d_x = x.grad_if_needed()) unary_backward<Fn>(*d_x, d_out, x.value(), out);
   });
 }
 
-template <class T>
-Var<T> exp(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> exp(const Var<T, D>& x) {
   return unary<pointwise::Exp>(x);
 }
-template <class T>
-Var<T> log(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> log(const Var<T, D>& x) {
   return unary<pointwise::Log>(x);
 }
-template <class T>
-Var<T> tanh(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> tanh(const Var<T, D>& x) {
   return unary<pointwise::Tanh>(x);
 }
-template <class T>
-Var<T> sigmoid(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> sigmoid(const Var<T, D>& x) {
   return unary<pointwise::Sigmoid>(x);
 }
-template <class T>
-Var<T> relu(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> relu(const Var<T, D>& x) {
   return unary<pointwise::Relu>(x);
 }
-template <class T>
-Var<T> gelu(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> gelu(const Var<T, D>& x) {
   return unary<pointwise::Gelu>(x);
 }
-template <class T>
-Var<T> silu(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> silu(const Var<T, D>& x) {
   return unary<pointwise::Silu>(x);
 }
-template <class T>
-Var<T> neg(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> neg(const Var<T, D>& x) {
   return unary<pointwise::Neg>(x);
 }
-template <class T>
-Var<T> square(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> square(const Var<T, D>& x) {
   return unary<pointwise::Square>(x);
 }
-template <class T>
-Var<T> sqrt(const Var<T>& x) {
+template <class T, class D>
+Var<T, D> sqrt(const Var<T, D>& x) {
   return unary<pointwise::Sqrt>(x);
 }
 
