@@ -166,8 +166,7 @@ void run_demo(const DemoArgs& a) {
                           .eval_every = 0,
                           .metrics_path = a.out / "pretrain_metrics.jsonl",
                           .label = "pretrain"});
-    save_model(a.out / "pretrained", model);
-    save_tokenizer(tokenizer, a.out / "pretrained" / "tokenizer.json");
+    save_model(a.out / "pretrained", model, tokenizer);
   }
 
   banner("4/9 supervised fine-tuning");
@@ -192,8 +191,7 @@ void run_demo(const DemoArgs& a) {
                                                        .eval_every = 100,
                                                        .metrics_path = a.out / "sft_metrics.jsonl",
                                                        .label = "sft"});
-    save_model(a.out / "sft", model);
-    save_tokenizer(tokenizer, a.out / "sft" / "tokenizer.json");
+    save_model(a.out / "sft", model, tokenizer);
     std::fprintf(stderr, "SFT eval loss %.4f\n", report.eval_loss);
   }
   {  // a peek at what the SFT policy says, scored by the oracle
@@ -251,8 +249,8 @@ void run_demo(const DemoArgs& a) {
                              .seed = a.seed,
                              .log_every = 50,
                              .metrics_path = a.out / "discriminator_metrics.jsonl"});
-    save_discriminator(a.out / "discriminator", discriminator, LabelMode::Soft, report.after);
-    save_tokenizer(tokenizer, a.out / "discriminator" / "tokenizer.json");
+    save_discriminator(a.out / "discriminator", discriminator, tokenizer, LabelMode::Soft,
+                       report.after);
     discriminator_json = report.after.to_json();
     std::fprintf(stderr,
                  "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f (%lld "
@@ -274,8 +272,8 @@ void run_demo(const DemoArgs& a) {
                             .seed = a.seed,
                             .log_every = 50,
                             .metrics_path = a.out / "reward_model_metrics.jsonl"});
-    save_reward_model(a.out / "reward_model", reward_model, report.normalization, report.after);
-    save_tokenizer(tokenizer, a.out / "reward_model" / "tokenizer.json");
+    save_reward_model(a.out / "reward_model", reward_model, tokenizer, report.normalization,
+                      report.after);
     reward_model_json = report.after.to_json();
     std::fprintf(stderr, "held out: pairwise accuracy %.3f (%lld steps in %.1f s)\n",
                  report.after.accuracy, static_cast<long long>(report.steps), report.seconds);
@@ -350,8 +348,7 @@ void run_demo(const DemoArgs& a) {
           progress.print(it, fields.str());
         }
       }
-      save_model(run_dir / "policy", policy);
-      save_tokenizer(tokenizer, run_dir / "policy" / "tokenizer.json");
+      save_model(run_dir / "policy", policy, tokenizer);
       curves[kind].push_back(curve);
       finals[kind].push_back(last);
     }

@@ -48,7 +48,7 @@
 #include "tlcr/text/openai_files.hpp"
 #include "tlcr/text/pretokenizer.hpp"
 #include "tlcr/text/show_controls.hpp"
-#include "tlcr/text/tokenizer_file.hpp"
+#include "tlcr/text/tokenizer_json.hpp"
 #include "tlcr/text/unicode.hpp"
 
 #include "tlcr/models/arch.hpp"
@@ -69,6 +69,7 @@
 #include "tlcr/io/model_dir.hpp"
 #include "tlcr/io/safetensors.hpp"
 #include "tlcr/io/svg_plot.hpp"
+#include "tlcr/io/tokenizer_file.hpp"
 
 #include "tlcr/autograd/gradcheck.hpp"
 #include "tlcr/autograd/tape.hpp"
@@ -92,6 +93,7 @@
 
 #include "tlcr/rlhf/edit_labels.hpp"
 #include "tlcr/rlhf/token_reward.hpp"
+#include "tlcr/rlhf/records.hpp"
 #include "tlcr/rlhf/labels.hpp"
 #include "tlcr/rlhf/reward_data.hpp"
 #include "tlcr/rlhf/discriminator.hpp"

@@ -476,6 +476,15 @@ void save_discriminator(const std::filesystem::path& dir, const Transformer<T, A
                               {"held_out", eval.to_json()}});
 }
 
+// The same, plus <dir>/tokenizer.json.
+template <class T, class Arch>
+void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                        const BpeTokenizer& tokenizer, LabelMode mode,
+                        const DiscriminatorEval& eval = {}) {
+  save_discriminator(dir, model, mode, eval);
+  save_tokenizer(tokenizer, dir / "tokenizer.json");
+}
+
 template <class T, class Arch>
 Transformer<T, Arch> load_discriminator(const std::filesystem::path& dir) {
   Transformer<T, Arch> model = load_model<T, Arch>(dir);

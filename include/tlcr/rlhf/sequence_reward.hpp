@@ -348,6 +348,16 @@ void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Ar
             {"held_out", eval.to_json()}});
 }
 
+// The same, plus <dir>/tokenizer.json.
+template <class T, class Arch>
+void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                       const BpeTokenizer& tokenizer,
+                       const std::optional<ScoreNormalization>& normalization,
+                       const PairwiseEval& eval = {}) {
+  save_reward_model(dir, model, normalization, eval);
+  save_tokenizer(tokenizer, dir / "tokenizer.json");
+}
+
 template <class T, class Arch>
 Transformer<T, Arch> load_reward_model(const std::filesystem::path& dir) {
   Transformer<T, Arch> model = load_model<T, Arch>(dir);
