@@ -61,6 +61,7 @@
 #include "tlcr/train/lm_trainer.hpp"
 #include "tlcr/train/metrics.hpp"
 #include "tlcr/train/sft_data.hpp"
+#include "tlcr/train/train_step.hpp"
 
 #include "tlcr/generate/generate.hpp"
 #include "tlcr/generate/sampler.hpp"
