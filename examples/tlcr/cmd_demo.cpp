@@ -307,8 +307,8 @@ void run_demo(const DemoArgs& a) {
           ends);
       Gpt2<float> policy =
           load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
-      // The critic starts from the trunk of the kind's own reward model (TLCR-SPEC §4), as `tlcr
-      // ppo` does.
+      // The critic starts from the trunk of the kind's own reward model (as the authors' released
+      // code does, and as `tlcr ppo` does).
       Gpt2<float> critic = make_critic<float, Gpt2Arch>(
           kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
       PpoConfig config = small_ppo_preset();

@@ -1,5 +1,5 @@
-// tlcr/rlhf/discriminator.hpp — the TLCR token discriminator D_φ (TLCR-SPEC §2): data, loss,
-// training, evaluation, files.
+// tlcr/rlhf/discriminator.hpp — the TLCR token discriminator D_φ (Yoon et al. 2024, Fig. 2b):
+// data, loss, training, evaluation, files.
 //
 // D_φ is the SFT model's trunk with a 2-logit classifier head (no bias). It reads the prompt and
 // then the response; at every response token t it gives p_t = softmax(z_t)[1] = P(positive),

@@ -1,5 +1,5 @@
 // tlcr/rlhf/labels.hpp — token labels for the discriminator, made from minimal-edit revisions
-// (TLCR-SPEC §1) with the policy's own tokenizer.
+// (Yoon et al. 2024, Fig. 2a) with the policy's own tokenizer.
 //
 // For each revision record (prompt, chosen, rejected, revised) the rejected and the revised
 // response are tokenized SEPARATELY, exactly as the policy's responses are tokenized — the

@@ -1,6 +1,6 @@
 // tlcr/rlhf/sequence_reward.hpp — the Bradley–Terry sequence-level reward model, the baseline
-// TLCR compares against (TLCR-SPEC §5): data, loss, training, evaluation, files, and the model as
-// a TokenRewardModel.
+// TLCR compares against (sequence-level PPO in Yoon et al. 2024): data, loss, training, evaluation,
+// files, and the model as a TokenRewardModel.
 //
 // The model is the SFT trunk with a sequence-score head: one scalar s(x, y) read at the last
 // response token — EOS included in the response, so the score sees the whole answer and the
