@@ -14,8 +14,8 @@
 #include <optional>
 
 #include <tlcr/rlhf/any_reward.hpp>
-#include <tlcr/rlhf/evaluate.hpp>
 #include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/task/evaluate.hpp>
 
 #include "common.hpp"
 
