@@ -5,6 +5,8 @@
 //   PPO from the same SFT policy with each reward kind (tlcr, discrete, sequence, hybrid),
 //   evaluated every few iterations on held-out prompts (oracle score, KL to SFT) → results.json,
 //   a table, SVG plots of score against iteration and against KL, and an HTML per-token view.
+// The runs and their statistics are the library's (rlhf/task/experiment.hpp); this file sizes the
+// stages, chains them and writes the report.
 // Every stage writes its files under --out, so each can be inspected or rerun with its own
 // subcommand.
 #include <cstdio>
@@ -15,12 +17,12 @@
 #include <tlcr/io/svg_plot.hpp>
 #include <tlcr/rlhf/any_reward.hpp>
 #include <tlcr/rlhf/discriminator.hpp>
-#include <tlcr/rlhf/evaluate.hpp>
 #include <tlcr/rlhf/labels.hpp>
 #include <tlcr/rlhf/ppo.hpp>
 #include <tlcr/rlhf/reward_view.hpp>
 #include <tlcr/rlhf/sequence_reward.hpp>
 #include <tlcr/rlhf/task.hpp>
+#include <tlcr/rlhf/task/experiment.hpp>
 #include <tlcr/text/bpe_train.hpp>
 #include <tlcr/train/sft_data.hpp>
 
@@ -68,36 +70,6 @@ struct DemoPlan {
   }
 };
 
-// One PPO run's held-out evaluations: (iteration, score, KL, …) every eval_every iterations.
-struct Curve {
-  std::vector<double> iteration, score, kl, length, win_rate, repetition;
-};
-
-// The score where a run's KL first reaches `budget` (linear between evaluations), or NaN if never.
-double score_at_kl(const Curve& c, double budget) {
-  for (std::size_t i = 1; i < c.kl.size(); ++i)
-    if (c.kl[i] >= budget) {
-      const double w = (budget - c.kl[i - 1]) / std::max(c.kl[i] - c.kl[i - 1], 1e-12);
-      return c.score[i - 1] + std::clamp(w, 0.0, 1.0) * (c.score[i] - c.score[i - 1]);
-    }
-  return NAN;
-}
-
-struct MeanStd {
-  double mean = NAN, std = NAN;
-  int count = 0;
-};
-MeanStd mean_std(const std::vector<double>& xs) {
-  MeanStd m;
-  double sum = 0, sum2 = 0;
-  for (double x : xs)
-    if (std::isfinite(x)) sum += x, sum2 += x * x, ++m.count;
-  if (m.count == 0) return m;
-  m.mean = sum / m.count;
-  m.std = m.count > 1 ? std::sqrt(std::max(0.0, (sum2 - m.count * m.mean * m.mean) / (m.count - 1)))
-                      : 0.0;
-  return m;
-}
 nlohmann::json number(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
 }
@@ -166,8 +138,7 @@ void run_demo(const DemoArgs& a) {
                           .eval_every = 0,
                           .metrics_path = a.out / "pretrain_metrics.jsonl",
                           .label = "pretrain"});
-    save_model(a.out / "pretrained", model);
-    save_tokenizer(tokenizer, a.out / "pretrained" / "tokenizer.json");
+    save_model(a.out / "pretrained", model, tokenizer);
   }
 
   banner("4/9 supervised fine-tuning");
@@ -192,8 +163,7 @@ void run_demo(const DemoArgs& a) {
                                                        .eval_every = 100,
                                                        .metrics_path = a.out / "sft_metrics.jsonl",
                                                        .label = "sft"});
-    save_model(a.out / "sft", model);
-    save_tokenizer(tokenizer, a.out / "sft" / "tokenizer.json");
+    save_model(a.out / "sft", model, tokenizer);
     std::fprintf(stderr, "SFT eval loss %.4f\n", report.eval_loss);
   }
   {  // a peek at what the SFT policy says, scored by the oracle
@@ -251,8 +221,8 @@ void run_demo(const DemoArgs& a) {
                              .seed = a.seed,
                              .log_every = 50,
                              .metrics_path = a.out / "discriminator_metrics.jsonl"});
-    save_discriminator(a.out / "discriminator", discriminator, LabelMode::Soft, report.after);
-    save_tokenizer(tokenizer, a.out / "discriminator" / "tokenizer.json");
+    save_discriminator(a.out / "discriminator", discriminator, tokenizer, LabelMode::Soft,
+                       report.after);
     discriminator_json = report.after.to_json();
     std::fprintf(stderr,
                  "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f (%lld "
@@ -274,8 +244,8 @@ void run_demo(const DemoArgs& a) {
                             .seed = a.seed,
                             .log_every = 50,
                             .metrics_path = a.out / "reward_model_metrics.jsonl"});
-    save_reward_model(a.out / "reward_model", reward_model, report.normalization, report.after);
-    save_tokenizer(tokenizer, a.out / "reward_model" / "tokenizer.json");
+    save_reward_model(a.out / "reward_model", reward_model, tokenizer, report.normalization,
+                      report.after);
     reward_model_json = report.after.to_json();
     std::fprintf(stderr, "held out: pairwise accuracy %.3f (%lld steps in %.1f s)\n",
                  report.after.accuracy, static_cast<long long>(report.steps), report.seconds);
@@ -295,7 +265,7 @@ void run_demo(const DemoArgs& a) {
       evaluate_policy(reference, reference, tokenizer, chat, eval_prompts, eval_options);
   std::fprintf(stderr, "SFT: %s\n", format_eval_summary(sft_eval).c_str());
 
-  std::map<std::string, std::vector<Curve>> curves;
+  std::map<std::string, std::vector<EvalCurve>> curves;
   std::map<std::string, std::vector<EvalResult>> finals;
   for (const std::string& kind : plan.kinds) {
     for (int s = 0; s < seeds; ++s) {
@@ -309,8 +279,8 @@ void run_demo(const DemoArgs& a) {
           ends);
       Gpt2<float> policy =
           load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
-      // The critic starts from the trunk of the kind's own reward model (TLCR-SPEC §4), as `tlcr
-      // ppo` does.
+      // The critic starts from the trunk of the kind's own reward model (as the authors' released
+      // code does, and as `tlcr ppo` does).
       Gpt2<float> critic = make_critic<float, Gpt2Arch>(
           kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
       PpoConfig config = small_ppo_preset();
@@ -325,35 +295,14 @@ void run_demo(const DemoArgs& a) {
                          train_prompts, config,
                          [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
       MetricsLog metrics(run_dir / "metrics.jsonl");
-      ProgressLine progress("ppo " + kind + " seed " + std::to_string(s), plan.ppo_iterations);
-      Curve curve;
-      auto evaluate_now = [&](int64_t iteration) {
-        const EvalResult r =
-            evaluate_policy(policy, reference, tokenizer, chat, eval_prompts, eval_options);
-        curve.iteration.push_back(iteration), curve.score.push_back(r.mean_score),
-            curve.kl.push_back(r.mean_kl);
-        curve.length.push_back(r.mean_length), curve.win_rate.push_back(r.win_rate),
-            curve.repetition.push_back(r.repetition_rate);
-        return r;
-      };
-      evaluate_now(0);
-      EvalResult last;
-      for (int64_t it = 1; it <= plan.ppo_iterations; ++it) {
-        const PpoIteration step = trainer.iterate();
-        metrics.log(step.metrics);
-        if (it % plan.eval_every == 0 || it == plan.ppo_iterations) {
-          last = evaluate_now(it);
-          std::ostringstream fields;
-          fields.precision(3);
-          fields << "oracle score " << last.mean_score << " | KL " << last.mean_kl << " | win "
-                 << last.win_rate << " | reward " << step.metrics.value("objective/scores", 0.0);
-          progress.print(it, fields.str());
-        }
-      }
-      save_model(run_dir / "policy", policy);
-      save_tokenizer(tokenizer, run_dir / "policy" / "tokenizer.json");
-      curves[kind].push_back(curve);
-      finals[kind].push_back(last);
+      const ProgressLine progress("ppo " + kind + " seed " + std::to_string(s),
+                                  plan.ppo_iterations);
+      const EvaluatedRun run = train_and_evaluate(
+          trainer, policy, reference, tokenizer, chat, eval_prompts, eval_options,
+          {.iterations = plan.ppo_iterations, .eval_every = plan.eval_every}, metrics, progress);
+      save_model(run_dir / "policy", policy, tokenizer);
+      curves[kind].push_back(run.curve);
+      finals[kind].push_back(run.last);
     }
   }
 
@@ -402,23 +351,23 @@ void run_demo(const DemoArgs& a) {
     for (const EvalResult& r : finals[kind])
       scores.push_back(r.mean_score), kls.push_back(r.mean_kl), lengths.push_back(r.mean_length),
           wins.push_back(r.win_rate), reps.push_back(r.repetition_rate);
-    const MeanStd score = mean_std(scores);
+    const FiniteStats score = finite_mean_std(scores);
     nlohmann::ordered_json entry{{"oracle_score", {{"mean", score.mean}, {"std", score.std}}},
-                                 {"kl", mean_std(kls).mean},
-                                 {"length", mean_std(lengths).mean},
-                                 {"win_rate", mean_std(wins).mean},
-                                 {"repetition_rate", mean_std(reps).mean}};
+                                 {"kl", finite_mean_std(kls).mean},
+                                 {"length", finite_mean_std(lengths).mean},
+                                 {"win_rate", finite_mean_std(wins).mean},
+                                 {"repetition_rate", finite_mean_std(reps).mean}};
     nlohmann::ordered_json at_kl;
     const std::string score_text =
         format_number(score.mean, 4) + (score.count > 1 ? " ± " + format_number(score.std, 2) : "");
     std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.1f | %.2f | %.2f |", kind.c_str(),
-                  score_text.c_str(), mean_std(kls).mean, mean_std(lengths).mean,
-                  mean_std(wins).mean, mean_std(reps).mean);
+                  score_text.c_str(), finite_mean_std(kls).mean, finite_mean_std(lengths).mean,
+                  finite_mean_std(wins).mean, finite_mean_std(reps).mean);
     table += row;
     for (double budget : plan.kl_budgets) {
       std::vector<double> at;
-      for (const Curve& c : curves[kind]) at.push_back(score_at_kl(c, budget));
-      const MeanStd m = mean_std(at);
+      for (const EvalCurve& c : curves[kind]) at.push_back(score_at_kl(c, budget));
+      const FiniteStats m = finite_mean_std(at);
       at_kl[format_number(budget)] = number(m.mean);
       table += std::isfinite(m.mean) ? " " + format_number(m.mean, 3) + " |" : " – |";
     }
@@ -426,23 +375,13 @@ void run_demo(const DemoArgs& a) {
     entry["score_at_kl"] = at_kl;
     results[kind] = entry;
     // Plots: the mean over seeds at each evaluation point, ± std as a band.
-    PlotSeries it_series{kind, {}, {}, {}}, kl_series{kind, {}, {}, {}};
-    const std::size_t points = curves[kind].front().iteration.size();
-    for (std::size_t i = 0; i < points; ++i) {
-      std::vector<double> sc, kl;
-      for (const Curve& c : curves[kind]) sc.push_back(c.score[i]), kl.push_back(c.kl[i]);
-      it_series.x.push_back(curves[kind].front().iteration[i]);
-      it_series.y.push_back(mean_std(sc).mean);
-      it_series.spread.push_back(mean_std(sc).std);
-      kl_series.x.push_back(mean_std(kl).mean);
-      kl_series.y.push_back(mean_std(sc).mean);
-    }
-    by_iteration.series.push_back(it_series);
-    by_kl.series.push_back(kl_series);
+    const MeanCurve mean = mean_curve(curves[kind]);
+    by_iteration.series.push_back({kind, mean.iteration, mean.score, mean.score_std});
+    by_kl.series.push_back({kind, mean.kl, mean.score, {}});
   }
   results["curves"] = nlohmann::json::object();
   for (const auto& [kind, runs] : curves)
-    for (const Curve& c : runs)
+    for (const EvalCurve& c : runs)
       results["curves"][kind].push_back({{"iteration", c.iteration},
                                          {"oracle_score", c.score},
                                          {"kl", c.kl},

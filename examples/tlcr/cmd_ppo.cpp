@@ -14,8 +14,8 @@
 #include <optional>
 
 #include <tlcr/rlhf/any_reward.hpp>
-#include <tlcr/rlhf/evaluate.hpp>
 #include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/task/evaluate.hpp>
 
 #include "common.hpp"
 
@@ -50,7 +50,7 @@ PpoConfig ppo_config(const PpoArgs& a) {
 
 template <class Arch>
 void run_ppo_with(const PpoArgs& a, PpoConfig config) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.policy);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.policy);
   const ChatFormat chat;
   TokenSequences prompts;
   int64_t longest = 0;
@@ -104,8 +104,7 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
                                                   reward, std::move(prompts), config, decode);
   const PpoReport report = trainer.train(run);
 
-  save_model(a.out, policy);
-  save_tokenizer(tokenizer, a.out / "tokenizer.json");
+  save_model(a.out, policy, tokenizer);
   const nlohmann::json& m = report.last_metrics;
   if (m.is_object())
     std::printf(
@@ -121,10 +120,7 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
 
 void run_ppo(const PpoArgs& a) {
   const PpoConfig config = ppo_config(a);
-  if (read_model_config(a.policy).first.architecture == Architecture::Llama)
-    run_ppo_with<LlamaArch>(a, config);
-  else
-    run_ppo_with<Gpt2Arch>(a, config);
+  with_architecture(a.policy, [&](auto arch) { run_ppo_with<decltype(arch)>(a, config); });
 }
 
 struct EvalArgs {
@@ -142,7 +138,7 @@ EvalResult run_eval_with(const EvalArgs& a, const BpeTokenizer& tokenizer,
 }
 
 void run_eval(const EvalArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.policy);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.policy);
   std::vector<std::string> prompts;
   for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records) {
     if (a.limit > 0 && static_cast<int64_t>(prompts.size()) == a.limit) break;
@@ -156,9 +152,8 @@ void run_eval(const EvalArgs& a) {
   const int64_t room = read_model_config(a.policy).first.context_length - longest;
   TLCR_CHECK(room > 0, a.prompts.string(), ": a prompt of ", longest, " tokens fills the context");
   args.options.max_new_tokens = std::min(args.options.max_new_tokens, room);
-  const EvalResult result = read_model_config(a.policy).first.architecture == Architecture::Llama
-                                ? run_eval_with<LlamaArch>(args, tokenizer, prompts)
-                                : run_eval_with<Gpt2Arch>(args, tokenizer, prompts);
+  const EvalResult result = with_architecture(
+      a.policy, [&](auto arch) { return run_eval_with<decltype(arch)>(args, tokenizer, prompts); });
   std::printf("%s", format_eval_summary(result).c_str());
   if (!a.out.empty()) {
     write_file_atomically(a.out, to_json(result).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

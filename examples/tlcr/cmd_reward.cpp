@@ -58,7 +58,7 @@ struct LabelArgs {
 };
 
 void run_label(const LabelArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer);
   const auto read =
       read_jsonl<RevisionRecord>(a.revisions, a.skip_bad ? OnBadRecord::Skip : OnBadRecord::Fail);
   for (const std::string& warning : read.warnings)
@@ -87,7 +87,7 @@ struct DiscriminatorArgs {
 };
 
 void run_train_discriminator(const DiscriminatorArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.sft);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto records = read_labels(a.labels).records;
   TLCR_CHECK(records.size() >= 2, a.labels.string(), ": need at least 2 label records, found ",
              records.size());
@@ -98,14 +98,13 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   options.labels = a.hard_labels ? LabelMode::Hard : LabelMode::Soft;
   options.seed = a.seed;
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
-  detail::with_architecture(a.sft, [&](auto arch) {
+  with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
     auto model = discriminator_from_sft<float, Arch>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
     const DiscriminatorReport report =
         train_discriminator(model, train, held_out, ResponseEnds::of(tokenizer), options);
-    save_discriminator(a.out, model, options.labels, report.after);
-    save_tokenizer(tokenizer, a.out / "tokenizer.json");
+    save_discriminator(a.out, model, tokenizer, options.labels, report.after);
     std::printf(
         "train-discriminator: %lld steps on %lld triples (%lld too long, left out), "
         "%.1f s\n  held-out before: %s\n  held-out after:  %s\n-> %s\n",
@@ -126,7 +125,7 @@ struct RewardModelArgs {
 };
 
 void run_train_reward_model(const RewardModelArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.sft);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto records = read_jsonl<PreferenceRecord>(a.preferences).records;
   TLCR_CHECK(records.size() >= 2, a.preferences.string(), ": need at least 2 pairs, found ",
              records.size());
@@ -136,7 +135,7 @@ void run_train_reward_model(const RewardModelArgs& a) {
   options.normalize = !a.no_normalize;
   options.seed = a.seed;
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
-  detail::with_architecture(a.sft, [&](auto arch) {
+  with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
     auto model = reward_model_from_sft<float, Arch>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
@@ -144,8 +143,7 @@ void run_train_reward_model(const RewardModelArgs& a) {
         train_reward_model(model, tokenize_preferences(tokenizer, format, train_records),
                            tokenize_preferences(tokenizer, format, held_records),
                            ResponseEnds::of(tokenizer), options);
-    save_reward_model(a.out, model, report.normalization, report.after);
-    save_tokenizer(tokenizer, a.out / "tokenizer.json");
+    save_reward_model(a.out, model, tokenizer, report.normalization, report.after);
     std::printf(
         "train-reward-model: %lld steps on %lld pairs (%lld too long, left out), %.1f s\n"
         "  held-out before: %s\n  held-out after:  %s\n",
@@ -195,7 +193,7 @@ struct RewardArgs {
   }
   BpeTokenizer open() const {
     const fs::path model_dir = spec.reward_model.empty() ? spec.sequence_model : spec.reward_model;
-    return open_tokenizer(tokenizer, model_dir);
+    return find_tokenizer(tokenizer, model_dir);
   }
 };
 

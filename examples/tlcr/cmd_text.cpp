@@ -36,11 +36,11 @@ BpeTokenizer open_any_tokenizer(const fs::path& path, const std::string& pretoke
       return load_gpt2_tokenizer(path / "vocab.json", path / "merges.txt");
     if (fs::exists(path / "encoder.json") && fs::exists(path / "vocab.bpe"))
       return load_gpt2_tokenizer(path / "encoder.json", path / "vocab.bpe");
-    return open_tokenizer(path);
+    return find_tokenizer(path);
   }
   if (path.extension() == ".tiktoken")
     return load_tiktoken(path, pretokenizer_from_name(pretokenizer.empty() ? "cl100k" : pretokenizer), {});
-  return open_tokenizer(path);
+  return find_tokenizer(path);
 }
 
 struct EncodeArgs {

@@ -29,13 +29,6 @@ std::vector<int32_t> corpus_stream(const std::vector<std::string>& files, const 
   return stream;
 }
 
-// Writes the model and its tokenizer as one directory.
-template <class Model>
-void save_with_tokenizer(const fs::path& dir, const Model& model, const BpeTokenizer& tokenizer) {
-  save_model(dir, model);
-  save_tokenizer(tokenizer, dir / "tokenizer.json");
-}
-
 struct PretrainArgs {
   std::vector<std::string> corpus;
   fs::path tokenizer, out;
@@ -46,7 +39,7 @@ struct PretrainArgs {
 };
 
 void run_pretrain(const PretrainArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer);
   std::vector<int32_t> stream = corpus_stream(a.corpus, tokenizer);
   // The last 5% of the stream is held out for the eval loss.
   const std::size_t split = stream.size() - std::max<std::size_t>(stream.size() / 20, a.size.context + 1);
@@ -61,7 +54,7 @@ void run_pretrain(const PretrainArgs& a) {
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   auto train = [&](auto model) {
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
-    save_with_tokenizer(a.out, model, tokenizer);
+    save_model(a.out, model, tokenizer);
     std::printf("pretrain: %lld steps, final loss %.4f, eval loss %.4f, %.0f tokens/s -> %s\n",
                 static_cast<long long>(report.steps), report.last_loss, report.eval_loss,
                 report.tokens_per_second, a.out.string().c_str());
@@ -78,14 +71,14 @@ struct SftArgs {
 };
 
 void run_sft(const SftArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.model);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   auto records = read_jsonl<SftRecord>(a.data).records;
   TLCR_CHECK(records.size() >= 2, a.data.string(), ": need at least 2 records, found ", records.size());
   std::vector<SequenceRow> rows = sft_rows(records, tokenizer, ChatFormat{});
   const std::size_t held = std::max<std::size_t>(1, rows.size() / 20);  // the last 5% for eval
   std::vector<SequenceRow> eval_rows(rows.end() - held, rows.end());
   rows.resize(rows.size() - held);
-  with_model(a.model, std::nullopt, [&](auto& model) {
+  with_model_dir(a.model, std::nullopt, [&](auto& model) {
     const int64_t context = model.config().context_length;
     SequenceBatcher batcher(rows, a.batch, context, tokenizer.pad_id(), a.seed);
     std::vector<TokenBatch> eval;
@@ -95,7 +88,7 @@ void run_sft(const SftArgs& a) {
     LmTrainOptions options = a.train;
     if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
-    save_with_tokenizer(a.out, model, tokenizer);
+    save_model(a.out, model, tokenizer);
     std::printf("sft: %lld steps, final loss %.4f, eval loss %.4f -> %s\n", static_cast<long long>(report.steps),
                 report.last_loss, report.eval_loss, a.out.string().c_str());
   });
@@ -109,18 +102,19 @@ struct GenerateArgs {
 };
 
 void run_generate(const GenerateArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.model);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   const ChatFormat chat;
   const auto prompts = read_jsonl<PromptRecord>(a.prompts).records;
   std::vector<SftRecord> out;
-  with_model(a.model, std::nullopt, [&](auto& model) {
+  with_model_dir(a.model, std::nullopt, [&](auto& model) {
     GenerationOptions options = a.generation;
     options.eos_token = tokenizer.eos_id(), options.pad_token = tokenizer.pad_id();
     Rng rng(a.seed);
     for (std::size_t begin = 0; begin < prompts.size(); begin += a.batch) {
       TokenSequences batch;
       const std::size_t end = std::min<std::size_t>(prompts.size(), begin + a.batch);
-      for (std::size_t i = begin; i < end; ++i) batch.push_back(chat.encode_prompt(tokenizer, prompts[i].prompt));
+      for (std::size_t i = begin; i < end; ++i)
+        batch.push_back(chat.encode_prompt(tokenizer, prompts[i].prompt));
       const GenerationResult result = generate(model, batch, options, rng);
       for (std::size_t i = begin; i < end; ++i)
         out.push_back({prompts[i].prompt, chat.decode_response(tokenizer, result.tokens[i - begin])});
@@ -135,12 +129,12 @@ struct LogprobsArgs {
 };
 
 void run_logprobs(const LogprobsArgs& a) {
-  const BpeTokenizer tokenizer = open_tokenizer(a.tokenizer, a.model);
+  const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   const ChatFormat chat;
   std::ifstream in(a.data);
   TLCR_CHECK(in.good(), "cannot open '", a.data.string(), "'");
   std::string lines_out;
-  with_model(a.model, std::nullopt, [&](auto& model) {
+  with_model_dir(a.model, std::nullopt, [&](auto& model) {
     NoGrad no_grad;
     std::string line;
     for (int64_t number = 1; std::getline(in, line); ++number) {

@@ -1,9 +1,9 @@
-// examples/tlcr/common.hpp — pieces every subcommand shares: opening a model directory whatever
-// its architecture, finding its tokenizer, and the model-size options.
+// examples/tlcr/common.hpp — pieces every subcommand shares: the model-size and training options.
+// Opening a model directory of either architecture (with_model_dir, with_architecture) and finding
+// its tokenizer (find_tokenizer) are the library's, in io/.
 #pragma once
 
 #include <tlcr/tlcr.hpp>
-#include <tlcr/text/tokenizer_file.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -13,27 +13,6 @@
 namespace tlcr::cli {
 
 namespace fs = std::filesystem;
-
-// Calls body(model) with the model stored in `dir`, built as GPT-2 or Llama from its config.json.
-template <class Body>
-auto with_model(const fs::path& dir, std::optional<HeadConfig> heads, Body&& body) {
-  const auto [config, stored_heads] = read_model_config(dir);
-  if (config.architecture == Architecture::Llama) {
-    auto model = load_model<float, LlamaArch>(dir, heads);
-    return body(model);
-  }
-  auto model = load_model<float, Gpt2Arch>(dir, heads);
-  return body(model);
-}
-
-// The tokenizer at `path` (a tokenizer.json file, or a directory holding one); when `path` is
-// empty, <model_dir>/tokenizer.json.
-inline BpeTokenizer open_tokenizer(const fs::path& path, const fs::path& model_dir = {}) {
-  fs::path file = path.empty() ? model_dir / "tokenizer.json" : path;
-  if (fs::is_directory(file)) file /= "tokenizer.json";
-  TLCR_CHECK(fs::exists(file), "tokenizer '", file.string(), "' not found (pass --tokenizer)");
-  return load_tokenizer(file);
-}
 
 // Model-size options of `pretrain`.
 struct ModelSizeOptions {

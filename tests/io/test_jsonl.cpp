@@ -1,8 +1,10 @@
 // Tests for io/jsonl.hpp: every record type round-trips through a file; bad records are reported
 // as file:line: field 'x': expected …, found …, and either fail the read or are skipped and
 // counted.
-#include "support/testing.hpp"
 #include <tlcr/io/jsonl.hpp>
+#include <tlcr/rlhf/records.hpp>
+#include <tlcr/train/sft_data.hpp>
+#include "support/testing.hpp"
 
 #include <unistd.h>
 #include <filesystem>

@@ -3,7 +3,7 @@
 // the oracle; the repetition rule on hand-made cases; JSON and terminal summaries; errors.
 #include "support/testing.hpp"
 
-#include <tlcr/rlhf/evaluate.hpp>
+#include <tlcr/rlhf/task/evaluate.hpp>
 #include <tlcr/text/bpe_train.hpp>
 
 using namespace tlcr;

@@ -160,8 +160,7 @@ TEST_CASE("resuming under different settings or models is refused, naming the di
   PpoTrainer<float, Gpt2Arch, TokenFiveReward> fewer_prompts({policy, reference}, reward,
                                                              tiny_prompts(7), config);
   CHECK_THROWS_WITH_AS(fewer_prompts.resume(dir),
-                       doctest::Contains("the saved order has 20 prompts, this prompt set has 7"),
-                       Error);
+                       doctest::Contains("the saved order has 20 prompts, this run has 7"), Error);
   fs::remove_all(dir);
 }
 

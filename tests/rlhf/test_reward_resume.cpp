@@ -143,12 +143,12 @@ RewardModelTrainOptions resume_reward_model_options() {
 }
 }  // namespace
 
-TEST_CASE("ExampleOrder: batches stop at an epoch's end, each epoch a permutation, exact state") {
-  ExampleOrder order(10, 3, 11);
+TEST_CASE("ShuffledOrder: batches stop at an epoch's end, each epoch a permutation, exact state") {
+  ShuffledOrder order(10, Rng(3, 11), "examples", "examples");
   std::vector<std::size_t> sizes;
   std::vector<int64_t> epoch;
   for (int step = 0; step < 3; ++step) {
-    const std::vector<int64_t> batch = order.next(4);
+    const std::vector<int64_t> batch = order.next_in_pass(4);
     sizes.push_back(batch.size());
     epoch.insert(epoch.end(), batch.begin(), batch.end());
   }
@@ -158,9 +158,9 @@ TEST_CASE("ExampleOrder: batches stop at an epoch's end, each epoch a permutatio
 
   // A copy restored from the saved state continues exactly as the original does.
   const BatcherState saved = batcher_state_from_json(to_json(order.state()));
-  ExampleOrder restored(10, 12345, 0);
+  ShuffledOrder restored(10, Rng(12345), "examples", "examples");
   restored.set_state(saved);
-  for (int step = 0; step < 7; ++step) CHECK(restored.next(4) == order.next(4));
+  for (int step = 0; step < 7; ++step) CHECK(restored.next_in_pass(4) == order.next_in_pass(4));
 
   BatcherState bad = saved;
   bad.order[0] = bad.order[1];
@@ -168,8 +168,7 @@ TEST_CASE("ExampleOrder: batches stop at an epoch's end, each epoch a permutatio
   bad = saved;
   bad.order.pop_back();
   CHECK_THROWS_WITH_AS(restored.set_state(bad),
-                       doctest::Contains("the saved order has 9 examples, this data has 10"),
-                       Error);
+                       doctest::Contains("the saved order has 9 examples, this run has 10"), Error);
 }
 
 TEST_CASE("discriminator: k steps, checkpoint, resume equals the straight run, bitwise") {
@@ -254,8 +253,8 @@ TEST_CASE("a resume from a missing or corrupt checkpoint, or with other settings
     dir.write("d/trainer_state.json", state.dump());
     d.resume_from = dir.path / "d";
     CHECK_THROWS_WITH_AS(train_d(d),
-                         doctest::Contains("trainer_state.json: ExampleOrder: the saved order is "
-                                           "not a permutation of 0…5 (found 17)"),
+                         doctest::Contains("trainer_state.json: discriminator: the saved order "
+                                           "is not a permutation of 0…5 (found 17)"),
                          Error);
   }
   SUBCASE("the weights file is cut short") {

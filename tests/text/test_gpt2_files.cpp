@@ -7,8 +7,8 @@
 // gpt-3-encoder 1.1.4 (GPT-2) and gpt-tokenizer 4.0.0 (cl100k_base); TestPlans.txt, shipped with
 // gpt-tokenizer 2.1.1, adds 256 more samples across four encodings.
 #include <doctest/doctest.h>
+#include <tlcr/io/tokenizer_file.hpp>
 #include <tlcr/text/openai_files.hpp>
-#include <tlcr/text/tokenizer_file.hpp>
 
 #include "text_testing.hpp"
 

@@ -8,16 +8,9 @@
 // and listed in the result's warnings. Blank lines are not records and are passed over; fields not
 // in the schema are ignored, so files that carry extra metadata read fine.
 //
-// Record types (the shapes TRL / OpenRLHF / HH-RLHF use, plus TLCR's revisions and labels):
-//   PromptRecord      {"prompt"}
-//   SftRecord         {"prompt", "response"}
-//   PreferenceRecord  {"prompt", "chosen", "rejected"}
-//   RevisionRecord    {"prompt", "chosen", "rejected", "revised"}
-//   LabelRecord       {"rejected_ids": [int...], "rejected_ops": "UUSDU",
-//                      "revised_ids":  [int...], "revised_ops":  "UUSAU"}
-//                     ops letters: rejected U/S/D, revised U/S/A; len(ops) == len(ids).
-// Other record types plug in by specialising JsonlTraits<Record> (schema, from_json, to_json).
-// Not here: tokenization or label computation (see rlhf/edit_labels.hpp).
+// A record type plugs in by specialising JsonlTraits<Record> (schema, from_json, to_json).
+// Not here: the record types themselves — prompts and SFT pairs (train/sft_data.hpp), preference
+// pairs, revisions and token labels (rlhf/records.hpp).
 #pragma once
 
 #include <cstdint>
@@ -150,32 +143,6 @@ inline std::string jsonl_schema_error(const nlohmann::json& record, const JsonlS
   return "";
 }
 
-// ---- record types -----------------------------------------------------------------------------
-
-struct PromptRecord {
-  std::string prompt;
-  bool operator==(const PromptRecord&) const = default;
-};
-struct SftRecord {
-  std::string prompt, response;
-  bool operator==(const SftRecord&) const = default;
-};
-struct PreferenceRecord {
-  std::string prompt, chosen, rejected;
-  bool operator==(const PreferenceRecord&) const = default;
-};
-struct RevisionRecord {
-  std::string prompt, chosen, rejected, revised;
-  bool operator==(const RevisionRecord&) const = default;
-};
-struct LabelRecord {
-  std::vector<int32_t> rejected_ids;
-  std::string rejected_ops;  // U/S/D per rejected token
-  std::vector<int32_t> revised_ids;
-  std::string revised_ops;  // U/S/A per revised token
-  bool operator==(const LabelRecord&) const = default;
-};
-
 // JsonlTraits<Record>: schema() lists the required fields in output order; from_json reads a record
 // that has passed the schema; to_json writes one (keys in schema order).
 template <class Record>
@@ -191,78 +158,6 @@ inline JsonlSchema jsonl_string_fields(std::initializer_list<const char*> names)
   return schema;
 }
 }  // namespace detail
-
-template <>
-struct JsonlTraits<PromptRecord> {
-  static JsonlSchema schema() { return detail::jsonl_string_fields({"prompt"}); }
-  static PromptRecord from_json(const nlohmann::json& j) {
-    return {detail::jsonl_string(j, "prompt")};
-  }
-  static nlohmann::ordered_json to_json(const PromptRecord& r) { return {{"prompt", r.prompt}}; }
-};
-
-template <>
-struct JsonlTraits<SftRecord> {
-  static JsonlSchema schema() { return detail::jsonl_string_fields({"prompt", "response"}); }
-  static SftRecord from_json(const nlohmann::json& j) {
-    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "response")};
-  }
-  static nlohmann::ordered_json to_json(const SftRecord& r) {
-    return {{"prompt", r.prompt}, {"response", r.response}};
-  }
-};
-
-template <>
-struct JsonlTraits<PreferenceRecord> {
-  static JsonlSchema schema() {
-    return detail::jsonl_string_fields({"prompt", "chosen", "rejected"});
-  }
-  static PreferenceRecord from_json(const nlohmann::json& j) {
-    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "chosen"),
-            detail::jsonl_string(j, "rejected")};
-  }
-  static nlohmann::ordered_json to_json(const PreferenceRecord& r) {
-    return {{"prompt", r.prompt}, {"chosen", r.chosen}, {"rejected", r.rejected}};
-  }
-};
-
-template <>
-struct JsonlTraits<RevisionRecord> {
-  static JsonlSchema schema() {
-    return detail::jsonl_string_fields({"prompt", "chosen", "rejected", "revised"});
-  }
-  static RevisionRecord from_json(const nlohmann::json& j) {
-    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "chosen"),
-            detail::jsonl_string(j, "rejected"), detail::jsonl_string(j, "revised")};
-  }
-  static nlohmann::ordered_json to_json(const RevisionRecord& r) {
-    return {{"prompt", r.prompt},
-            {"chosen", r.chosen},
-            {"rejected", r.rejected},
-            {"revised", r.revised}};
-  }
-};
-
-template <>
-struct JsonlTraits<LabelRecord> {
-  static JsonlSchema schema() {
-    return {{"rejected_ids", JsonlFieldKind::IntArray},
-            {"rejected_ops", JsonlFieldKind::OpString, "USD", "rejected_ids"},
-            {"revised_ids", JsonlFieldKind::IntArray},
-            {"revised_ops", JsonlFieldKind::OpString, "USA", "revised_ids"}};
-  }
-  static LabelRecord from_json(const nlohmann::json& j) {
-    return {
-        j.at("rejected_ids").get<std::vector<int32_t>>(), detail::jsonl_string(j, "rejected_ops"),
-        j.at("revised_ids").get<std::vector<int32_t>>(), detail::jsonl_string(j, "revised_ops")};
-  }
-  static nlohmann::ordered_json to_json(const LabelRecord& r) {
-    return {{"rejected_ids", r.rejected_ids},
-            {"rejected_ops", r.rejected_ops},
-            {"revised_ids", r.revised_ids},
-            {"revised_ops", r.revised_ops}};
-  }
-};
 
 // ---- reading ----------------------------------------------------------------------------------
 

@@ -4,8 +4,13 @@
 // A Hugging Face GPT-2 directory loads as it is: its Conv1D weights are (in, out), which is the
 // layout tlcr's GPT-2 uses, so no transposition is needed; names prefixed "transformer." are
 // accepted, and the causal-mask buffers some checkpoints carry ("attn.bias", "attn.masked_bias")
-// and a tied "lm_head.weight" are skipped. Files are written atomically.
-// Not here: the tokenizer files (text/), training state (train/checkpoint.hpp).
+// and a tied "lm_head.weight" are skipped. Files are written atomically; save_model can write the
+// tokenizer.json beside them, so a directory holds everything a later command needs.
+//
+// The architecture is chosen twice: at compile time (the Arch of Transformer<T, Arch>) and in
+// config.json. check_architecture is the one place they are compared; with_architecture and
+// with_model_dir are the one place a run-time config.json picks the compile-time Arch.
+// Not here: the tokenizer format (text/tokenizer_json.hpp), training state (train/checkpoint.hpp).
 #pragma once
 
 #include <filesystem>
@@ -13,12 +18,35 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "tlcr/io/atomic_file.hpp"
 #include "tlcr/io/safetensors.hpp"
+#include "tlcr/io/tokenizer_file.hpp"
 #include "tlcr/models/transformer.hpp"
 
 namespace tlcr {
+
+// The Architecture value that names the compile-time preset Arch.
+template <class Arch>
+constexpr Architecture architecture_of() {
+  static_assert(std::is_same_v<Arch, Gpt2Arch> || std::is_same_v<Arch, LlamaArch>,
+                "architecture_of: Arch is Gpt2Arch or LlamaArch");
+  return std::is_same_v<Arch, Gpt2Arch> ? Architecture::Gpt2 : Architecture::Llama;
+}
+
+inline const char* architecture_name(Architecture architecture) {
+  return architecture == Architecture::Gpt2 ? "GPT-2" : "Llama";
+}
+
+// Fails unless `config` describes an Arch model; `where` names the config (a file) in the error.
+template <class Arch>
+void check_architecture(const TransformerConfig& config, std::string_view where) {
+  TLCR_CHECK(config.architecture == architecture_of<Arch>(), where, " describes a ",
+             architecture_name(config.architecture), " model, not a ",
+             architecture_name(architecture_of<Arch>()), " one");
+}
 
 inline nlohmann::json heads_to_json(const HeadConfig& h) {
   return {{"lm", h.lm}, {"value", h.value}, {"token_classes", h.token_classes},
@@ -58,6 +86,14 @@ void save_model(const std::filesystem::path& dir, const Transformer<T, Arch>& mo
   }
   safetensors::write(dir / "model.safetensors", tensors, {{"format", "pt"}});
   write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+}
+
+// The same, plus <dir>/tokenizer.json: a directory later commands open without --tokenizer.
+template <class T, class Arch>
+void save_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                const BpeTokenizer& tokenizer) {
+  save_model(dir, model);
+  save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
 // The config and heads stored in a model directory.
@@ -111,12 +147,28 @@ template <class T, class Arch>
 Transformer<T, Arch> load_model(const std::filesystem::path& dir, std::optional<HeadConfig> heads = {},
                                 uint64_t seed = 0) {
   auto [config, stored_heads] = read_model_config(dir);
-  const bool matches = (config.architecture == Architecture::Gpt2) == std::is_same_v<Arch, Gpt2Arch>;
-  TLCR_CHECK(matches, dir.string(), "/config.json describes a ",
-             config.architecture == Architecture::Gpt2 ? "GPT-2" : "Llama", " model");
+  check_architecture<Arch>(config, (dir / "config.json").string());
   Transformer<T, Arch> model(config, heads.value_or(stored_heads), seed);
   load_weights(model, dir, {.allow_missing_heads = heads.has_value()});
   return model;
+}
+
+// Calls f(Gpt2Arch{}) or f(LlamaArch{}) as <dir>/config.json says, and returns what f returns.
+template <class F>
+decltype(auto) with_architecture(const std::filesystem::path& dir, F&& f) {
+  if (read_model_config(dir).first.architecture == Architecture::Llama) return f(LlamaArch{});
+  return f(Gpt2Arch{});
+}
+
+// Loads the model stored in `dir`, built as GPT-2 or Llama from its config.json, and calls
+// body(model) with it (a Transformer<T, Arch>&). `heads` as in load_model.
+template <class T = float, class Body>
+decltype(auto) with_model_dir(const std::filesystem::path& dir, std::optional<HeadConfig> heads,
+                              Body&& body) {
+  return with_architecture(dir, [&](auto arch) {
+    auto model = load_model<T, decltype(arch)>(dir, heads);
+    return body(model);
+  });
 }
 
 }  // namespace tlcr

@@ -97,14 +97,6 @@ inline const std::vector<std::string>& reward_kinds() {
 
 namespace detail {
 
-// Calls f(Gpt2Arch{}) or f(LlamaArch{}) as the model directory's config.json says.
-template <class F>
-decltype(auto) with_architecture(const std::filesystem::path& dir, F&& f) {
-  const auto [config, heads] = read_model_config(dir);
-  if (config.architecture == Architecture::Llama) return f(LlamaArch{});
-  return f(Gpt2Arch{});
-}
-
 inline TokenRewardOptions token_reward_options(const RewardSpec& spec) {
   TokenRewardOptions options;
   options.threshold = spec.threshold;
@@ -135,7 +127,7 @@ inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEn
 
   auto discriminator = [&] {
     detail::require_dir(spec.reward_model, kind, "a discriminator directory (--reward-model)");
-    return detail::with_architecture(spec.reward_model, [&](auto arch) {
+    return with_architecture(spec.reward_model, [&](auto arch) {
       using Arch = decltype(arch);
       return AnyTokenReward(load_discriminator_reward<float, Arch>(
           spec.reward_model, ends, detail::token_reward_options(spec)));
@@ -143,7 +135,7 @@ inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEn
   };
   auto sequence_reward = [&](const std::filesystem::path& dir) {
     const bool normalize = spec.normalize_sequence && read_score_normalization(dir).has_value();
-    return detail::with_architecture(dir, [&](auto arch) {
+    return with_architecture(dir, [&](auto arch) {
       using Arch = decltype(arch);
       return AnyTokenReward(
           load_sequence_reward<float, Arch>(dir, ends, normalize, spec.batch_size));

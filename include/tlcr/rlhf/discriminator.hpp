@@ -1,5 +1,5 @@
-// tlcr/rlhf/discriminator.hpp — the TLCR token discriminator D_φ (TLCR-SPEC §2): data, loss,
-// training, evaluation, files.
+// tlcr/rlhf/discriminator.hpp — the TLCR token discriminator D_φ (Yoon et al. 2024, Fig. 2b):
+// data, loss, training, evaluation, files.
 //
 // D_φ is the SFT model's trunk with a 2-logit classifier head (no bias). It reads the prompt and
 // then the response; at every response token t it gives p_t = softmax(z_t)[1] = P(positive),
@@ -474,6 +474,15 @@ void save_discriminator(const std::filesystem::path& dir, const Transformer<T, A
   write_reward_metadata(dir, {{"kind", "token_discriminator"},
                               {"label_mode", label_mode_name(mode)},
                               {"held_out", eval.to_json()}});
+}
+
+// The same, plus <dir>/tokenizer.json.
+template <class T, class Arch>
+void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                        const BpeTokenizer& tokenizer, LabelMode mode,
+                        const DiscriminatorEval& eval = {}) {
+  save_discriminator(dir, model, mode, eval);
+  save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
 template <class T, class Arch>

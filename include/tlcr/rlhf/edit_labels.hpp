@@ -1,4 +1,5 @@
-// tlcr/rlhf/edit_labels.hpp — token labels from a minimal-edit revision (TLCR-SPEC §1).
+// tlcr/rlhf/edit_labels.hpp — token labels from a minimal-edit revision (Yoon et al. 2024,
+// Fig. 2a: Levenshtein alignment of the rejected response with its revision).
 //
 // A rejected response y_r and its revision y_m are tokenized separately and aligned by unit-cost
 // Levenshtein dynamic programming. Each token gets one operation letter:

@@ -1,5 +1,5 @@
 // tlcr/rlhf/labels.hpp — token labels for the discriminator, made from minimal-edit revisions
-// (TLCR-SPEC §1) with the policy's own tokenizer.
+// (Yoon et al. 2024, Fig. 2a) with the policy's own tokenizer.
 //
 // For each revision record (prompt, chosen, rejected, revised) the rejected and the revised
 // response are tokenized SEPARATELY, exactly as the policy's responses are tokenized — the
@@ -9,7 +9,7 @@
 // The label file is JSONL, one PromptLabelRecord per line:
 //   {"prompt": "...", "chosen": "...",
 //    "rejected_ids": [...], "rejected_ops": "UUSDU", "revised_ids": [...], "revised_ops": "UUSAU"}
-// It is a LabelRecord (io/jsonl.hpp) plus the prompt text, which the discriminator reads before
+// It is a LabelRecord (records.hpp) plus the prompt text, which the discriminator reads before
 // the response, and the chosen text, which held-out pairwise accuracy needs. A file of these
 // records also reads as plain LabelRecords. The ids belong to the tokenizer that made them: train
 // the discriminator with the same tokenizer file.
@@ -25,6 +25,7 @@
 
 #include "tlcr/io/jsonl.hpp"
 #include "tlcr/rlhf/edit_labels.hpp"
+#include "tlcr/rlhf/records.hpp"
 #include "tlcr/text/chat.hpp"
 
 namespace tlcr {

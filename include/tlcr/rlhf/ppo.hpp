@@ -9,8 +9,8 @@
 //   samples.hpp   per-token sample tables (data, JSON, terminal)
 //   critic.hpp    make_critic: a separate critic from a trained trunk and a fresh value head
 //   trainer.hpp   PpoTrainer / train_ppo: the loop, metrics, checkpoints, exact resume
-// Not here: the reward models (rlhf/rewards.hpp, rlhf/sequence_reward.hpp), evaluation
-// (rlhf/evaluate.hpp).
+// Not here: the reward models (rlhf/rewards.hpp, rlhf/sequence_reward.hpp), evaluation on the
+// built-in task (rlhf/task/evaluate.hpp).
 #pragma once
 
 #include "tlcr/rlhf/ppo/config.hpp"

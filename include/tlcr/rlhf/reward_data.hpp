@@ -26,6 +26,7 @@
 #include "tlcr/core/rng.hpp"
 #include "tlcr/io/jsonl.hpp"
 #include "tlcr/io/model_dir.hpp"
+#include "tlcr/rlhf/records.hpp"
 #include "tlcr/rlhf/token_reward.hpp"
 #include "tlcr/text/chat.hpp"
 #include "tlcr/train/batches.hpp"

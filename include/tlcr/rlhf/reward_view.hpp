@@ -37,6 +37,7 @@
 #include "tlcr/rlhf/token_reward.hpp"
 #include "tlcr/text/chat.hpp"
 #include "tlcr/text/show_controls.hpp"
+#include "tlcr/train/sft_data.hpp"
 
 namespace tlcr {
 

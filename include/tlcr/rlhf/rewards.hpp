@@ -1,5 +1,6 @@
 // tlcr/rlhf/rewards.hpp — dense token rewards: TokenRewardModel implementations built on the
-// discriminator (TLCR-SPEC §3, §5), a random control, and the hybrid of two reward models.
+// discriminator (Yoon et al. 2024: r_t = 2·D_φ(a_t | x, a_<t) − 1, and the discrete token rewards
+// it compares with), a random control, and the hybrid of two reward models.
 //
 // From the discriminator's p_t = P(positive | x, a_≤t), one formula per reward kind:
 //   Continuous   r = 2p − 1 ∈ [−1, 1]                         the paper (default)

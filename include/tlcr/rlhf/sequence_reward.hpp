@@ -1,6 +1,6 @@
 // tlcr/rlhf/sequence_reward.hpp — the Bradley–Terry sequence-level reward model, the baseline
-// TLCR compares against (TLCR-SPEC §5): data, loss, training, evaluation, files, and the model as
-// a TokenRewardModel.
+// TLCR compares against (sequence-level PPO in Yoon et al. 2024): data, loss, training, evaluation,
+// files, and the model as a TokenRewardModel.
 //
 // The model is the SFT trunk with a sequence-score head: one scalar s(x, y) read at the last
 // response token — EOS included in the response, so the score sees the whole answer and the
@@ -346,6 +346,16 @@ void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Ar
       dir, {{"kind", "bradley_terry"},
             {"normalization", normalization ? normalization->to_json() : nlohmann::json()},
             {"held_out", eval.to_json()}});
+}
+
+// The same, plus <dir>/tokenizer.json.
+template <class T, class Arch>
+void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+                       const BpeTokenizer& tokenizer,
+                       const std::optional<ScoreNormalization>& normalization,
+                       const PairwiseEval& eval = {}) {
+  save_reward_model(dir, model, normalization, eval);
+  save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
 template <class T, class Arch>

@@ -1,10 +1,14 @@
 // tlcr/rlhf/task.hpp — the built-in preference task: world, oracle, demonstrator, reviser, files.
 //
 // Includes the parts, each in its own header under tlcr/rlhf/task/ (namespace tlcr::task):
-//   world.hpp      entities, facts, phrases, prompts          parse.hpp      response → clauses
-//   oracle.hpp     the scoring "human", word by word          generator.hpp  demonstrator,
-//   preferences reviser.hpp    minimal-edit revisions (the strong LM)     records.hpp    make_task,
-//   write_task
+//   world.hpp      entities, facts, phrases, prompts   parse.hpp      response → clauses
+//   oracle.hpp     the scoring "human", word by word   generator.hpp  demonstrator, preferences
+//   reviser.hpp    minimal-edit revisions (the strong  records.hpp    make_task, write_task
+//                  LM)
+//   evaluate.hpp   a policy's oracle score, KL, win    experiment.hpp PPO runs evaluated as they
+//                  rate, length, repetition                           train, summed up over seeds
+// The TLCR method itself (labels, discriminator, rewards, PPO) is in rlhf/ outside task/ and never
+// includes it.
 // Not here: token labels (rlhf/edit_labels.hpp), JSONL reading and writing (io/jsonl.hpp).
 //
 // The description below is also the README's section on the task.
@@ -146,6 +150,8 @@
 // clang-format on
 #pragma once
 
+#include "tlcr/rlhf/task/evaluate.hpp"
+#include "tlcr/rlhf/task/experiment.hpp"
 #include "tlcr/rlhf/task/generator.hpp"
 #include "tlcr/rlhf/task/oracle.hpp"
 #include "tlcr/rlhf/task/parse.hpp"

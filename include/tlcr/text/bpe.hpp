@@ -15,7 +15,7 @@
 // Special tokens (BOS, EOS, PAD, <|endoftext|>, ...) have ids but no merges: encode() treats
 // their text as ordinary text, encode_with_special_tokens() maps it to their ids.
 // A BpeTokenizer is immutable after construction; encode and decode may run on many threads.
-// Not here: training (bpe_train.hpp), files (tokenizer_file.hpp, openai_files.hpp).
+// Not here: training (bpe_train.hpp), files (tokenizer_json.hpp, openai_files.hpp).
 #pragma once
 
 #include <algorithm>

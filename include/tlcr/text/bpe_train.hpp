@@ -12,7 +12,7 @@
 // it (an index from pair to words), subtracts those words' old pair counts and adds their new
 // ones; a max-heap with lazy deletion finds the next best pair. A few MB of text to 4096 tokens
 // takes seconds.
-// Not here: encoding (bpe.hpp), saving (tokenizer_file.hpp).
+// Not here: encoding (bpe.hpp), saving (tokenizer_json.hpp, io/tokenizer_file.hpp).
 #pragma once
 
 #include <algorithm>

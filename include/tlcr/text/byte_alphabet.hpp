@@ -5,7 +5,7 @@
 // other 68 bytes (controls, space, DEL, 0x80–0xA0, 0xAD) become U+0100, U+0101, ... in byte
 // order, so a space is "Ġ" (U+0120) and a newline "Ċ" (U+010A). Our own tokenizer JSON uses the
 // same alphabet, which keeps the file valid UTF-8 and familiar.
-// Not here: reading the files themselves (openai_files.hpp, tokenizer_file.hpp).
+// Not here: reading the files themselves (openai_files.hpp, tokenizer_json.hpp).
 #pragma once
 
 #include <array>

@@ -8,7 +8,7 @@
 //           knows them for r50k_base, p50k_base, p50k_edit and cl100k_base (token_rank ranking).
 //
 // Encodings match OpenAI's tokenizers id for id. Every format error names the file and line.
-// Not here: our own JSON format (tokenizer_file.hpp).
+// Not here: our own JSON format (tokenizer_json.hpp).
 #pragma once
 
 #include <algorithm>

@@ -3,8 +3,8 @@
 //
 // Each step takes the next `batch_size` indices of the shuffled order (an epoch's last batch may
 // be smaller; the step after it reshuffles), zeroes the gradients, asks the trainer for the
-// batch's loss, stops with a report on a non-finite loss or gradient, clips the global norm and
-// takes an AdamW step at the cosine-schedule rate. The held-out set is evaluated before training,
+// batch's loss, stops with a report on a non-finite loss, and takes train_step (train_step.hpp:
+// backward, finite check, clip, AdamW step at the cosine-schedule rate). The held-out set is evaluated before training,
 // every `eval_every` steps and at the end. Every `log_every` steps a progress line goes to stderr
 // and a record to the metrics JSONL. With a checkpoint directory, a checkpoint
 // (train/checkpoint.hpp) is written every `checkpoint_every` steps and at the end, and
@@ -28,60 +28,13 @@
 #include <nlohmann/json.hpp>
 
 #include "tlcr/optim/adamw.hpp"
-#include "tlcr/optim/clip.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/train/batches.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
+#include "tlcr/train/train_step.hpp"
 
 namespace tlcr {
-
-// The order in which `count` examples are visited: shuffled from (seed, stream), reshuffled each
-// time an epoch is used up. Its state goes into checkpoints.
-class ExampleOrder {
- public:
-  ExampleOrder(int64_t count, uint64_t seed, uint64_t stream) : rng_(seed, stream) {
-    TLCR_CHECK(count > 0, "ExampleOrder: no examples");
-    for (int64_t i = 0; i < count; ++i) order_.push_back(i);
-    detail::shuffle_in_place(order_, rng_);
-  }
-
-  // The indices of the next batch: up to `n` of them, never reaching past the epoch's end.
-  std::vector<int64_t> next(int64_t n) {
-    if (cursor_ == order_.size()) {
-      ++epoch_;
-      detail::shuffle_in_place(order_, rng_);
-      cursor_ = 0;
-    }
-    std::vector<int64_t> picked;
-    while (cursor_ < order_.size() && static_cast<int64_t>(picked.size()) < n)
-      picked.push_back(order_[cursor_++]);
-    return picked;
-  }
-
-  BatcherState state() const { return {rng_.state(), epoch_, cursor_, order_}; }
-  // Checks that a saved state is a permutation of this order's examples before taking it.
-  void set_state(const BatcherState& s) {
-    TLCR_CHECK(s.order.size() == order_.size(), "ExampleOrder: the saved order has ",
-               s.order.size(), " examples, this data has ", order_.size());
-    TLCR_CHECK(s.cursor <= s.order.size(), "ExampleOrder: the saved cursor ", s.cursor,
-               " is past the end of its ", s.order.size(), " examples");
-    std::vector<bool> seen(order_.size(), false);
-    for (int64_t index : s.order) {
-      TLCR_CHECK(index >= 0 && index < static_cast<int64_t>(order_.size()) && !seen[index],
-                 "ExampleOrder: the saved order is not a permutation of 0…", order_.size() - 1,
-                 " (found ", index, ")");
-      seen[index] = true;
-    }
-    rng_.set_state(s.rng), epoch_ = s.epoch, cursor_ = s.cursor, order_ = s.order;
-  }
-
- private:
-  Rng rng_;
-  std::vector<int64_t> order_;
-  std::size_t cursor_ = 0;
-  int64_t epoch_ = 0;
-};
 
 struct ExampleLoopOptions {
   int64_t epochs = 1;
@@ -215,7 +168,8 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
   const CosineSchedule schedule{options.lr, options.min_lr,
                                 std::min(options.warmup_steps, total - 1), total};
   const nlohmann::json settings = detail::example_loop_settings(options, examples, total);
-  ExampleOrder order(examples, options.seed, options.shuffle_stream);
+  ShuffledOrder order(examples, Rng(options.seed, options.shuffle_stream), options.label,
+                      "examples");
 
   ExampleLoopResult<Eval> result;
   const bool resuming = !options.resume_from.empty();
@@ -262,7 +216,7 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
 
   Stopwatch clock;
   for (int64_t step = first_step; step < total; ++step) {
-    const std::vector<int64_t> indices = order.next(options.batch_size);
+    const std::vector<int64_t> indices = order.next_in_pass(options.batch_size);
     model.params().zero_grad();
     nlohmann::json record{{"step", step + 1}};
     const Var<T> loss = batch_loss(std::span<const int64_t>(indices), record);
@@ -270,11 +224,9 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
     if (!std::isfinite(value))
       detail::fail(options.label, ": loss became ", value, " at step ", step, "; stopped. ",
                    last_good);
-    backward(loss);
-    check_finite_grads(model.params(), options.label + " step " + std::to_string(step));
-    const double grad_norm = clip_grad_norm(model.params(), options.grad_clip);
     const double lr = schedule.lr(step);
-    optimizer.step(lr);
+    const double grad_norm = train_step(loss, model.params(), optimizer, lr, options.grad_clip,
+                                        options.label + " step " + std::to_string(step));
     result.last_loss = value;
     result.steps = step + 1;
 

@@ -3,8 +3,8 @@
 // from train/batches.hpp; SFT targets only the response tokens).
 //
 // Each step: zero the gradient buffer, accumulate `grad_accum` micro-batches of mean next-token
-// cross-entropy, stop with a report on a non-finite loss or gradient, clip the global norm, take an
-// AdamW step at the cosine-schedule rate. Every `log_every` steps a progress line goes to stderr
+// cross-entropy, stop with a report on a non-finite loss, then apply_gradients (train_step.hpp:
+// finite check, clip, AdamW step at the cosine-schedule rate). Every `log_every` steps a progress line goes to stderr
 // and a record to the metrics JSONL; every `eval_every` steps the held-out batches are scored;
 // every `checkpoint_every` steps (and at the end) a checkpoint is written, from which `resume`
 // continues bit for bit. Not here: RLHF losses (rlhf/), the command line (examples/tlcr/). Shape
@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "tlcr/autograd/fn/cross_entropy.hpp"
-#include "tlcr/optim/clip.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
+#include "tlcr/train/train_step.hpp"
 
 namespace tlcr {
 
@@ -114,10 +114,9 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
       loss_sum += value;
       window_tokens += batch.target_count();
     }
-    check_finite_grads(model.params(), options.label + " step " + std::to_string(step));
-    const double grad_norm = clip_grad_norm(model.params(), options.grad_clip);
     const double lr = schedule.lr(step);
-    optimizer.step(lr);
+    const double grad_norm = apply_gradients(model.params(), optimizer, lr, options.grad_clip,
+                                             options.label + " step " + std::to_string(step));
     report.last_loss = loss_sum / options.grad_accum;
 
     const bool last = step + 1 == options.steps || step + 1 == options.stop_after;

@@ -5,7 +5,8 @@
 // files go and what is printed lives in PpoRunOptions (rlhf/ppo/trainer.hpp).
 //
 // Presets:
-//   tlcr_ppo_preset()   the official TLCR runs (TLCR-SPEC §4): β = 0.1 fixed on the full-vocabulary
+//   tlcr_ppo_preset()   the official TLCR runs (the authors' released code, github.com/EsYoon7/
+//                       RLHF-TLCR): β = 0.1 fixed on the full-vocabulary
 //                       KL, reward clip ±5, γ = 1, λ = 0.95, no whitening, clip 0.2 on ratio and
 //                       value, lr 1e-6 for actor and critic, AdamW (0.9, 0.95) wd 0.1, cosine, grad
 //                       clip 1, top-p 0.9, temperature 1, ≤ 256 new tokens, one epoch per batch.
@@ -147,7 +148,7 @@ struct PpoConfig {
   }
 };
 
-// The official TLCR settings (TLCR-SPEC §4), which are also PpoConfig's defaults. Batch sizes are
+// The official TLCR settings (the authors' released code), which are also PpoConfig's defaults. Batch sizes are
 // ours (the paper's are per GPU).
 inline PpoConfig tlcr_ppo_preset() {
   return PpoConfig{};

@@ -12,7 +12,6 @@
 
 #include <filesystem>
 #include <string>
-#include <type_traits>
 
 #include "tlcr/io/model_dir.hpp"
 
@@ -20,11 +19,8 @@ namespace tlcr {
 
 template <class T, class Arch>
 Transformer<T, Arch> make_critic(const std::filesystem::path& dir, uint64_t seed = 0) {
-  const auto [config, stored_heads] = read_model_config(dir);
-  const bool matches =
-      (config.architecture == Architecture::Gpt2) == std::is_same_v<Arch, Gpt2Arch>;
-  TLCR_CHECK(matches, dir.string(), "/config.json describes a ",
-             config.architecture == Architecture::Gpt2 ? "GPT-2" : "Llama", " model");
+  const TransformerConfig config = read_model_config(dir).first;
+  check_architecture<Arch>(config, (dir / "config.json").string());
   Transformer<T, Arch> critic(config, HeadConfig{.lm = false, .value = true}, seed);
   const SafetensorsFile<T> file = safetensors::read<T>(dir / "model.safetensors");
   for (const auto& p : critic.params().parameters()) {

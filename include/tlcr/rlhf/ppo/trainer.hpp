@@ -51,13 +51,13 @@
 #include <string>
 #include <vector>
 
-#include "tlcr/optim/clip.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/rlhf/ppo/losses.hpp"
 #include "tlcr/rlhf/ppo/rollout.hpp"
 #include "tlcr/rlhf/ppo/samples.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
+#include "tlcr/train/train_step.hpp"
 
 namespace tlcr {
 
@@ -95,41 +95,6 @@ struct PpoReport {
   double seconds = 0;
 };
 
-// A shuffled pass over the prompt set, reshuffled every epoch; its state goes into checkpoints.
-class PromptSampler {
- public:
-  PromptSampler(int64_t count, uint64_t seed) : rng_(seed, /*stream=*/1) {
-    TLCR_CHECK(count > 0, "PromptSampler: no prompts");
-    for (int64_t i = 0; i < count; ++i) order_.push_back(i);
-    detail::shuffle_in_place(order_, rng_);
-  }
-  // The indices of the next `n` prompts.
-  std::vector<int64_t> next(int64_t n) {
-    std::vector<int64_t> picked;
-    for (int64_t k = 0; k < n; ++k) {
-      if (cursor_ == order_.size()) {
-        ++epoch_;
-        detail::shuffle_in_place(order_, rng_);
-        cursor_ = 0;
-      }
-      picked.push_back(order_[cursor_++]);
-    }
-    return picked;
-  }
-  BatcherState state() const { return {rng_.state(), epoch_, cursor_, order_}; }
-  void set_state(const BatcherState& s) {
-    TLCR_CHECK(s.order.size() == order_.size(), "PromptSampler: the saved order has ",
-               s.order.size(), " prompts, this prompt set has ", order_.size());
-    rng_.set_state(s.rng), epoch_ = s.epoch, cursor_ = s.cursor, order_ = s.order;
-  }
-
- private:
-  Rng rng_;
-  std::vector<int64_t> order_;
-  std::size_t cursor_ = 0;
-  int64_t epoch_ = 0;
-};
-
 template <class T, class Arch, TokenRewardModel Reward>
 class PpoTrainer {
  public:
@@ -143,7 +108,8 @@ class PpoTrainer {
         config_(validated(config)),
         decode_(std::move(decode)),
         kl_(config),
-        sampler_(static_cast<int64_t>(prompts_.size()), config.seed),
+        sampler_(static_cast<int64_t>(prompts_.size()), Rng(config.seed, /*stream=*/1), "PPO",
+                 "prompts"),
         generation_rng_(config.seed, /*stream=*/2),
         shuffle_rng_(config.seed, /*stream=*/3),
         policy_optimizer_(models.policy.params(), adamw_options(config.lr)),
@@ -406,15 +372,12 @@ class PpoTrainer {
       return s;
     }
 
-    backward(loss);
-    check_finite_grads(policy.params(), where + " (policy)");
-    s.grad_norm = clip_grad_norm(policy.params(), config_.grad_clip);
-    policy_optimizer_.step(lr);
-    if (critic) {
-      check_finite_grads(critic->params(), where + " (critic)");
-      s.critic_grad_norm = clip_grad_norm(critic->params(), config_.grad_clip);
-      critic_optimizer_->step(critic_lr);
-    }
+    // One backward fills both models' gradients; each then takes its own step.
+    s.grad_norm = train_step(loss, policy.params(), policy_optimizer_, lr, config_.grad_clip,
+                             where + " (policy)");
+    if (critic)
+      s.critic_grad_norm = apply_gradients(critic->params(), *critic_optimizer_, critic_lr,
+                                           config_.grad_clip, where + " (critic)");
     return s;
   }
 
@@ -519,7 +482,7 @@ class PpoTrainer {
   PpoConfig config_;
   TokenDecoder decode_;
   KlController kl_;
-  PromptSampler sampler_;
+  ShuffledOrder sampler_;  // the prompts, a shuffled pass reshuffled every epoch
   Rng generation_rng_, shuffle_rng_;
   AdamW<T> policy_optimizer_;
   std::optional<AdamW<T>> critic_optimizer_;

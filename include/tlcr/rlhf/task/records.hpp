@@ -12,7 +12,8 @@
 //   prompts_eval.jsonl   {"prompt"}                                held-out prompts
 //   task.json            the options used and the record counts
 // Only training prompts appear in corpus.txt, sft.jsonl, preferences.jsonl and revisions.jsonl.
-// Not here: the JSONL machinery (io/jsonl.hpp).
+// Not here: the JSONL machinery (io/jsonl.hpp), the record types (train/sft_data.hpp,
+// rlhf/records.hpp).
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,11 @@
 #include "tlcr/core/rng.hpp"
 #include "tlcr/io/atomic_file.hpp"
 #include "tlcr/io/jsonl.hpp"
+#include "tlcr/rlhf/records.hpp"
 #include "tlcr/rlhf/task/generator.hpp"
 #include "tlcr/rlhf/task/reviser.hpp"
 #include "tlcr/rlhf/task/world.hpp"
+#include "tlcr/train/sft_data.hpp"
 
 namespace tlcr::task {
 

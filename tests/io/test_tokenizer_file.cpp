@@ -1,9 +1,10 @@
-// Tests for text/tokenizer_file.hpp: save/load round trips (merge_list and token_rank, special
-// tokens, unused ids), the file's shape, and errors that name the file and the field.
+// Tests for io/tokenizer_file.hpp and text/tokenizer_json.hpp: save/load round trips (merge_list
+// and token_rank, special tokens, unused ids), the file's shape, and errors that name the file and
+// the field.
 #include <doctest/doctest.h>
-#include <tlcr/text/tokenizer_file.hpp>
+#include <tlcr/io/tokenizer_file.hpp>
 
-#include "text_testing.hpp"
+#include "text/text_testing.hpp"
 
 #include <fstream>
 #include <map>

@@ -1,4 +1,4 @@
-// tlcr/text/tokenizer_file.hpp — save and load a BpeTokenizer as one JSON file (our format).
+// tlcr/text/tokenizer_json.hpp — a BpeTokenizer as one JSON document (our format), both ways.
 //
 //   {
 //     "format": "tlcr-bpe", "version": 1,
@@ -12,13 +12,11 @@
 //
 // Token bytes are spelled in GPT-2's printable byte alphabet (byte_alphabet.hpp), so the file is
 // valid UTF-8 whatever the bytes; null marks an id that is special or unused. Tokens and merges
-// are written one per line. Saving goes through write_file_atomically. Loading names the file
-// and the field of any problem.
-// Not here: GPT-2 / tiktoken files (openai_files.hpp).
+// are written one per line. Reading names the source and the field of any problem.
+// Not here: the file on disk (io/tokenizer_file.hpp: save_tokenizer, load_tokenizer), GPT-2 /
+// tiktoken files (openai_files.hpp).
 #pragma once
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -26,7 +24,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tlcr/config.hpp"
-#include "tlcr/io/atomic_file.hpp"
 #include "tlcr/text/bpe.hpp"
 #include "tlcr/text/byte_alphabet.hpp"
 
@@ -161,22 +158,6 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
   } catch (const Error& error) {
     fail(source, ": ", error.what());
   }
-}
-
-inline void save_tokenizer(const BpeTokenizer& tokenizer, const std::filesystem::path& path) {
-  write_file_atomically(path, tokenizer_to_json_text(tokenizer));
-}
-
-inline BpeTokenizer load_tokenizer(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  TLCR_CHECK(in.good(), "load_tokenizer: cannot open '", path.string(), "'");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& error) {
-    detail::fail(path.string(), ": not valid JSON: ", error.what());
-  }
-  return tokenizer_from_json(json, path.string());
 }
 
 }  // namespace tlcr

@@ -1,4 +1,5 @@
-// tlcr/rlhf/evaluate.hpp — held-out evaluation of a policy on the built-in task (`tlcr eval`).
+// tlcr/rlhf/task/evaluate.hpp — held-out evaluation of a policy on the built-in task (`tlcr eval`).
+// It lives with the task because its score is the task's oracle; namespace tlcr like the method.
 //
 // For every held-out prompt, the policy and the reference (SFT) model each sample one response
 // with the same sampling options and the same seed (so row i of both draws from the same random
@@ -15,7 +16,7 @@
 //                     tokens (6 by default) occurs twice or more, overlapping allowed — the
 //                     degenerate loops RLHF policies fall into, not the task's legitimate reuse of
 //                     short phrases like "the fox is"
-// Not here: training (rlhf/ppo.hpp); the oracle itself (rlhf/task/oracle.hpp).
+// Not here: training (rlhf/ppo.hpp); the oracle itself (oracle.hpp).
 // Shape legend: N = response tokens in a chunk, V = vocabulary.
 #pragma once
 

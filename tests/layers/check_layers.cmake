@@ -1,0 +1,69 @@
+# Fails when a header under include/tlcr/ includes a header of a higher layer.
+#   cmake -DINCLUDE_DIR=<repo>/include -P tests/layers/check_layers.cmake
+#
+# Layers, bottom to top; a header may include its own layer and those below it. config is
+# include/tlcr/config.hpp; every other layer is a folder. The umbrella tlcr.hpp sits above them all.
+set(layers config core ops autograd nn models optim text io train generate rlhf)
+
+# Known exceptions, "<including header>-><included header>", each to be removed when fixed.
+set(allowed
+    # TokenBatch, kIgnoreIndex, Padding and assign_positions are what a model forward takes; they
+    # belong below models/ (e.g. models/token_batch.hpp), with train/batches.hpp keeping the
+    # batchers.
+    "tlcr/models/transformer.hpp->tlcr/train/batches.hpp")
+
+if(NOT INCLUDE_DIR)
+  message(FATAL_ERROR "check_layers: pass -DINCLUDE_DIR=<repository>/include")
+endif()
+
+# The layer of a path relative to INCLUDE_DIR ("tlcr/nn/linear.hpp" -> nn), or "" for the umbrella.
+function(layer_of path out)
+  if(path STREQUAL "tlcr/tlcr.hpp")
+    set(${out} "" PARENT_SCOPE)
+  elseif(path STREQUAL "tlcr/config.hpp")
+    set(${out} config PARENT_SCOPE)
+  elseif(path MATCHES "^tlcr/([^/]+)/")
+    set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
+  else()
+    set(${out} "?" PARENT_SCOPE)
+  endif()
+endfunction()
+
+file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR} ${INCLUDE_DIR}/tlcr/*.hpp ${INCLUDE_DIR}/tlcr/*.h)
+list(SORT headers)
+set(problems "")
+set(checked 0)
+foreach(header IN LISTS headers)
+  layer_of(${header} from)
+  if(from STREQUAL "")
+    continue()
+  endif()
+  list(FIND layers ${from} from_rank)
+  if(from_rank EQUAL -1)
+    string(APPEND problems "  ${header}: folder '${from}' is in no layer (add it to check_layers.cmake)\n")
+    continue()
+  endif()
+  file(STRINGS ${INCLUDE_DIR}/${header} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]tlcr/")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"].*$" "\\1" included "${line}")
+    math(EXPR checked "${checked} + 1")
+    layer_of(${included} to)
+    list(FIND layers "${to}" to_rank)
+    if(to_rank EQUAL -1)
+      string(APPEND problems "  ${header} includes ${included}, which is in no layer\n")
+    elseif(to_rank GREATER from_rank)
+      list(FIND allowed "${header}->${included}" exception)
+      if(exception EQUAL -1)
+        string(APPEND problems "  ${header} (${from}) includes ${included} (${to}, a higher layer)\n")
+      endif()
+    endif()
+  endforeach()
+endforeach()
+
+if(checked EQUAL 0)
+  message(FATAL_ERROR "check_layers: no includes found under ${INCLUDE_DIR}/tlcr")
+endif()
+if(problems)
+  message(FATAL_ERROR "check_layers: layers, bottom to top: ${layers}\n${problems}")
+endif()
+message(STATUS "check_layers: ${checked} includes in ${INCLUDE_DIR}/tlcr follow the layers")
