@@ -1,5 +1,5 @@
 // bench_gpt — end-to-end throughput of the GPT-2 preset at the configurations of the PyTorch peer
-// (../shared/bench/torch_gpt_bench.py, run next to this by run_peer.sh), in tokens per second:
+// (the script that run_peer.sh runs next to this one), in tokens per second:
 //   train_step/<size>  forward + cross-entropy + backward + AdamW step on B × T random tokens
 //   generate/<size>    tlcr::generate of 8 rows × 64 new tokens (temperature 1, 1-token prompts)
 // small: L=4, H=4, C=256, T=128, B=16, V=512;  medium: L=6, H=6, C=384, T=256, B=32, V=4096.

@@ -6,11 +6,7 @@
 set(layers config core ops autograd nn models optim text io train generate rlhf)
 
 # Known exceptions, "<including header>-><included header>", each to be removed when fixed.
-set(allowed
-    # TokenBatch, kIgnoreIndex, Padding and assign_positions are what a model forward takes; they
-    # belong below models/ (e.g. models/token_batch.hpp), with train/batches.hpp keeping the
-    # batchers.
-    "tlcr/models/transformer.hpp->tlcr/train/batches.hpp")
+set(allowed)
 
 if(NOT INCLUDE_DIR)
   message(FATAL_ERROR "check_layers: pass -DINCLUDE_DIR=<repository>/include")

@@ -10,7 +10,7 @@
 //              how the library proves, without a GPU, that its device-generic code never reads a
 //              device tensor on the host: the whole pipeline runs on it and must give bitwise the
 //              Cpu results.
-// DeviceMemory<D> allocates, zeroes, fills and copies a device's memory; a CUDA build adds its own.
+// DeviceMemory<D> allocates, zeroes, fills and copies a device's memory; each device specialises it.
 // Not here: kernels (ops/ holds the CPU ones; ops/host_kernels.hpp lets SealedCpu reuse them).
 #pragma once
 
@@ -85,7 +85,7 @@ void count_transfer_to_host(int64_t bytes) {
 }  // namespace detail
 
 // Memory of device D. The host-memory devices share the host allocator (core/memory.hpp's block
-// cache); a CUDA build specialises this for its device.
+// cache); any other device specialises this for its own memory.
 template <class D>
 struct DeviceMemory;
 

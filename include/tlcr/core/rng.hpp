@@ -5,7 +5,7 @@
 // platform and compiler. normal() is Box–Muller in double; it is identical wherever the C library's
 // log/cos/sin are correctly rounded (glibc is). No std::*_distribution is used anywhere: their
 // algorithms differ between standard libraries.
-// Not here: tensor fills (see ops/init.hpp).
+// Not here: filling tensors with draws (nn/parameter_store.hpp initialisers, ops/dropout.hpp).
 #pragma once
 
 #include <array>

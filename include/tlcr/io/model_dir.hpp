@@ -8,7 +8,7 @@
 // tokenizer.json beside them, so a directory holds everything a later command needs.
 //
 // The architecture is chosen twice: at compile time (the Arch of Transformer<T, Arch>) and in
-// config.json. check_architecture is the one place they are compared; with_architecture and
+// config.json. check_architecture (models/arch.hpp) is the one place they are compared; with_architecture and
 // with_model_dir are the one place a run-time config.json picks the compile-time Arch.
 // Not here: the tokenizer format (text/tokenizer_json.hpp), training state (train/checkpoint.hpp).
 #pragma once
@@ -27,26 +27,6 @@
 #include "tlcr/models/transformer.hpp"
 
 namespace tlcr {
-
-// The Architecture value that names the compile-time preset Arch.
-template <class Arch>
-constexpr Architecture architecture_of() {
-  static_assert(std::is_same_v<Arch, Gpt2Arch> || std::is_same_v<Arch, LlamaArch>,
-                "architecture_of: Arch is Gpt2Arch or LlamaArch");
-  return std::is_same_v<Arch, Gpt2Arch> ? Architecture::Gpt2 : Architecture::Llama;
-}
-
-inline const char* architecture_name(Architecture architecture) {
-  return architecture == Architecture::Gpt2 ? "GPT-2" : "Llama";
-}
-
-// Fails unless `config` describes an Arch model; `where` names the config (a file) in the error.
-template <class Arch>
-void check_architecture(const TransformerConfig& config, std::string_view where) {
-  TLCR_CHECK(config.architecture == architecture_of<Arch>(), where, " describes a ",
-             architecture_name(config.architecture), " model, not a ",
-             architecture_name(architecture_of<Arch>()), " one");
-}
 
 inline nlohmann::json heads_to_json(const HeadConfig& h) {
   return {{"lm", h.lm}, {"value", h.value}, {"token_classes", h.token_classes},

@@ -6,12 +6,15 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include "tlcr/models/config.hpp"
 #include "tlcr/nn/block.hpp"
 
 namespace tlcr {
 
 struct Gpt2Arch {
+  static constexpr Architecture kArchitecture = Architecture::Gpt2;  // what config.json says
   template <class T, class D> using Norm = LayerNorm<T, D>;
   template <class T, class D> using Mlp = GeluMlp<T, D>;
   static constexpr bool kLearnedPositions = true, kRotary = false, kFusedQkv = true, kBiases = true;
@@ -28,6 +31,7 @@ struct Gpt2Arch {
 };
 
 struct LlamaArch {
+  static constexpr Architecture kArchitecture = Architecture::Llama;
   template <class T, class D> using Norm = RmsNorm<T, D>;
   template <class T, class D> using Mlp = SwiGluMlp<T, D>;
   static constexpr bool kLearnedPositions = false, kRotary = true, kFusedQkv = false, kBiases = false;
@@ -42,5 +46,18 @@ struct LlamaArch {
   static std::string final_norm() { return "model.norm"; }
   static std::string lm_head() { return "lm_head"; }
 };
+
+inline const char* architecture_name(Architecture architecture) {
+  return architecture == Architecture::Gpt2 ? "GPT-2" : "Llama";
+}
+
+// The one comparison of the compile-time preset with a run-time config: fails unless `config`
+// describes an Arch model; `where` names the config (a file, a constructor) in the error.
+template <class Arch>
+void check_architecture(const TransformerConfig& config, std::string_view where) {
+  TLCR_CHECK(config.architecture == Arch::kArchitecture, where, " describes a ",
+             architecture_name(config.architecture), " model, not a ",
+             architecture_name(Arch::kArchitecture), " one");
+}
 
 }  // namespace tlcr

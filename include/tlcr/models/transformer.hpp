@@ -23,7 +23,7 @@
 #include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/models/arch.hpp"
 #include "tlcr/models/config.hpp"
-#include "tlcr/train/batches.hpp"
+#include "tlcr/models/token_batch.hpp"
 
 namespace tlcr {
 
@@ -69,6 +69,7 @@ class Transformer {
                        uint64_t seed = 0)
       : config_(model_config), heads_(head_config) {
     config_.validate();
+    check_architecture<Arch>(config_, "Transformer: the config");
     const int64_t C = config_.width;
     token_embedding_ = params_.add(Arch::token_embedding(), Shape{config_.vocab_size, C});
     if constexpr (Arch::kLearnedPositions)

@@ -6,7 +6,7 @@
 //   SealedCpu  the same ops/ kernel, run on the same storage seen as Cpu tensors, through the
 //              forwarding overloads that TLCR_HOST_KERNELS(names…) declares at the end of each ops/
 //              family header — that line is the family's list of kernels;
-//   Cuda       overloads on Tensor<T, Cuda> in tlcr/cuda/<family>.cuh (CUDA builds).
+//   a device with its own kernels adds overloads on Tensor<T, ThatDevice> with the same names.
 // A forwarding call maps each argument: Tensor<T, SealedCpu> (by value, reference or pointer, or
 // in a std::vector) to a Cpu alias of its storage, and counts every std::span argument (host index
 // data such as token ids or targets) as one upload, which is what it costs on a real device.
