@@ -2,7 +2,8 @@
 #   cmake -DINCLUDE_DIR=<repo>/include -P tests/layers/check_layers.cmake
 #
 # Layers, bottom to top; a header may include its own layer and those below it. config is
-# include/tlcr/config.hpp; every other layer is a folder. The umbrella tlcr.hpp sits above them all.
+# include/tlcr/config.hpp; every other layer is a folder, with its umbrella tlcr/<layer>.hpp. The
+# umbrella tlcr.hpp sits above them all.
 set(layers config core ops autograd nn models optim text io train generate rlhf)
 
 # Known exceptions, "<including header>-><included header>", each to be removed when fixed.
@@ -18,6 +19,8 @@ function(layer_of path out)
     set(${out} "" PARENT_SCOPE)
   elseif(path STREQUAL "tlcr/config.hpp")
     set(${out} config PARENT_SCOPE)
+  elseif(path MATCHES "^tlcr/([a-z]+)\\.hpp$")  # a layer's own umbrella, tlcr/<layer>.hpp
+    set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
   elseif(path MATCHES "^tlcr/([^/]+)/")
     set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
   else()

@@ -262,10 +262,12 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
 }
 
 // The same with the key mask in a tensor on q's device, (B·Tk) bytes; undefined = no padding.
-template <class T>
+// (A template in Mask, so that a braced `{}` mask still means the empty span above.)
+template <class T, class Mask>
+  requires std::same_as<Mask, Tensor<uint8_t>>
 void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
-                              const Tensor<T>& k, const Tensor<T>& v,
-                              const Tensor<uint8_t>& key_mask, int64_t offset = 0) {
+                              const Tensor<T>& k, const Tensor<T>& v, const Mask& key_mask,
+                              int64_t offset = 0) {
   const std::span<const uint8_t> mask =
       key_mask.defined() ? std::span<const uint8_t>(key_mask.data(), key_mask.numel())
                          : std::span<const uint8_t>();

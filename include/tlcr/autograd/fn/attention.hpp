@@ -39,10 +39,12 @@ Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, 
                            std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
   return detail::causal_attention_with(q, k, v, key_mask, key_mask.size(), offset);
 }
-// The same with the key mask on q's device, (B·Tk) bytes; undefined = no padding.
-template <class T, class D>
+// The same with the key mask on q's device, (B·Tk) bytes; undefined = no padding. (A template in
+// Mask, so that a braced `{}` mask still means the empty span above.)
+template <class T, class D, class Mask>
+  requires std::same_as<Mask, Tensor<uint8_t, D>>
 Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
-                           const Tensor<uint8_t, D>& key_mask, int64_t offset = 0) {
+                           const Mask& key_mask, int64_t offset = 0) {
   return detail::causal_attention_with(q, k, v, key_mask,
                                        key_mask.defined() ? std::size_t(key_mask.numel()) : 0,
                                        offset);
