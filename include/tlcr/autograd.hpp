@@ -1,4 +1,5 @@
-// tlcr/autograd.hpp — the autograd/ layer in one include: the tape, Var, NoGrad, gradcheck and every differentiable function.
+// tlcr/autograd.hpp — the autograd/ layer in one include:
+// the tape, Var, NoGrad, gradcheck and every differentiable function.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

@@ -1,4 +1,5 @@
-// tlcr/core.hpp — the core/ layer in one include: tensors on a device, shapes, the deterministic Rng, OpenMP helpers, fast math, memory.
+// tlcr/core.hpp — the core/ layer in one include:
+// tensors on a device, shapes, the deterministic Rng, OpenMP helpers, fast math, memory.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

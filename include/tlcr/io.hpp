@@ -1,4 +1,5 @@
-// tlcr/io.hpp — the io/ layer in one include: safetensors, model directories, tokenizer files, JSONL, atomic files, SVG plots.
+// tlcr/io.hpp — the io/ layer in one include:
+// safetensors, model directories, tokenizer files, JSONL, atomic files, SVG plots.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

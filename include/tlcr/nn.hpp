@@ -1,4 +1,5 @@
-// tlcr/nn.hpp — the nn/ layer in one include: ParameterStore, Linear, norms, MLPs, attention with its KV cache, the transformer block.
+// tlcr/nn.hpp — the nn/ layer in one include:
+// ParameterStore, Linear, norms, MLPs, attention with its KV cache, the transformer block.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

@@ -1,4 +1,5 @@
-// tlcr/ops.hpp — the ops/ layer in one include: the stateless forward/backward kernels, chosen by device.
+// tlcr/ops.hpp — the ops/ layer in one include:
+// the stateless forward/backward kernels, chosen by device.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

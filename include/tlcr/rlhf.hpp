@@ -1,4 +1,5 @@
-// tlcr/rlhf.hpp — the rlhf/ layer in one include: edit labels, the discriminator, reward models, PPO, and the built-in task.
+// tlcr/rlhf.hpp — the rlhf/ layer in one include:
+// edit labels, the discriminator, reward models, PPO, and the built-in task.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

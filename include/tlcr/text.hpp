@@ -1,4 +1,5 @@
-// tlcr/text.hpp — the text/ layer in one include: byte-level BPE (training, encoding, GPT-2 and tiktoken files), the chat format.
+// tlcr/text.hpp — the text/ layer in one include:
+// byte-level BPE (training, encoding, GPT-2 and tiktoken files), the chat format.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

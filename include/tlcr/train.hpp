@@ -1,4 +1,5 @@
-// tlcr/train.hpp — the train/ layer in one include: batches, the train step, the LM / SFT trainer, the example loop, checkpoints, metrics.
+// tlcr/train.hpp — the train/ layer in one include:
+// batches, the train step, the LM / SFT trainer, the example loop, checkpoints, metrics.
 // Each layer's headers include what they need from the layers below, so a program that includes
 // only the layers it uses compiles less than one that includes tlcr/tlcr.hpp.
 #pragma once

@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "tlcr/autograd/fn/elementwise.hpp"
 #include "tlcr/autograd/fn/embedding.hpp"
 #include "tlcr/autograd/fn/linear_cross_entropy.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"

@@ -2,9 +2,9 @@
 // that gradient clipping needs, as kernels over flat buffers.
 //
 // The optimisers (optim/) own the state and the hyper-parameters and say what the update means;
-// these kernels are the loops they run, so that each device can supply its own (ops/host_kernels.hpp).
-// Every element is independent, so each update gives the same bits
-// for any thread count; sum_of_squares adds fixed blocks in block order for the same reason.
+// these kernels are the loops they run, so that each device can supply its own
+// (ops/host_kernels.hpp). Every element is independent, so each update gives the same bits for any
+// thread count; sum_of_squares adds fixed blocks in block order for the same reason.
 // Not here: the math's explanation (optim/adamw.hpp, optim/sgd.hpp, optim/clip.hpp).
 // Shape legend: N = number of parameters; values, grads, m, v, velocity (N); decay_mask (N) of
 // 0/1 bytes (1 = the element takes weight decay).
