@@ -29,6 +29,7 @@
 #include "tlcr/ops/rope.hpp"
 #include "tlcr/ops/shape_ops.hpp"
 #include "tlcr/ops/softmax.hpp"
+#include "tlcr/ops/token_stats.hpp"
 #include "tlcr/ops/unary.hpp"
 
 #include "tlcr/nn/attention.hpp"
