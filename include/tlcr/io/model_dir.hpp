@@ -29,7 +29,9 @@
 namespace tlcr {
 
 inline nlohmann::json heads_to_json(const HeadConfig& h) {
-  return {{"lm", h.lm}, {"value", h.value}, {"token_classes", h.token_classes},
+  return {{"lm", h.lm},
+          {"value", h.value},
+          {"token_classes", h.token_classes},
           {"sequence_score", h.sequence_score}};
 }
 inline HeadConfig heads_from_json(const nlohmann::json& j) {
@@ -79,10 +81,12 @@ void save_model(const std::filesystem::path& dir, const Transformer<T, Arch, D>&
 }
 
 // The config and heads stored in a model directory.
-inline std::pair<TransformerConfig, HeadConfig> read_model_config(const std::filesystem::path& dir) {
+inline std::pair<TransformerConfig, HeadConfig> read_model_config(
+    const std::filesystem::path& dir) {
   const auto path = dir / "config.json";
   const nlohmann::json j = read_json_file(path);
-  const HeadConfig heads = j.contains("tlcr_heads") ? heads_from_json(j["tlcr_heads"]) : HeadConfig{};
+  const HeadConfig heads =
+      j.contains("tlcr_heads") ? heads_from_json(j["tlcr_heads"]) : HeadConfig{};
   return {config_from_json(j, path.string()), heads};
 }
 
@@ -119,12 +123,15 @@ void load_weights(Transformer<T, Arch, D>& model, const std::filesystem::path& d
       detail::fail("loading ", dir.string(), ": parameter '", p.name, "' ", p.shape.str(),
                    " is missing from model.safetensors");
     }
-    flat.slice(p.offset, p.offset + p.numel()).reshape(p.shape).copy_from(file.tensor(name, p.shape));
+    flat.slice(p.offset, p.offset + p.numel())
+        .reshape(p.shape)
+        .copy_from(file.tensor(name, p.shape));
     used.insert(name);
   }
   for (const std::string& name : file.names()) {
-    const bool skippable = name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
-                           (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
+    const bool skippable =
+        name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
+        (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
     if (!used.count(name) && !skippable)
       detail::fail("loading ", dir.string(), ": model.safetensors holds '", name,
                    "', which this model has no parameter for");

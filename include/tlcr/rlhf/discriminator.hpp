@@ -459,7 +459,8 @@ DiscriminatorReport train_discriminator(Transformer<T, Arch, D>& model,
 template <class T, class Arch, class D = Cpu>
 Transformer<T, Arch, D> discriminator_from_sft(const std::filesystem::path& sft_dir,
                                                uint64_t seed = 0) {
-  return model_with_trunk_of<T, Arch, D>(sft_dir, HeadConfig{.lm = false, .token_classes = 2}, seed);
+  return model_with_trunk_of<T, Arch, D>(sft_dir, HeadConfig{.lm = false, .token_classes = 2},
+                                         seed);
 }
 
 // A model directory (io/model_dir.hpp) plus "tlcr_reward": {"kind": "token_discriminator", …}.

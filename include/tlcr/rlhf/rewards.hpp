@@ -162,8 +162,8 @@ class DiscriminatorReward {
 // Loads a discriminator directory (discriminator.hpp's save_discriminator) as a reward.
 template <class T, class Arch, class D = Cpu>
 DiscriminatorReward<T, Arch, D> load_discriminator_reward(const std::filesystem::path& dir,
-                                                       const ResponseEnds& ends,
-                                                       const TokenRewardOptions& options = {}) {
+                                                          const ResponseEnds& ends,
+                                                          const TokenRewardOptions& options = {}) {
   return DiscriminatorReward<T, Arch, D>(
       std::make_shared<const Transformer<T, Arch, D>>(load_discriminator<T, Arch, D>(dir)), ends,
       options);

@@ -106,8 +106,7 @@ inline ScoredRows make_pair_rows(std::span<const TokenizedPair> pairs, const Res
 // The BT loss of a batch of pairs; `scores` (if given) receives the 2N scores (one download).
 template <class T, class Arch, class D>
 Var<T, D> bradley_terry_forward_loss(const Transformer<T, Arch, D>& model,
-                                     std::span<const TokenizedPair> pairs,
-                                     const ResponseEnds& ends,
+                                     std::span<const TokenizedPair> pairs, const ResponseEnds& ends,
                                      std::vector<double>* scores = nullptr) {
   const ScoredRows batch = make_pair_rows(pairs, ends, model.config().context_length);
   const Var<T, D> h = model.hidden(ModelInput::from(batch.rows.tokens));
@@ -272,7 +271,8 @@ struct RewardModelReport {
 // train/example_loop.hpp (checkpoints and exact resume included); then, with options.normalize,
 // measures the normalisation on the training responses.
 template <class T, class Arch, class D>
-RewardModelReport train_reward_model(Transformer<T, Arch, D>& model, std::vector<TokenizedPair> train,
+RewardModelReport train_reward_model(Transformer<T, Arch, D>& model,
+                                     std::vector<TokenizedPair> train,
                                      std::vector<TokenizedPair> held_out, const ResponseEnds& ends,
                                      const RewardModelTrainOptions& options) {
   detail::check_sequence_model(model.heads(), options.label);
@@ -335,9 +335,9 @@ RewardModelReport train_reward_model(Transformer<T, Arch, D>& model, std::vector
 
 template <class T, class Arch, class D = Cpu>
 Transformer<T, Arch, D> reward_model_from_sft(const std::filesystem::path& sft_dir,
-                                           uint64_t seed = 0) {
+                                              uint64_t seed = 0) {
   return model_with_trunk_of<T, Arch, D>(sft_dir, HeadConfig{.lm = false, .sequence_score = true},
-                                      seed);
+                                         seed);
 }
 
 // A model directory plus "tlcr_reward": {"kind": "bradley_terry", "normalization": {…} | null, …}.
@@ -438,8 +438,8 @@ class SequenceReward {
 // is applied (and must exist).
 template <class T, class Arch, class D = Cpu>
 SequenceReward<T, Arch, D> load_sequence_reward(const std::filesystem::path& dir,
-                                             const ResponseEnds& ends, bool normalize = true,
-                                             int64_t batch_size = 16) {
+                                                const ResponseEnds& ends, bool normalize = true,
+                                                int64_t batch_size = 16) {
   std::optional<ScoreNormalization> normalization;
   if (normalize) {
     normalization = read_score_normalization(dir);

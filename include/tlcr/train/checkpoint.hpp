@@ -49,9 +49,10 @@ void save_checkpoint(const std::filesystem::path& dir, const Transformer<T, Arch
   replace_directory(dir, [&](const std::filesystem::path& tmp) {
     save_model(tmp, model);
     const AdamWState<T, D> state = optimizer.state();
-    safetensors::write(tmp / "optimizer.safetensors",
-                       safetensors::NamedTensors<T>{{"m", state.m.to_host()}, {"v", state.v.to_host()}},
-                       {{"step", std::to_string(state.step)}});
+    safetensors::write(
+        tmp / "optimizer.safetensors",
+        safetensors::NamedTensors<T>{{"m", state.m.to_host()}, {"v", state.v.to_host()}},
+        {{"step", std::to_string(state.step)}});
     write_file_atomically(tmp / "trainer_state.json", trainer_state.dump(1) + "\n");
   });
 }
@@ -67,7 +68,8 @@ nlohmann::json load_checkpoint(const std::filesystem::path& dir, Transformer<T, 
   AdamWState<T, D> state;
   state.m = to_device<D>(file.tensor("m", flat).clone());
   state.v = to_device<D>(file.tensor("v", flat).clone());
-  TLCR_CHECK(file.metadata.count("step"), dir.string(), "/optimizer.safetensors: metadata 'step' missing");
+  TLCR_CHECK(file.metadata.count("step"), dir.string(),
+             "/optimizer.safetensors: metadata 'step' missing");
   state.step = std::stoll(file.metadata.at("step"));
   optimizer.load_state(state);
   return read_json_file(dir / "trainer_state.json");

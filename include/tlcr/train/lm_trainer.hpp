@@ -54,8 +54,7 @@ Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenB
 
 // Mean loss over held-out batches, weighted by their target counts.
 template <class T, class Arch, class D>
-double evaluate_loss(const Transformer<T, Arch, D>& model,
-                     const std::vector<TokenBatch>& batches) {
+double evaluate_loss(const Transformer<T, Arch, D>& model, const std::vector<TokenBatch>& batches) {
   NoGrad no_grad;
   double total = 0, count = 0;
   for (const TokenBatch& batch : batches) {

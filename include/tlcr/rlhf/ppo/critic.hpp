@@ -31,7 +31,9 @@ Transformer<T, Arch, D> make_critic(const std::filesystem::path& dir, uint64_t s
     const std::string name = file.contains(p.name) ? p.name : "transformer." + p.name;
     TLCR_CHECK(file.contains(name), "make_critic: trunk parameter '", p.name, "' ", p.shape.str(),
                " is missing from ", dir.string(), "/model.safetensors");
-    flat.slice(p.offset, p.offset + p.numel()).reshape(p.shape).copy_from(file.tensor(name, p.shape));
+    flat.slice(p.offset, p.offset + p.numel())
+        .reshape(p.shape)
+        .copy_from(file.tensor(name, p.shape));
   }
   if constexpr (!std::same_as<D, Cpu>) critic.params().values().copy_from(to_device<D>(flat));
   return critic;

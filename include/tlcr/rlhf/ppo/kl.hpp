@@ -35,7 +35,6 @@ inline double kl_k3(double logprob, double ref_logprob) {
   return std::expm1(log_r) - log_r;  // expm1 keeps precision when r ≈ 1
 }
 
-
 // The full KL and the policy's entropy at one position.
 struct TokenKl {
   double full_kl = 0;  // Σ_v π(v)·(log π(v) − log π_ref(v))

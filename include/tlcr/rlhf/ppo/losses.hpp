@@ -39,8 +39,8 @@ Var<T, D> packed_constant(std::span<const double> values) {
   return constant(Tensor<T, D>::from(Shape{static_cast<int64_t>(values.size())}, host));
 }
 template <class T, class D>
-void check_packed(const char* who, const Var<T, D>& x, std::span<const double> a, const char* a_name,
-                  std::span<const double> b, const char* b_name) {
+void check_packed(const char* who, const Var<T, D>& x, std::span<const double> a,
+                  const char* a_name, std::span<const double> b, const char* b_name) {
   TLCR_CHECK(x.shape().rank == 1 && x.numel() > 0, who, ": expected a non-empty (N) tensor, got ",
              x.shape().str());
   TLCR_CHECK(
@@ -51,7 +51,7 @@ void check_packed(const char* who, const Var<T, D>& x, std::span<const double> a
 
 template <class T, class D = Cpu>
 struct PolicyLoss {
-  Var<T, D> loss;              // rank 0
+  Var<T, D> loss;            // rank 0
   double clip_fraction = 0;  // share of tokens where the clipped side was larger
   double approx_kl = 0;      // ½·mean (log ρ)²
   double ratio_mean = 0, ratio_var = 0;
@@ -91,7 +91,7 @@ PolicyLoss<T, D> clipped_policy_loss(const Var<T, D>& logprobs,
 
 template <class T, class D = Cpu>
 struct ValueLoss {
-  Var<T, D> loss;              // rank 0
+  Var<T, D> loss;            // rank 0
   double clip_fraction = 0;  // share of tokens where the clipped error was larger
 };
 

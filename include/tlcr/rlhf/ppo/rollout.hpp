@@ -101,7 +101,7 @@ Var<T, D> response_hidden(const Transformer<T, Arch, D>& model, const ResponseBa
   const Var<T, D> h = model.hidden(ModelInput::from(rb.batch));  // (B, T, C)
   const int64_t C = h.shape()[2];
   const Var<T, D> picked = embedding(reshape(h, Shape{rb.batch.size(), C}),
-                                  std::span<const int32_t>(rb.predict_at));  // (N, C)
+                                     std::span<const int32_t>(rb.predict_at));  // (N, C)
   return reshape(picked, Shape{1, rb.token_count(), C});
 }
 
@@ -190,8 +190,8 @@ Rollout sample_rollout(const Transformer<T, Arch, D>& policy, TokenSequences pro
 template <class T, class Arch, class D>
 void score_with_models(Rollout& r, const Transformer<T, Arch, D>& policy,
                        const Transformer<T, Arch, D>& reference,
-                       const Transformer<T, Arch, D>* critic,
-                       int64_t chunk_rows, int32_t pad_token) {
+                       const Transformer<T, Arch, D>* critic, int64_t chunk_rows,
+                       int32_t pad_token) {
   TLCR_CHECK(chunk_rows > 0, "score_with_models: chunk_rows must be positive");
   TLCR_CHECK(reference.config().vocab_size == policy.config().vocab_size,
              "score_with_models: the reference has ", reference.config().vocab_size,

@@ -286,7 +286,8 @@ class PpoTrainer {
   // The moments cross as one download (save) or one upload (load) each.
   static void save_optimizer(const std::filesystem::path& path, const AdamW<T, D>& optimizer) {
     const AdamWState<T, D> s = optimizer.state();
-    safetensors::write(path, safetensors::NamedTensors<T>{{"m", s.m.to_host()}, {"v", s.v.to_host()}},
+    safetensors::write(path,
+                       safetensors::NamedTensors<T>{{"m", s.m.to_host()}, {"v", s.v.to_host()}},
                        {{"step", std::to_string(s.step)}});
   }
   static void load_optimizer(const std::filesystem::path& path,
@@ -354,7 +355,7 @@ class PpoTrainer {
         clipped_policy_loss(logprobs, r.gather(r.logprobs, rows),
                             r.gather(r.train_advantages, rows), config_.clip_ratio);
     const ValueLoss<T, D> vf = clipped_value_loss(values, r.gather(r.values, rows),
-                                               r.gather(r.returns, rows), config_.clip_value);
+                                                  r.gather(r.returns, rows), config_.clip_value);
     Var<T, D> loss = add(pg.loss, scale(vf.loss, T(critic ? 1.0 : config_.value_coef)));
     MinibatchStats s;
     if (config_.entropy_coef > 0) {
@@ -367,8 +368,8 @@ class PpoTrainer {
     s.approx_kl = pg.approx_kl, s.ratio = pg.ratio_mean, s.ratio_var = pg.ratio_var;
     const double loss_value = loss.item();
     if (!std::isfinite(loss_value))
-      detail::fail(where, ": first non-finite value: loss = ", loss_value,
-                   " (policy loss ", s.policy_loss, ", value loss ", s.value_loss, ")");
+      detail::fail(where, ": first non-finite value: loss = ", loss_value, " (policy loss ",
+                   s.policy_loss, ", value loss ", s.value_loss, ")");
     if (config_.early_stop_kl > 0 && pg.approx_kl > config_.early_stop_kl) {
       clear_tape<T, D>();  // drop the graph without stepping
       s.stopped_early = true;
@@ -503,7 +504,7 @@ PpoReport train_ppo(PpoModels<T, Arch, D> models, const Reward& reward, TokenSeq
                     const PpoConfig& config, const PpoRunOptions& run = {},
                     TokenDecoder decode = {}) {
   PpoTrainer<T, Arch, Reward, D> trainer(models, reward, std::move(prompts), config,
-                                      std::move(decode));
+                                         std::move(decode));
   return trainer.train(run);
 }
 
