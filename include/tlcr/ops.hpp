@@ -22,4 +22,5 @@
 #include "tlcr/ops/rope.hpp"
 #include "tlcr/ops/shape_ops.hpp"
 #include "tlcr/ops/softmax.hpp"
+#include "tlcr/ops/token_stats.hpp"
 #include "tlcr/ops/unary.hpp"

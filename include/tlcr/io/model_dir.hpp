@@ -29,7 +29,9 @@
 namespace tlcr {
 
 inline nlohmann::json heads_to_json(const HeadConfig& h) {
-  return {{"lm", h.lm}, {"value", h.value}, {"token_classes", h.token_classes},
+  return {{"lm", h.lm},
+          {"value", h.value},
+          {"token_classes", h.token_classes},
           {"sequence_score", h.sequence_score}};
 }
 inline HeadConfig heads_from_json(const nlohmann::json& j) {
@@ -52,16 +54,18 @@ inline nlohmann::json read_json_file(const std::filesystem::path& path) {
   }
 }
 
-// Writes config.json and model.safetensors into `dir` (created if needed).
-template <class T, class Arch>
-void save_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model) {
+// Writes config.json and model.safetensors into `dir` (created if needed). A device model's weights
+// come to the host as one download of the flat parameter buffer.
+template <class T, class Arch, class D>
+void save_model(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model) {
   nlohmann::json config = to_json(model.config());
   config["tlcr_heads"] = heads_to_json(model.heads());
+  const Tensor<T> flat = model.params().values().to_host();  // Cpu: the buffer itself
   safetensors::NamedTensors<float> tensors;
   for (const auto& p : model.params().parameters()) {
     Tensor<float> value(p.shape);
-    const Tensor<T>& source = p.var.value();
-    for (int64_t i = 0; i < value.numel(); ++i) value.data()[i] = static_cast<float>(source.data()[i]);
+    const T* source = flat.data() + p.offset;
+    for (int64_t i = 0; i < value.numel(); ++i) value.data()[i] = static_cast<float>(source[i]);
     tensors.emplace_back(p.name, std::move(value));
   }
   safetensors::write(dir / "model.safetensors", tensors, {{"format", "pt"}});
@@ -69,18 +73,20 @@ void save_model(const std::filesystem::path& dir, const Transformer<T, Arch>& mo
 }
 
 // The same, plus <dir>/tokenizer.json: a directory later commands open without --tokenizer.
-template <class T, class Arch>
-void save_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+void save_model(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
                 const BpeTokenizer& tokenizer) {
   save_model(dir, model);
   save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
 // The config and heads stored in a model directory.
-inline std::pair<TransformerConfig, HeadConfig> read_model_config(const std::filesystem::path& dir) {
+inline std::pair<TransformerConfig, HeadConfig> read_model_config(
+    const std::filesystem::path& dir) {
   const auto path = dir / "config.json";
   const nlohmann::json j = read_json_file(path);
-  const HeadConfig heads = j.contains("tlcr_heads") ? heads_from_json(j["tlcr_heads"]) : HeadConfig{};
+  const HeadConfig heads =
+      j.contains("tlcr_heads") ? heads_from_json(j["tlcr_heads"]) : HeadConfig{};
   return {config_from_json(j, path.string()), heads};
 }
 
@@ -90,11 +96,19 @@ struct LoadOptions {
   bool allow_missing_heads = false;
 };
 
-// Copies the tensors of <dir>/model.safetensors into `model`, by name, checking every shape.
-template <class T, class Arch>
-void load_weights(Transformer<T, Arch>& model, const std::filesystem::path& dir,
+// Copies the tensors of <dir>/model.safetensors into `model`, by name, checking every shape. On a
+// device the weights are assembled in a host copy of the flat parameter buffer and go up in one
+// upload (after one download when missing heads keep their initialisation).
+template <class T, class Arch, class D>
+void load_weights(Transformer<T, Arch, D>& model, const std::filesystem::path& dir,
                   const LoadOptions& options = {}) {
   const SafetensorsFile<T> file = safetensors::read<T>(dir / "model.safetensors");
+  // Cpu: the live buffer (to_host aliases it), so the copies below land in the model directly.
+  Tensor<T> flat;
+  if (std::same_as<D, Cpu> || options.allow_missing_heads)
+    flat = model.params().values().to_host();
+  else
+    flat = Tensor<T>(Shape{model.params().numel()});
   auto stored_name = [&](const std::string& name) -> std::string {
     if (file.contains(name)) return name;
     if (file.contains("transformer." + name)) return "transformer." + name;
@@ -109,26 +123,30 @@ void load_weights(Transformer<T, Arch>& model, const std::filesystem::path& dir,
       detail::fail("loading ", dir.string(), ": parameter '", p.name, "' ", p.shape.str(),
                    " is missing from model.safetensors");
     }
-    Var<T>(p.var).value().copy_from(file.tensor(name, p.shape));  // the handle is const, the storage is not
+    flat.slice(p.offset, p.offset + p.numel())
+        .reshape(p.shape)
+        .copy_from(file.tensor(name, p.shape));
     used.insert(name);
   }
   for (const std::string& name : file.names()) {
-    const bool skippable = name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
-                           (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
+    const bool skippable =
+        name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
+        (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
     if (!used.count(name) && !skippable)
       detail::fail("loading ", dir.string(), ": model.safetensors holds '", name,
                    "', which this model has no parameter for");
   }
+  if constexpr (!std::same_as<D, Cpu>) model.params().values().copy_from(to_device<D>(flat));
 }
 
 // Builds the model described by <dir>/config.json and loads its weights. `heads` overrides the
 // stored head set (missing heads are then freshly initialised from `seed`).
-template <class T, class Arch>
-Transformer<T, Arch> load_model(const std::filesystem::path& dir, std::optional<HeadConfig> heads = {},
-                                uint64_t seed = 0) {
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> load_model(const std::filesystem::path& dir,
+                                   std::optional<HeadConfig> heads = {}, uint64_t seed = 0) {
   auto [config, stored_heads] = read_model_config(dir);
   check_architecture<Arch>(config, (dir / "config.json").string());
-  Transformer<T, Arch> model(config, heads.value_or(stored_heads), seed);
+  Transformer<T, Arch, D> model(config, heads.value_or(stored_heads), seed);
   load_weights(model, dir, {.allow_missing_heads = heads.has_value()});
   return model;
 }
@@ -141,12 +159,12 @@ decltype(auto) with_architecture(const std::filesystem::path& dir, F&& f) {
 }
 
 // Loads the model stored in `dir`, built as GPT-2 or Llama from its config.json, and calls
-// body(model) with it (a Transformer<T, Arch>&). `heads` as in load_model.
-template <class T = float, class Body>
+// body(model) with it (a Transformer<T, Arch, D>&). `heads` as in load_model.
+template <class T = float, class D = Cpu, class Body>
 decltype(auto) with_model_dir(const std::filesystem::path& dir, std::optional<HeadConfig> heads,
                               Body&& body) {
   return with_architecture(dir, [&](auto arch) {
-    auto model = load_model<T, decltype(arch)>(dir, heads);
+    auto model = load_model<T, decltype(arch), D>(dir, heads);
     return body(model);
   });
 }

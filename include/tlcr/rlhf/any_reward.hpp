@@ -120,8 +120,9 @@ inline void require_dir(const std::filesystem::path& dir, const std::string& kin
 
 }  // namespace detail
 
-// The reward a spec names, with its models loaded.
-inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEnds& ends) {
+// The reward a spec names, with its models loaded on device D.
+template <class D = Cpu>
+AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEnds& ends) {
   const std::string& kind = spec.kind;
   if (kind == "random") return AnyTokenReward(RandomReward(ends, spec.seed));
 
@@ -129,7 +130,7 @@ inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEn
     detail::require_dir(spec.reward_model, kind, "a discriminator directory (--reward-model)");
     return with_architecture(spec.reward_model, [&](auto arch) {
       using Arch = decltype(arch);
-      return AnyTokenReward(load_discriminator_reward<float, Arch>(
+      return AnyTokenReward(load_discriminator_reward<float, Arch, D>(
           spec.reward_model, ends, detail::token_reward_options(spec)));
     });
   };
@@ -138,7 +139,7 @@ inline AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEn
     return with_architecture(dir, [&](auto arch) {
       using Arch = decltype(arch);
       return AnyTokenReward(
-          load_sequence_reward<float, Arch>(dir, ends, normalize, spec.batch_size));
+          load_sequence_reward<float, Arch, D>(dir, ends, normalize, spec.batch_size));
     });
   };
 

@@ -37,6 +37,7 @@
 #include "tlcr/autograd/fn/cross_entropy.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
+#include "tlcr/ops/token_stats.hpp"
 #include "tlcr/rlhf/labels.hpp"
 #include "tlcr/rlhf/reward_data.hpp"
 #include "tlcr/train/example_loop.hpp"
@@ -168,34 +169,27 @@ DiscriminatorBatch<T> make_discriminator_batch(std::span<const DiscriminatorExam
 
 // The batch loss from the classifier logits (B,T,K) → rank 0:
 // Σ_positions w · (−Σ_k y_k log softmax(z)_k) = mean over triples of (rejected mean + revised
-// mean).
-template <class T>
-Var<T> discriminator_loss(const Var<T>& logits, const DiscriminatorBatch<T>& batch) {
+// mean). The host-built targets go to the logits' device in one upload.
+template <class T, class D>
+Var<T, D> discriminator_loss(const Var<T, D>& logits, const DiscriminatorBatch<T>& batch) {
   const TokenBatch& tokens = batch.rows.tokens;
   TLCR_CHECK(logits.shape() == (Shape{tokens.batch, tokens.time, 2}),
              "discriminator_loss: expected logits (", tokens.batch, ", ", tokens.time, ", 2), got ",
              logits.shape().str());
-  const Var<T> flat = reshape(logits, Shape{tokens.size(), 2});
-  return sum(soft_cross_entropy(flat, batch.targets, RowWeights<T>(batch.weights)));
+  const Var<T, D> flat = reshape(logits, Shape{tokens.size(), 2});
+  return sum(soft_cross_entropy(flat, to_device<D>(batch.targets), RowWeights<T>(batch.weights)));
 }
 
-template <class T, class Arch>
-Var<T> discriminator_forward_loss(const Transformer<T, Arch>& model,
-                                  const DiscriminatorBatch<T>& batch) {
-  const Var<T> h = model.hidden(ModelInput::from(batch.rows.tokens));
+template <class T, class Arch, class D>
+Var<T, D> discriminator_forward_loss(const Transformer<T, Arch, D>& model,
+                                     const DiscriminatorBatch<T>& batch) {
+  const Var<T, D> h = model.hidden(ModelInput::from(batch.rows.tokens));
   return discriminator_loss(model.token_logits(h), batch);
 }
 
 // ---- probabilities ---------------------------------------------------------------------------
 
 namespace detail {
-// p = softmax(z)[1] = σ(z1 − z0) at flat position `at` of logits (…, 2).
-template <class T>
-float positive_probability(const Tensor<T>& logits, int64_t at) {
-  const double z0 = logits.data()[at * 2], z1 = logits.data()[at * 2 + 1];
-  return static_cast<float>(1.0 / (1.0 + std::exp(z0 - z1)));
-}
-
 inline void check_discriminator(const HeadConfig& heads, const std::string& who) {
   TLCR_CHECK(heads.token_classes == 2, who, ": expected a token discriminator (2 token classes), ",
              "the model has ", heads.token_classes);
@@ -205,9 +199,10 @@ inline void check_discriminator(const HeadConfig& heads, const std::string& who)
 inline constexpr float kNotScored = std::numeric_limits<float>::quiet_NaN();
 
 // p_t for every scored response token (those before the first EOS or PAD); kNotScored (NaN) on
-// EOS, padding and whatever follows them. Runs under NoGrad, `batch_size` rows per forward pass.
-template <class T, class Arch>
-TokenRewards discriminator_probabilities(const Transformer<T, Arch>& model,
+// EOS, padding and whatever follows them. Runs under NoGrad, `batch_size` rows per forward pass;
+// each pass's p = σ(z1 − z0) (ops/token_stats.hpp) crosses to the host as one (B·T) vector.
+template <class T, class Arch, class D>
+TokenRewards discriminator_probabilities(const Transformer<T, Arch, D>& model,
                                          const TokenSequences& prompts,
                                          const TokenSequences& responses, const ResponseEnds& ends,
                                          int64_t batch_size = 16) {
@@ -235,11 +230,12 @@ TokenRewards discriminator_probabilities(const Transformer<T, Arch>& model,
     const PromptResponseBatch batch =
         make_prompt_response_batch(chunk_prompts, chunk_responses, lengths,
                                    model.config().context_length, ends.filler(), "discriminator");
-    const Var<T> logits = model.token_logits(model.hidden(ModelInput::from(batch.tokens)));
+    const Var<T, D> logits = model.token_logits(model.hidden(ModelInput::from(batch.tokens)));
+    const std::vector<float> positive = positive_probabilities(logits.value()).to_vector();
     for (std::size_t k = begin; k < end; ++k) {
       const int64_t b = static_cast<int64_t>(k - begin);
       for (int64_t i = 0; i < batch.response_length[b]; ++i)
-        p[rows[k]][i] = detail::positive_probability(logits.value(), batch.at(b, i));
+        p[rows[k]][i] = positive[batch.at(b, i)];
     }
   }
   return p;
@@ -311,8 +307,8 @@ inline double mean_reward(std::span<const float> p) {
 }
 }  // namespace detail
 
-template <class T, class Arch>
-DiscriminatorEval evaluate_discriminator(const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+DiscriminatorEval evaluate_discriminator(const Transformer<T, Arch, D>& model,
                                          std::span<const DiscriminatorExample> examples,
                                          LabelMode mode, const ResponseEnds& ends,
                                          int64_t batch_size = 16) {
@@ -331,14 +327,15 @@ DiscriminatorEval evaluate_discriminator(const Transformer<T, Arch>& model,
     const auto part = examples.subspan(begin, end - begin);
     const DiscriminatorBatch<T> batch =
         make_discriminator_batch<T>(part, mode, model.config().context_length, ends.filler());
-    const Var<T> logits = model.token_logits(model.hidden(ModelInput::from(batch.rows.tokens)));
-    loss_sum += double(discriminator_loss(logits, batch).value()[0]) * double(part.size());
+    const Var<T, D> logits = model.token_logits(model.hidden(ModelInput::from(batch.rows.tokens)));
+    loss_sum += double(discriminator_loss(logits, batch).item()) * double(part.size());
+    const std::vector<float> positive = positive_probabilities(logits.value()).to_vector();
     const int64_t n = static_cast<int64_t>(part.size());
     for (int64_t row = 0; row < 2 * n; ++row) {
       std::vector<float> row_p(static_cast<std::size_t>(batch.rows.response_length[row]));
       for (int64_t i = 0; i < batch.rows.response_length[row]; ++i) {
         const int64_t at = batch.rows.at(row, i);
-        const float p = detail::positive_probability(logits.value(), at);
+        const float p = positive[at];
         row_p[i] = p;
         const int8_t label = batch.labels[at];
         if (label < 0) {
@@ -409,8 +406,8 @@ struct DiscriminatorReport {
 
 // Trains `model` (a discriminator: token_classes == 2) on `train`, evaluating on `held_out`, in
 // the loop of train/example_loop.hpp (checkpoints and exact resume included).
-template <class T, class Arch>
-DiscriminatorReport train_discriminator(Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+DiscriminatorReport train_discriminator(Transformer<T, Arch, D>& model,
                                         std::vector<DiscriminatorExample> train,
                                         std::vector<DiscriminatorExample> held_out,
                                         const ResponseEnds& ends,
@@ -459,15 +456,16 @@ DiscriminatorReport train_discriminator(Transformer<T, Arch>& model,
 // ---- files -----------------------------------------------------------------------------------
 
 // A fresh discriminator on the trunk of the model in `sft_dir`; the head is drawn from `seed`.
-template <class T, class Arch>
-Transformer<T, Arch> discriminator_from_sft(const std::filesystem::path& sft_dir,
-                                            uint64_t seed = 0) {
-  return model_with_trunk_of<T, Arch>(sft_dir, HeadConfig{.lm = false, .token_classes = 2}, seed);
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> discriminator_from_sft(const std::filesystem::path& sft_dir,
+                                               uint64_t seed = 0) {
+  return model_with_trunk_of<T, Arch, D>(sft_dir, HeadConfig{.lm = false, .token_classes = 2},
+                                         seed);
 }
 
 // A model directory (io/model_dir.hpp) plus "tlcr_reward": {"kind": "token_discriminator", …}.
-template <class T, class Arch>
-void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
                         LabelMode mode, const DiscriminatorEval& eval = {}) {
   detail::check_discriminator(model.heads(), "save_discriminator");
   save_model(dir, model);
@@ -477,17 +475,17 @@ void save_discriminator(const std::filesystem::path& dir, const Transformer<T, A
 }
 
 // The same, plus <dir>/tokenizer.json.
-template <class T, class Arch>
-void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+void save_discriminator(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
                         const BpeTokenizer& tokenizer, LabelMode mode,
                         const DiscriminatorEval& eval = {}) {
   save_discriminator(dir, model, mode, eval);
   save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
-template <class T, class Arch>
-Transformer<T, Arch> load_discriminator(const std::filesystem::path& dir) {
-  Transformer<T, Arch> model = load_model<T, Arch>(dir);
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> load_discriminator(const std::filesystem::path& dir) {
+  Transformer<T, Arch, D> model = load_model<T, Arch, D>(dir);
   TLCR_CHECK(model.heads().token_classes == 2, dir.string(),
              ": not a token discriminator (its config.json declares ", model.heads().token_classes,
              " token classes, expected 2)");

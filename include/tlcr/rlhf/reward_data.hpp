@@ -163,16 +163,17 @@ bool is_head_parameter(const std::string& name) {
 // A model with the trunk of the model stored in `dir` (an SFT model, say) and the given heads,
 // freshly initialised from `seed`. Works whatever heads the stored model has (tied or untied LM
 // head, a value head, another classifier), because only trunk parameters are copied.
-template <class T, class Arch>
-Transformer<T, Arch> model_with_trunk_of(const std::filesystem::path& dir, const HeadConfig& heads,
-                                         uint64_t seed) {
-  const Transformer<T, Arch> source = load_model<T, Arch>(dir);
-  Transformer<T, Arch> model(source.config(), heads, seed);
+// On a device the trunk is copied device to device.
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> model_with_trunk_of(const std::filesystem::path& dir,
+                                            const HeadConfig& heads, uint64_t seed) {
+  const Transformer<T, Arch, D> source = load_model<T, Arch, D>(dir);
+  Transformer<T, Arch, D> model(source.config(), heads, seed);
   for (const auto& p : model.params().parameters()) {
     if (is_head_parameter<Arch>(p.name)) continue;
     TLCR_CHECK(source.params().contains(p.name), "model_with_trunk_of: ", dir.string(),
                " has no trunk parameter '", p.name, "'");
-    Var<T>(p.var).value().copy_from(source.params().get(p.name).value());
+    Var<T, D>(p.var).value().copy_from(source.params().get(p.name).value());
   }
   return model;
 }

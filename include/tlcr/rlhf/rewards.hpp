@@ -128,10 +128,10 @@ concept TokenProbabilityModel = TokenRewardModel<R> &&
 };
 
 // Any of the discriminator-based rewards: continuous, tanh, discrete, one-signed, shifted.
-template <class T, class Arch>
+template <class T, class Arch, class D = Cpu>
 class DiscriminatorReward {
  public:
-  DiscriminatorReward(std::shared_ptr<const Transformer<T, Arch>> model, ResponseEnds ends,
+  DiscriminatorReward(std::shared_ptr<const Transformer<T, Arch, D>> model, ResponseEnds ends,
                       TokenRewardOptions options = {})
       : model_(std::move(model)), ends_(ends), options_(options) {
     TLCR_CHECK(model_ != nullptr, "DiscriminatorReward: no model");
@@ -151,21 +151,21 @@ class DiscriminatorReward {
   std::string name() const { return token_reward_name(options_); }
 
   const TokenRewardOptions& options() const { return options_; }
-  const Transformer<T, Arch>& model() const { return *model_; }
+  const Transformer<T, Arch, D>& model() const { return *model_; }
 
  private:
-  std::shared_ptr<const Transformer<T, Arch>> model_;
+  std::shared_ptr<const Transformer<T, Arch, D>> model_;
   ResponseEnds ends_;
   TokenRewardOptions options_;
 };
 
 // Loads a discriminator directory (discriminator.hpp's save_discriminator) as a reward.
-template <class T, class Arch>
-DiscriminatorReward<T, Arch> load_discriminator_reward(const std::filesystem::path& dir,
-                                                       const ResponseEnds& ends,
-                                                       const TokenRewardOptions& options = {}) {
-  return DiscriminatorReward<T, Arch>(
-      std::make_shared<const Transformer<T, Arch>>(load_discriminator<T, Arch>(dir)), ends,
+template <class T, class Arch, class D = Cpu>
+DiscriminatorReward<T, Arch, D> load_discriminator_reward(const std::filesystem::path& dir,
+                                                          const ResponseEnds& ends,
+                                                          const TokenRewardOptions& options = {}) {
+  return DiscriminatorReward<T, Arch, D>(
+      std::make_shared<const Transformer<T, Arch, D>>(load_discriminator<T, Arch, D>(dir)), ends,
       options);
 }
 

@@ -49,12 +49,12 @@ namespace tlcr {
 
 // mean over pairs of −log σ(chosen − rejected); chosen, rejected (N) → rank 0.
 // −log σ(d) is bce_with_logits(d, 1), which stays finite for any d.
-template <class T>
-Var<T> bradley_terry_loss(const Var<T>& chosen, const Var<T>& rejected) {
+template <class T, class D>
+Var<T, D> bradley_terry_loss(const Var<T, D>& chosen, const Var<T, D>& rejected) {
   TLCR_CHECK(chosen.shape().rank == 1 && chosen.shape() == rejected.shape(),
              "bradley_terry_loss: expected chosen and rejected scores (N), got ",
              chosen.shape().str(), " and ", rejected.shape().str());
-  Tensor<T> ones(chosen.shape());
+  Tensor<T, D> ones(chosen.shape());
   ones.fill(T(1));
   return mean(bce_with_logits(sub(chosen, rejected), ones));
 }
@@ -103,23 +103,26 @@ inline ScoredRows make_pair_rows(std::span<const TokenizedPair> pairs, const Res
   return make_scored_rows(prompts, responses, ends, context, "reward-model pairs");
 }
 
-// The BT loss of a batch of pairs; `scores` (if given) receives the 2N scores.
-template <class T, class Arch>
-Var<T> bradley_terry_forward_loss(const Transformer<T, Arch>& model,
-                                  std::span<const TokenizedPair> pairs, const ResponseEnds& ends,
-                                  std::vector<double>* scores = nullptr) {
+// The BT loss of a batch of pairs; `scores` (if given) receives the 2N scores (one download).
+template <class T, class Arch, class D>
+Var<T, D> bradley_terry_forward_loss(const Transformer<T, Arch, D>& model,
+                                     std::span<const TokenizedPair> pairs, const ResponseEnds& ends,
+                                     std::vector<double>* scores = nullptr) {
   const ScoredRows batch = make_pair_rows(pairs, ends, model.config().context_length);
-  const Var<T> h = model.hidden(ModelInput::from(batch.rows.tokens));
-  const Var<T> s = model.sequence_scores(h, batch.last_index);
+  const Var<T, D> h = model.hidden(ModelInput::from(batch.rows.tokens));
+  const Var<T, D> s = model.sequence_scores(h, batch.last_index);
   const int64_t n = static_cast<int64_t>(pairs.size());
-  if (scores) scores->assign(s.value().begin(), s.value().end());
+  if (scores) {
+    const std::vector<T> values = s.value().to_vector();
+    scores->assign(values.begin(), values.end());
+  }
   return bradley_terry_loss(slice(s, 0, 0, n), slice(s, 0, n, 2 * n));
 }
 
 // Raw scores s(x, y), one per row, read at the last response token (EOS included). Rows without
-// any response token give NaN. Under NoGrad, `batch_size` rows per forward pass.
-template <class T, class Arch>
-std::vector<double> sequence_model_scores(const Transformer<T, Arch>& model,
+// any response token give NaN. Under NoGrad, `batch_size` rows per forward pass, each one download.
+template <class T, class Arch, class D>
+std::vector<double> sequence_model_scores(const Transformer<T, Arch, D>& model,
                                           const TokenSequences& prompts,
                                           const TokenSequences& responses, const ResponseEnds& ends,
                                           int64_t batch_size = 16) {
@@ -141,9 +144,10 @@ std::vector<double> sequence_model_scores(const Transformer<T, Arch>& model,
     }
     const ScoredRows batch = make_scored_rows(chunk_prompts, chunk_responses, ends,
                                               model.config().context_length, "sequence reward");
-    const Var<T> s =
+    const Var<T, D> s =
         model.sequence_scores(model.hidden(ModelInput::from(batch.rows.tokens)), batch.last_index);
-    for (std::size_t k = begin; k < end; ++k) scores[rows[k]] = s.value()[k - begin];
+    const std::vector<T> values = s.value().to_vector();
+    for (std::size_t k = begin; k < end; ++k) scores[rows[k]] = values[k - begin];
   }
   return scores;
 }
@@ -182,8 +186,8 @@ struct PairwiseEval {
   }
 };
 
-template <class T, class Arch>
-PairwiseEval evaluate_reward_model(const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+PairwiseEval evaluate_reward_model(const Transformer<T, Arch, D>& model,
                                    std::span<const TokenizedPair> pairs, const ResponseEnds& ends,
                                    int64_t batch_size = 32) {
   detail::check_sequence_model(model.heads(), "evaluate_reward_model");
@@ -196,7 +200,7 @@ PairwiseEval evaluate_reward_model(const Transformer<T, Arch>& model,
   for (std::size_t begin = 0; begin < pairs.size(); begin += step) {
     const auto part = pairs.subspan(begin, std::min(step, pairs.size() - begin));
     std::vector<double> s;
-    loss += double(bradley_terry_forward_loss(model, part, ends, &s).value()[0]) * part.size();
+    loss += double(bradley_terry_forward_loss(model, part, ends, &s).item()) * part.size();
     const std::size_t n = part.size();
     for (std::size_t i = 0; i < n; ++i) {
       const double d = s[i] - s[n + i];
@@ -266,8 +270,9 @@ struct RewardModelReport {
 // Trains `model` (a sequence reward model) on `train`, evaluating on `held_out`, in the loop of
 // train/example_loop.hpp (checkpoints and exact resume included); then, with options.normalize,
 // measures the normalisation on the training responses.
-template <class T, class Arch>
-RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<TokenizedPair> train,
+template <class T, class Arch, class D>
+RewardModelReport train_reward_model(Transformer<T, Arch, D>& model,
+                                     std::vector<TokenizedPair> train,
                                      std::vector<TokenizedPair> held_out, const ResponseEnds& ends,
                                      const RewardModelTrainOptions& options) {
   detail::check_sequence_model(model.heads(), options.label);
@@ -286,7 +291,7 @@ RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<To
     std::vector<TokenizedPair> picked;
     for (int64_t i : indices) picked.push_back(train[i]);
     std::vector<double> scores;
-    Var<T> loss =
+    Var<T, D> loss =
         bradley_terry_forward_loss(model, std::span<const TokenizedPair>(picked), ends, &scores);
     int64_t right = 0;
     const std::size_t n = picked.size();
@@ -328,16 +333,16 @@ RewardModelReport train_reward_model(Transformer<T, Arch>& model, std::vector<To
 
 // ---- files -----------------------------------------------------------------------------------
 
-template <class T, class Arch>
-Transformer<T, Arch> reward_model_from_sft(const std::filesystem::path& sft_dir,
-                                           uint64_t seed = 0) {
-  return model_with_trunk_of<T, Arch>(sft_dir, HeadConfig{.lm = false, .sequence_score = true},
-                                      seed);
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> reward_model_from_sft(const std::filesystem::path& sft_dir,
+                                              uint64_t seed = 0) {
+  return model_with_trunk_of<T, Arch, D>(sft_dir, HeadConfig{.lm = false, .sequence_score = true},
+                                         seed);
 }
 
 // A model directory plus "tlcr_reward": {"kind": "bradley_terry", "normalization": {…} | null, …}.
-template <class T, class Arch>
-void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
                        const std::optional<ScoreNormalization>& normalization,
                        const PairwiseEval& eval = {}) {
   detail::check_sequence_model(model.heads(), "save_reward_model");
@@ -349,8 +354,8 @@ void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Ar
 }
 
 // The same, plus <dir>/tokenizer.json.
-template <class T, class Arch>
-void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
+template <class T, class Arch, class D>
+void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
                        const BpeTokenizer& tokenizer,
                        const std::optional<ScoreNormalization>& normalization,
                        const PairwiseEval& eval = {}) {
@@ -358,9 +363,9 @@ void save_reward_model(const std::filesystem::path& dir, const Transformer<T, Ar
   save_tokenizer(tokenizer, dir / "tokenizer.json");
 }
 
-template <class T, class Arch>
-Transformer<T, Arch> load_reward_model(const std::filesystem::path& dir) {
-  Transformer<T, Arch> model = load_model<T, Arch>(dir);
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> load_reward_model(const std::filesystem::path& dir) {
+  Transformer<T, Arch, D> model = load_model<T, Arch, D>(dir);
   TLCR_CHECK(model.heads().sequence_score, dir.string(),
              ": not a sequence reward model (its config.json declares no sequence-score head)");
   return model;
@@ -385,10 +390,10 @@ inline std::optional<ScoreNormalization> read_score_normalization(
 // ---- as a TokenRewardModel -------------------------------------------------------------------
 
 // The (normalised) sequence score on the last response token (EOS if present), 0 elsewhere.
-template <class T, class Arch>
+template <class T, class Arch, class D = Cpu>
 class SequenceReward {
  public:
-  SequenceReward(std::shared_ptr<const Transformer<T, Arch>> model, ResponseEnds ends,
+  SequenceReward(std::shared_ptr<const Transformer<T, Arch, D>> model, ResponseEnds ends,
                  std::optional<ScoreNormalization> normalization = {}, int64_t batch_size = 16)
       : model_(std::move(model)),
         ends_(ends),
@@ -423,7 +428,7 @@ class SequenceReward {
   const std::optional<ScoreNormalization>& normalization() const { return normalization_; }
 
  private:
-  std::shared_ptr<const Transformer<T, Arch>> model_;
+  std::shared_ptr<const Transformer<T, Arch, D>> model_;
   ResponseEnds ends_;
   std::optional<ScoreNormalization> normalization_;
   int64_t batch_size_;
@@ -431,18 +436,18 @@ class SequenceReward {
 
 // Loads a reward-model directory as a SequenceReward; with `normalize`, the stored normalisation
 // is applied (and must exist).
-template <class T, class Arch>
-SequenceReward<T, Arch> load_sequence_reward(const std::filesystem::path& dir,
-                                             const ResponseEnds& ends, bool normalize = true,
-                                             int64_t batch_size = 16) {
+template <class T, class Arch, class D = Cpu>
+SequenceReward<T, Arch, D> load_sequence_reward(const std::filesystem::path& dir,
+                                                const ResponseEnds& ends, bool normalize = true,
+                                                int64_t batch_size = 16) {
   std::optional<ScoreNormalization> normalization;
   if (normalize) {
     normalization = read_score_normalization(dir);
     TLCR_CHECK(normalization.has_value(), dir.string(),
                ": no score normalisation stored (train with normalisation, or load without it)");
   }
-  return SequenceReward<T, Arch>(
-      std::make_shared<const Transformer<T, Arch>>(load_reward_model<T, Arch>(dir)), ends,
+  return SequenceReward<T, Arch, D>(
+      std::make_shared<const Transformer<T, Arch, D>>(load_reward_model<T, Arch, D>(dir)), ends,
       normalization, batch_size);
 }
 

@@ -42,29 +42,34 @@ void replace_directory(const std::filesystem::path& dir, Writer&& write) {
   fs::remove_all(old);
 }
 
-template <class T, class Arch>
-void save_checkpoint(const std::filesystem::path& dir, const Transformer<T, Arch>& model,
-                     const AdamW<T>& optimizer, const nlohmann::json& trainer_state) {
+// A device run's optimizer moments come down as one download each (m, v).
+template <class T, class Arch, class D>
+void save_checkpoint(const std::filesystem::path& dir, const Transformer<T, Arch, D>& model,
+                     const AdamW<T, D>& optimizer, const nlohmann::json& trainer_state) {
   replace_directory(dir, [&](const std::filesystem::path& tmp) {
     save_model(tmp, model);
-    const AdamWState<T> state = optimizer.state();
-    safetensors::write(tmp / "optimizer.safetensors", safetensors::NamedTensors<T>{{"m", state.m}, {"v", state.v}},
-                       {{"step", std::to_string(state.step)}});
+    const AdamWState<T, D> state = optimizer.state();
+    safetensors::write(
+        tmp / "optimizer.safetensors",
+        safetensors::NamedTensors<T>{{"m", state.m.to_host()}, {"v", state.v.to_host()}},
+        {{"step", std::to_string(state.step)}});
     write_file_atomically(tmp / "trainer_state.json", trainer_state.dump(1) + "\n");
   });
 }
 
-// Restores model weights and optimizer moments; returns trainer_state.json.
-template <class T, class Arch>
-nlohmann::json load_checkpoint(const std::filesystem::path& dir, Transformer<T, Arch>& model,
-                               AdamW<T>& optimizer) {
+// Restores model weights and optimizer moments (one upload each on a device); returns
+// trainer_state.json.
+template <class T, class Arch, class D>
+nlohmann::json load_checkpoint(const std::filesystem::path& dir, Transformer<T, Arch, D>& model,
+                               AdamW<T, D>& optimizer) {
   load_weights(model, dir);
   const SafetensorsFile<T> file = safetensors::read<T>(dir / "optimizer.safetensors");
   const Shape flat{model.params().numel()};
-  AdamWState<T> state;
-  state.m = file.tensor("m", flat).clone();
-  state.v = file.tensor("v", flat).clone();
-  TLCR_CHECK(file.metadata.count("step"), dir.string(), "/optimizer.safetensors: metadata 'step' missing");
+  AdamWState<T, D> state;
+  state.m = to_device<D>(file.tensor("m", flat).clone());
+  state.v = to_device<D>(file.tensor("v", flat).clone());
+  TLCR_CHECK(file.metadata.count("step"), dir.string(),
+             "/optimizer.safetensors: metadata 'step' missing");
   state.step = std::stoll(file.metadata.at("step"));
   optimizer.load_state(state);
   return read_json_file(dir / "trainer_state.json");

@@ -149,8 +149,8 @@ inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
 //     the loss of those examples; it may add its own fields to the step's metrics record
 //   evaluate() → Eval: the held-out evaluation (Eval has to_json() and static from_json())
 //   describe(const Eval&) → std::string: the evaluation's part of the progress line
-template <class T, class Arch, class BatchLoss, class Evaluate, class Describe>
-auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
+template <class T, class Arch, class D, class BatchLoss, class Evaluate, class Describe>
+auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
                        const ExampleLoopOptions& options, BatchLoss&& batch_loss,
                        Evaluate&& evaluate, Describe&& describe) {
   using Eval = std::decay_t<std::invoke_result_t<Evaluate&>>;
@@ -159,11 +159,11 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
   TLCR_CHECK(examples > 0, options.label, ": no training examples");
   const int64_t per_epoch = (examples + options.batch_size - 1) / options.batch_size;
   const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
-  AdamW<T> optimizer(model.params(), {.lr = options.lr,
-                                      .beta1 = options.beta1,
-                                      .beta2 = options.beta2,
-                                      .eps = 1e-8,
-                                      .weight_decay = options.weight_decay});
+  AdamW<T, D> optimizer(model.params(), {.lr = options.lr,
+                                         .beta1 = options.beta1,
+                                         .beta2 = options.beta2,
+                                         .eps = 1e-8,
+                                         .weight_decay = options.weight_decay});
   // Short runs (tests, smoke runs) get a warmup shorter than the run itself.
   const CosineSchedule schedule{options.lr, options.min_lr,
                                 std::min(options.warmup_steps, total - 1), total};
@@ -219,8 +219,8 @@ auto train_on_examples(Transformer<T, Arch>& model, int64_t examples,
     const std::vector<int64_t> indices = order.next_in_pass(options.batch_size);
     model.params().zero_grad();
     nlohmann::json record{{"step", step + 1}};
-    const Var<T> loss = batch_loss(std::span<const int64_t>(indices), record);
-    const double value = loss.value()[0];
+    const Var<T, D> loss = batch_loss(std::span<const int64_t>(indices), record);
+    const double value = loss.value().item();  // the step's one download
     if (!std::isfinite(value))
       detail::fail(options.label, ": loss became ", value, " at step ", step, "; stopped. ",
                    last_good);

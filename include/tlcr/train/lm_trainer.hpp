@@ -54,8 +54,7 @@ Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenB
 
 // Mean loss over held-out batches, weighted by their target counts.
 template <class T, class Arch, class D>
-double evaluate_loss(const Transformer<T, Arch, D>& model,
-                     const std::vector<TokenBatch>& batches) {
+double evaluate_loss(const Transformer<T, Arch, D>& model, const std::vector<TokenBatch>& batches) {
   NoGrad no_grad;
   double total = 0, count = 0;
   for (const TokenBatch& batch : batches) {
@@ -67,17 +66,17 @@ double evaluate_loss(const Transformer<T, Arch, D>& model,
   return count > 0 ? total / count : NAN;
 }
 
-template <class T, class Arch, class Batcher>
-LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher,
+template <class T, class Arch, class D, class Batcher>
+LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batcher,
                                    const std::vector<TokenBatch>& eval_batches,
                                    const LmTrainOptions& options) {
   TLCR_CHECK(options.steps > 0 && options.grad_accum > 0, options.label,
              ": steps and grad_accum must be positive");
-  AdamW<T> optimizer(model.params(), {.lr = options.lr,
-                                      .beta1 = options.beta1,
-                                      .beta2 = options.beta2,
-                                      .eps = 1e-8,
-                                      .weight_decay = options.weight_decay});
+  AdamW<T, D> optimizer(model.params(), {.lr = options.lr,
+                                         .beta1 = options.beta1,
+                                         .beta2 = options.beta2,
+                                         .eps = 1e-8,
+                                         .weight_decay = options.weight_decay});
   // Short runs (tests, smoke runs) get a warmup shorter than the run itself.
   const CosineSchedule schedule{options.lr, options.min_lr,
                                 std::min(options.warmup_steps, options.steps - 1), options.steps};
@@ -103,7 +102,7 @@ LmTrainReport train_language_model(Transformer<T, Arch>& model, Batcher& batcher
     double loss_sum = 0;
     for (int64_t micro = 0; micro < options.grad_accum; ++micro) {
       const TokenBatch batch = batcher.next();
-      const Var<T> loss = language_model_loss(model, batch);
+      const Var<T, D> loss = language_model_loss(model, batch);
       const double value = loss.item();
       if (!std::isfinite(value))
         detail::fail(options.label, ": loss became ", value, " at step ", step, " (micro-batch ",

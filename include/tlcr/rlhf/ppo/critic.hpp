@@ -17,19 +17,25 @@
 
 namespace tlcr {
 
-template <class T, class Arch>
-Transformer<T, Arch> make_critic(const std::filesystem::path& dir, uint64_t seed = 0) {
+// On a device the trunk is assembled in a host copy of the flat parameter buffer (one download for
+// the fresh head, one upload back).
+template <class T, class Arch, class D = Cpu>
+Transformer<T, Arch, D> make_critic(const std::filesystem::path& dir, uint64_t seed = 0) {
   const TransformerConfig config = read_model_config(dir).first;
   check_architecture<Arch>(config, (dir / "config.json").string());
-  Transformer<T, Arch> critic(config, HeadConfig{.lm = false, .value = true}, seed);
+  Transformer<T, Arch, D> critic(config, HeadConfig{.lm = false, .value = true}, seed);
   const SafetensorsFile<T> file = safetensors::read<T>(dir / "model.safetensors");
+  Tensor<T> flat = critic.params().values().to_host();  // Cpu: the live buffer
   for (const auto& p : critic.params().parameters()) {
     if (p.name.starts_with("v_head.")) continue;  // the fresh head
     const std::string name = file.contains(p.name) ? p.name : "transformer." + p.name;
     TLCR_CHECK(file.contains(name), "make_critic: trunk parameter '", p.name, "' ", p.shape.str(),
                " is missing from ", dir.string(), "/model.safetensors");
-    Var<T>(p.var).value().copy_from(file.tensor(name, p.shape));
+    flat.slice(p.offset, p.offset + p.numel())
+        .reshape(p.shape)
+        .copy_from(file.tensor(name, p.shape));
   }
+  if constexpr (!std::same_as<D, Cpu>) critic.params().values().copy_from(to_device<D>(flat));
   return critic;
 }
 

@@ -6,7 +6,8 @@
 //   k3   = (r − 1) − log r,   r = π_ref(a_t) / π(a_t)                     (≥ 0 for every token)
 //   full = Σ_v π(v)·(log π(v) − log π_ref(v))  over the whole vocabulary   (≥ 0, = 0 iff π = π_ref)
 // k1 and k3 need only the two log-probs of the sampled token; full needs both models' logits.
-// The entropy −Σ_v π(v) log π(v) comes out of the same pass. Everything is computed in double.
+// The entropy −Σ_v π(v) log π(v) comes out of the same pass. Everything is computed in double;
+// the full KL over a whole batch of positions is the kernel token_kl_stats (ops/token_stats.hpp).
 //
 // KlController: β fixed, or adapted after every rollout batch toward a target KL per response
 // (Ziegler et al. 2019):  e = clip(KL / target − 1, −0.2, 0.2),  β ← β · (1 + e · n / horizon),
@@ -20,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "tlcr/ops/token_stats.hpp"
 #include "tlcr/rlhf/ppo/config.hpp"
 
 namespace tlcr {
@@ -33,20 +35,6 @@ inline double kl_k3(double logprob, double ref_logprob) {
   return std::expm1(log_r) - log_r;  // expm1 keeps precision when r ≈ 1
 }
 
-namespace detail {
-// out[v] = log softmax(logits)[v], in double.  logits (V) → out (V)
-template <class T>
-void log_softmax_row(std::span<const T> logits, std::vector<double>& out) {
-  out.resize(logits.size());
-  double max_logit = -INFINITY;
-  for (T z : logits) max_logit = std::max(max_logit, double(z));
-  double sum = 0;
-  for (T z : logits) sum += std::exp(double(z) - max_logit);
-  const double log_normaliser = max_logit + std::log(sum);
-  for (std::size_t v = 0; v < logits.size(); ++v) out[v] = double(logits[v]) - log_normaliser;
-}
-}  // namespace detail
-
 // The full KL and the policy's entropy at one position.
 struct TokenKl {
   double full_kl = 0;  // Σ_v π(v)·(log π(v) − log π_ref(v))
@@ -59,14 +47,8 @@ TokenKl full_kl_and_entropy(std::span<const T> logits, std::span<const T> ref_lo
   TLCR_CHECK(logits.size() == ref_logits.size() && !logits.empty(), "full_kl: ", logits.size(),
              " policy logits against ", ref_logits.size(), " reference logits");
   std::vector<double> logp, ref_logp;
-  detail::log_softmax_row(logits, logp);
-  detail::log_softmax_row(ref_logits, ref_logp);
   TokenKl out;
-  for (std::size_t v = 0; v < logp.size(); ++v) {
-    const double p = std::exp(logp[v]);
-    out.full_kl += p * (logp[v] - ref_logp[v]);
-    out.entropy -= p * logp[v];
-  }
+  detail::kl_and_entropy_row(logits, ref_logits, logp, ref_logp, out.full_kl, out.entropy);
   return out;
 }
 

@@ -26,20 +26,21 @@
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/softmax.hpp"
 #include "tlcr/autograd/fn/unary.hpp"
+#include "tlcr/ops/token_stats.hpp"
 
 namespace tlcr {
 
 namespace detail {
-// A packed vector of doubles as a constant (N) tensor of T.
-template <class T>
-Var<T> packed_constant(std::span<const double> values) {
-  Tensor<T> t(Shape{static_cast<int64_t>(values.size())});
-  for (std::size_t i = 0; i < values.size(); ++i) t.data()[i] = static_cast<T>(values[i]);
-  return constant(std::move(t));
+// A packed vector of doubles as a constant (N) tensor of T on device D: one upload.
+template <class T, class D>
+Var<T, D> packed_constant(std::span<const double> values) {
+  std::vector<T> host(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) host[i] = static_cast<T>(values[i]);
+  return constant(Tensor<T, D>::from(Shape{static_cast<int64_t>(values.size())}, host));
 }
-template <class T>
-void check_packed(const char* who, const Var<T>& x, std::span<const double> a, const char* a_name,
-                  std::span<const double> b, const char* b_name) {
+template <class T, class D>
+void check_packed(const char* who, const Var<T, D>& x, std::span<const double> a,
+                  const char* a_name, std::span<const double> b, const char* b_name) {
   TLCR_CHECK(x.shape().rank == 1 && x.numel() > 0, who, ": expected a non-empty (N) tensor, got ",
              x.shape().str());
   TLCR_CHECK(
@@ -48,40 +49,39 @@ void check_packed(const char* who, const Var<T>& x, std::span<const double> a, c
 }
 }  // namespace detail
 
-template <class T>
+template <class T, class D = Cpu>
 struct PolicyLoss {
-  Var<T> loss;               // rank 0
+  Var<T, D> loss;            // rank 0
   double clip_fraction = 0;  // share of tokens where the clipped side was larger
   double approx_kl = 0;      // ½·mean (log ρ)²
   double ratio_mean = 0, ratio_var = 0;
 };
 
-// logprobs (N): log π(a_t) under the current policy, differentiable.
-template <class T>
-PolicyLoss<T> clipped_policy_loss(const Var<T>& logprobs, std::span<const double> old_logprobs,
-                                  std::span<const double> advantages, double clip) {
+// logprobs (N): log π(a_t) under the current policy, differentiable. The diagnostics cross to
+// the host as one (4) vector.
+template <class T, class D>
+PolicyLoss<T, D> clipped_policy_loss(const Var<T, D>& logprobs,
+                                     std::span<const double> old_logprobs,
+                                     std::span<const double> advantages, double clip) {
   detail::check_packed("clipped_policy_loss", logprobs, old_logprobs, "old log-probs", advantages,
                        "advantages");
   TLCR_CHECK(clip > 0, "clipped_policy_loss: expected clip > 0, got ", clip);
-  const Var<T> log_ratio = sub(logprobs, detail::packed_constant<T>(old_logprobs));
-  const Var<T> ratio = exp(log_ratio);
+  const Var<T, D> log_ratio = sub(logprobs, detail::packed_constant<T, D>(old_logprobs));
+  const Var<T, D> ratio = exp(log_ratio);
   std::vector<double> negated(advantages.size());
   for (std::size_t i = 0; i < advantages.size(); ++i) negated[i] = -advantages[i];
-  const Var<T> minus_advantage = detail::packed_constant<T>(negated);
-  const Var<T> unclipped = mul(ratio, minus_advantage);
-  const Var<T> clipped = mul(clamp(ratio, T(1 - clip), T(1 + clip)), minus_advantage);
+  const Var<T, D> minus_advantage = detail::packed_constant<T, D>(negated);
+  const Var<T, D> unclipped = mul(ratio, minus_advantage);
+  const Var<T, D> clipped = mul(clamp(ratio, T(1 - clip), T(1 + clip)), minus_advantage);
 
-  PolicyLoss<T> out;
+  PolicyLoss<T, D> out;
   out.loss = mean(maximum(unclipped, clipped));
   const int64_t n = logprobs.numel();
-  double clipped_count = 0, sum_log_ratio_sq = 0, ratio_sum = 0, ratio_sq_sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (clipped.value()[i] > unclipped.value()[i]) ++clipped_count;
-    const double lr = log_ratio.value()[i], r = ratio.value()[i];
-    sum_log_ratio_sq += lr * lr;
-    ratio_sum += r;
-    ratio_sq_sum += r * r;
-  }
+  const std::vector<double> stats =
+      policy_ratio_stats(clipped.value(), unclipped.value(), log_ratio.value(), ratio.value())
+          .to_vector();
+  const double clipped_count = stats[0], sum_log_ratio_sq = stats[1], ratio_sum = stats[2],
+               ratio_sq_sum = stats[3];
   out.clip_fraction = clipped_count / double(n);
   out.approx_kl = 0.5 * sum_log_ratio_sq / double(n);
   out.ratio_mean = ratio_sum / double(n);
@@ -89,42 +89,40 @@ PolicyLoss<T> clipped_policy_loss(const Var<T>& logprobs, std::span<const double
   return out;
 }
 
-template <class T>
+template <class T, class D = Cpu>
 struct ValueLoss {
-  Var<T> loss;               // rank 0
+  Var<T, D> loss;            // rank 0
   double clip_fraction = 0;  // share of tokens where the clipped error was larger
 };
 
 // values (N): the critic's current predictions, differentiable. clip = 0 turns clipping off.
-template <class T>
-ValueLoss<T> clipped_value_loss(const Var<T>& values, std::span<const double> old_values,
-                                std::span<const double> returns, double clip) {
+template <class T, class D>
+ValueLoss<T, D> clipped_value_loss(const Var<T, D>& values, std::span<const double> old_values,
+                                   std::span<const double> returns, double clip) {
   detail::check_packed("clipped_value_loss", values, old_values, "old values", returns, "returns");
   TLCR_CHECK(clip >= 0, "clipped_value_loss: expected clip ≥ 0, got ", clip);
-  const Var<T> target = detail::packed_constant<T>(returns);
-  const Var<T> unclipped = square(sub(values, target));
-  ValueLoss<T> out;
+  const Var<T, D> target = detail::packed_constant<T, D>(returns);
+  const Var<T, D> unclipped = square(sub(values, target));
+  ValueLoss<T, D> out;
   if (clip == 0) {
     out.loss = scale(mean(unclipped), T(0.5));
     return out;
   }
-  const Var<T> old = detail::packed_constant<T>(old_values);
-  const Var<T> kept_close = add(old, clamp(sub(values, old), T(-clip), T(clip)));
-  const Var<T> clipped = square(sub(kept_close, target));
+  const Var<T, D> old = detail::packed_constant<T, D>(old_values);
+  const Var<T, D> kept_close = add(old, clamp(sub(values, old), T(-clip), T(clip)));
+  const Var<T, D> clipped = square(sub(kept_close, target));
   out.loss = scale(mean(maximum(unclipped, clipped)), T(0.5));
-  double clipped_count = 0;
-  for (int64_t i = 0; i < values.numel(); ++i)
-    if (clipped.value()[i] > unclipped.value()[i]) ++clipped_count;
+  const double clipped_count = count_greater(clipped.value(), unclipped.value()).item();
   out.clip_fraction = clipped_count / double(values.numel());
   return out;
 }
 
 // Mean entropy of the next-token distributions.  logits (N, V) → rank 0.
-template <class T>
-Var<T> mean_entropy(const Var<T>& logits) {
+template <class T, class D>
+Var<T, D> mean_entropy(const Var<T, D>& logits) {
   TLCR_CHECK(logits.shape().rank == 2, "mean_entropy: expected logits (N, V), got ",
              logits.shape().str());
-  const Var<T> logp = log_softmax(logits);
+  const Var<T, D> logp = log_softmax(logits);
   return scale(mean(sum(mul(exp(logp), logp), -1)), T(-1));
 }
 

@@ -96,24 +96,24 @@ inline ResponseBatch make_response_batch(const TokenSequences& prompts,
 }
 
 // Hidden states at the positions that predict the response tokens: (1, N, C), differentiable.
-template <class T, class Arch>
-Var<T> response_hidden(const Transformer<T, Arch>& model, const ResponseBatch& rb) {
-  const Var<T> h = model.hidden(ModelInput::from(rb.batch));  // (B, T, C)
+template <class T, class Arch, class D>
+Var<T, D> response_hidden(const Transformer<T, Arch, D>& model, const ResponseBatch& rb) {
+  const Var<T, D> h = model.hidden(ModelInput::from(rb.batch));  // (B, T, C)
   const int64_t C = h.shape()[2];
-  const Var<T> picked = embedding(reshape(h, Shape{rb.batch.size(), C}),
-                                  std::span<const int32_t>(rb.predict_at));  // (N, C)
+  const Var<T, D> picked = embedding(reshape(h, Shape{rb.batch.size(), C}),
+                                     std::span<const int32_t>(rb.predict_at));  // (N, C)
   return reshape(picked, Shape{1, rb.token_count(), C});
 }
 
 // Next-token logits (N, V) from response_hidden's (1, N, C).
-template <class T, class Arch>
-Var<T> response_logits(const Transformer<T, Arch>& model, const Var<T>& h) {
+template <class T, class Arch, class D>
+Var<T, D> response_logits(const Transformer<T, Arch, D>& model, const Var<T, D>& h) {
   return reshape(model.lm_logits(h), Shape{h.shape()[1], model.config().vocab_size});
 }
 
 // Values (N) from response_hidden's (1, N, C).
-template <class T, class Arch>
-Var<T> response_values(const Transformer<T, Arch>& model, const Var<T>& h) {
+template <class T, class Arch, class D>
+Var<T, D> response_values(const Transformer<T, Arch, D>& model, const Var<T, D>& h) {
   return reshape(model.values(h), Shape{h.shape()[1]});
 }
 
@@ -177,25 +177,27 @@ inline Rollout start_rollout(TokenSequences prompts, const GenerationResult& gen
 }
 
 // Samples one response per prompt from the policy and starts the rollout.
-template <class T, class Arch>
-Rollout sample_rollout(const Transformer<T, Arch>& policy, TokenSequences prompts,
+template <class T, class Arch, class D>
+Rollout sample_rollout(const Transformer<T, Arch, D>& policy, TokenSequences prompts,
                        const GenerationOptions& options, Rng& rng) {
   const GenerationResult generated = generate(policy, prompts, options, rng);
   return start_rollout(std::move(prompts), generated);
 }
 
 // Phase 2: log-probs, entropy and full KL from the policy and the reference, values from the
-// critic (nullptr: the policy's own value head). Rows go through in chunks of `chunk_rows`.
-template <class T, class Arch>
-void score_with_models(Rollout& r, const Transformer<T, Arch>& policy,
-                       const Transformer<T, Arch>& reference, const Transformer<T, Arch>* critic,
-                       int64_t chunk_rows, int32_t pad_token) {
+// critic (nullptr: the policy's own value head). Rows go through in chunks of `chunk_rows`; each
+// chunk's per-token numbers come to the host as one (N, 5) table (ops/token_stats.hpp).
+template <class T, class Arch, class D>
+void score_with_models(Rollout& r, const Transformer<T, Arch, D>& policy,
+                       const Transformer<T, Arch, D>& reference,
+                       const Transformer<T, Arch, D>* critic, int64_t chunk_rows,
+                       int32_t pad_token) {
   TLCR_CHECK(chunk_rows > 0, "score_with_models: chunk_rows must be positive");
   TLCR_CHECK(reference.config().vocab_size == policy.config().vocab_size,
              "score_with_models: the reference has ", reference.config().vocab_size,
              " tokens, the policy ", policy.config().vocab_size);
   NoGrad no_grad;
-  const int64_t N = r.tokens(), V = policy.config().vocab_size;
+  const int64_t N = r.tokens();
   r.logprobs.assign(N, 0), r.ref_logprobs.assign(N, 0), r.values.assign(N, 0);
   r.entropy.assign(N, 0), r.kl_full.assign(N, 0);
   for (int64_t first = 0; first < r.rows(); first += chunk_rows) {
@@ -204,23 +206,25 @@ void score_with_models(Rollout& r, const Transformer<T, Arch>& policy,
     const ResponseBatch rb = make_response_batch(r.prompts, r.responses, rows, pad_token);
     const std::span<const int32_t> tokens(rb.tokens);
 
-    const Var<T> h = response_hidden(policy, rb);
-    const Var<T> logits = response_logits(policy, h);
-    const Var<T> ref_logits = response_logits(reference, response_hidden(reference, rb));
-    const Var<T> logprobs = token_log_probs(logits, tokens);
-    const Var<T> ref_logprobs = token_log_probs(ref_logits, tokens);
-    const Var<T> values = critic ? response_values(*critic, response_hidden(*critic, rb))
-                                 : response_values(policy, h);
+    const Var<T, D> h = response_hidden(policy, rb);
+    const Var<T, D> logits = response_logits(policy, h);
+    const Var<T, D> ref_logits = response_logits(reference, response_hidden(reference, rb));
+    const Var<T, D> logprobs = token_log_probs(logits, tokens);
+    const Var<T, D> ref_logprobs = token_log_probs(ref_logits, tokens);
+    const Var<T, D> values = critic ? response_values(*critic, response_hidden(*critic, rb))
+                                    : response_values(policy, h);
+    const std::vector<double> stats =  // (n, 5), the chunk's one download
+        rollout_token_stats(logits.value(), ref_logits.value(), logprobs.value(),
+                            ref_logprobs.value(), values.value())
+            .to_vector();
     const int64_t base = r.offsets[first];  // the chunk's rows are consecutive
     for (int64_t i = 0; i < rb.token_count(); ++i) {
-      const std::span<const T> z(logits.value().data() + i * V, V);
-      const std::span<const T> z_ref(ref_logits.value().data() + i * V, V);
-      const TokenKl kl = full_kl_and_entropy(z, z_ref);
-      r.logprobs[base + i] = logprobs.value()[i];
-      r.ref_logprobs[base + i] = ref_logprobs.value()[i];
-      r.values[base + i] = values.value()[i];
-      r.entropy[base + i] = kl.entropy;
-      r.kl_full[base + i] = kl.full_kl;
+      const double* row = stats.data() + i * 5;
+      r.logprobs[base + i] = row[0];
+      r.ref_logprobs[base + i] = row[1];
+      r.values[base + i] = row[2];
+      r.entropy[base + i] = row[3];
+      r.kl_full[base + i] = row[4];
     }
   }
 }

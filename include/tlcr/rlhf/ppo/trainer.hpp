@@ -62,11 +62,11 @@
 namespace tlcr {
 
 // The models PPO works with. The caller owns them and keeps them alive.
-template <class T, class Arch>
+template <class T, class Arch, class D = Cpu>
 struct PpoModels {
-  Transformer<T, Arch>& policy;            // trained; carries the value head when critic is null
-  const Transformer<T, Arch>& reference;   // frozen (the SFT model)
-  Transformer<T, Arch>* critic = nullptr;  // a separate value model, or nullptr
+  Transformer<T, Arch, D>& policy;            // trained; carries the value head when critic is null
+  const Transformer<T, Arch, D>& reference;   // frozen (the SFT model)
+  Transformer<T, Arch, D>* critic = nullptr;  // a separate value model, or nullptr
 };
 
 // Where a run writes and what it prints; nothing here changes the numbers.
@@ -95,12 +95,12 @@ struct PpoReport {
   double seconds = 0;
 };
 
-template <class T, class Arch, TokenRewardModel Reward>
+template <class T, class Arch, TokenRewardModel Reward, class D = Cpu>
 class PpoTrainer {
  public:
   // `prompts`: tokenised prompts (e.g. ChatFormat::encode_prompt). `decode` turns token ids into
   // text for sample tables.
-  PpoTrainer(PpoModels<T, Arch> models, const Reward& reward, TokenSequences prompts,
+  PpoTrainer(PpoModels<T, Arch, D> models, const Reward& reward, TokenSequences prompts,
              const PpoConfig& config, TokenDecoder decode = {})
       : models_(models),
         reward_(reward),
@@ -115,7 +115,7 @@ class PpoTrainer {
         policy_optimizer_(models.policy.params(), adamw_options(config.lr)),
         schedule_{1.0, config.min_lr_ratio,
                   std::min(config.warmup_iterations, config.iterations - 1), config.iterations} {
-    const Transformer<T, Arch>& policy = models_.policy;
+    const Transformer<T, Arch, D>& policy = models_.policy;
     TLCR_CHECK(policy.heads().lm, "PPO: the policy needs an LM head");
     TLCR_CHECK(models_.reference.heads().lm, "PPO: the reference needs an LM head");
     TLCR_CHECK(models_.reference.config().vocab_size == policy.config().vocab_size,
@@ -283,18 +283,21 @@ class PpoTrainer {
             .weight_decay = config_.weight_decay};
   }
 
-  static void save_optimizer(const std::filesystem::path& path, const AdamW<T>& optimizer) {
-    const AdamWState<T> s = optimizer.state();
-    safetensors::write(path, safetensors::NamedTensors<T>{{"m", s.m}, {"v", s.v}},
+  // The moments cross as one download (save) or one upload (load) each.
+  static void save_optimizer(const std::filesystem::path& path, const AdamW<T, D>& optimizer) {
+    const AdamWState<T, D> s = optimizer.state();
+    safetensors::write(path,
+                       safetensors::NamedTensors<T>{{"m", s.m.to_host()}, {"v", s.v.to_host()}},
                        {{"step", std::to_string(s.step)}});
   }
-  static void load_optimizer(const std::filesystem::path& path, const Transformer<T, Arch>& model,
-                             AdamW<T>& optimizer) {
+  static void load_optimizer(const std::filesystem::path& path,
+                             const Transformer<T, Arch, D>& model, AdamW<T, D>& optimizer) {
     const SafetensorsFile<T> file = safetensors::read<T>(path);
     const Shape flat{model.params().numel()};
     TLCR_CHECK(file.metadata.count("step"), path.string(), ": metadata 'step' missing");
-    optimizer.load_state({std::stoll(file.metadata.at("step")), file.tensor("m", flat).clone(),
-                          file.tensor("v", flat).clone()});
+    optimizer.load_state({std::stoll(file.metadata.at("step")),
+                          to_device<D>(file.tensor("m", flat).clone()),
+                          to_device<D>(file.tensor("v", flat).clone())});
   }
 
   // The saved config must equal ours, except for keys that do not change the numbers.
@@ -311,17 +314,17 @@ class PpoTrainer {
     }
   }
 
-  // Throws naming the row and token of the first non-finite entry of a fresh forward value.
-  void check_finite(const Var<T>& x, const char* name, std::span<const int64_t> rows,
+  // Throws naming the row and token of the first non-finite entry of a fresh forward value. One
+  // download of the index (the failing value itself only on failure).
+  void check_finite(const Var<T, D>& x, const char* name, std::span<const int64_t> rows,
                     const ResponseBatch& rb, const std::string& where) const {
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      if (std::isfinite(double(x.value()[i]))) continue;
-      const int64_t k =
-          std::upper_bound(rb.offsets.begin(), rb.offsets.end(), i) - rb.offsets.begin() - 1;
-      detail::fail(where, ": first non-finite value: ", name, " = ", double(x.value()[i]),
-                   " at row ", rows[k], ", response token ", i - rb.offsets[k], " (id ",
-                   rb.tokens[i], ")");
-    }
+    const int64_t i = first_non_finite(x.value()).item();
+    if (i < 0) return;
+    const int64_t k =
+        std::upper_bound(rb.offsets.begin(), rb.offsets.end(), i) - rb.offsets.begin() - 1;
+    detail::fail(where, ": first non-finite value: ", name, " = ",
+                 double(x.value().reshape(Shape{x.numel()}).slice(i, i + 1).item()), " at row ",
+                 rows[k], ", response token ", i - rb.offsets[k], " (id ", rb.tokens[i], ")");
   }
 
   struct MinibatchStats {
@@ -333,41 +336,42 @@ class PpoTrainer {
 
   MinibatchStats train_minibatch(std::span<const int64_t> rows, double lr, double critic_lr,
                                  const std::string& where) {
-    Transformer<T, Arch>& policy = models_.policy;
-    Transformer<T, Arch>* critic = models_.critic;
+    Transformer<T, Arch, D>& policy = models_.policy;
+    Transformer<T, Arch, D>* critic = models_.critic;
     const Rollout& r = rollout_;
     const ResponseBatch rb = make_response_batch(r.prompts, r.responses, rows, pad_token_);
     policy.params().zero_grad();
     if (critic) critic->params().zero_grad();
 
-    const Var<T> h = response_hidden(policy, rb);
-    const Var<T> logits = response_logits(policy, h);
-    const Var<T> logprobs = token_log_probs(logits, std::span<const int32_t>(rb.tokens));
-    const Var<T> values = critic ? response_values(*critic, response_hidden(*critic, rb))
-                                 : response_values(policy, h);
+    const Var<T, D> h = response_hidden(policy, rb);
+    const Var<T, D> logits = response_logits(policy, h);
+    const Var<T, D> logprobs = token_log_probs(logits, std::span<const int32_t>(rb.tokens));
+    const Var<T, D> values = critic ? response_values(*critic, response_hidden(*critic, rb))
+                                    : response_values(policy, h);
     check_finite(logprobs, "policy log-prob", rows, rb, where);
     check_finite(values, "value", rows, rb, where);
 
-    const PolicyLoss<T> pg =
+    const PolicyLoss<T, D> pg =
         clipped_policy_loss(logprobs, r.gather(r.logprobs, rows),
                             r.gather(r.train_advantages, rows), config_.clip_ratio);
-    const ValueLoss<T> vf = clipped_value_loss(values, r.gather(r.values, rows),
-                                               r.gather(r.returns, rows), config_.clip_value);
-    Var<T> loss = add(pg.loss, scale(vf.loss, T(critic ? 1.0 : config_.value_coef)));
+    const ValueLoss<T, D> vf = clipped_value_loss(values, r.gather(r.values, rows),
+                                                  r.gather(r.returns, rows), config_.clip_value);
+    Var<T, D> loss = add(pg.loss, scale(vf.loss, T(critic ? 1.0 : config_.value_coef)));
     MinibatchStats s;
     if (config_.entropy_coef > 0) {
-      const Var<T> entropy = mean_entropy(logits);
+      const Var<T, D> entropy = mean_entropy(logits);
       loss = sub(loss, scale(entropy, T(config_.entropy_coef)));
-      s.entropy = entropy.value()[0];
+      s.entropy = entropy.item();
     }
-    s.policy_loss = pg.loss.value()[0], s.value_loss = vf.loss.value()[0];
+    s.policy_loss = pg.loss.item(), s.value_loss = vf.loss.item();
     s.clip_fraction = pg.clip_fraction, s.value_clip_fraction = vf.clip_fraction;
     s.approx_kl = pg.approx_kl, s.ratio = pg.ratio_mean, s.ratio_var = pg.ratio_var;
-    if (!std::isfinite(double(loss.value()[0])))
-      detail::fail(where, ": first non-finite value: loss = ", double(loss.value()[0]),
-                   " (policy loss ", s.policy_loss, ", value loss ", s.value_loss, ")");
+    const double loss_value = loss.item();
+    if (!std::isfinite(loss_value))
+      detail::fail(where, ": first non-finite value: loss = ", loss_value, " (policy loss ",
+                   s.policy_loss, ", value loss ", s.value_loss, ")");
     if (config_.early_stop_kl > 0 && pg.approx_kl > config_.early_stop_kl) {
-      clear_tape<T>();  // drop the graph without stepping
+      clear_tape<T, D>();  // drop the graph without stepping
       s.stopped_early = true;
       return s;
     }
@@ -476,7 +480,7 @@ class PpoTrainer {
     return text;
   }
 
-  PpoModels<T, Arch> models_;
+  PpoModels<T, Arch, D> models_;
   const Reward& reward_;
   TokenSequences prompts_;
   PpoConfig config_;
@@ -484,8 +488,8 @@ class PpoTrainer {
   KlController kl_;
   ShuffledOrder sampler_;  // the prompts, a shuffled pass reshuffled every epoch
   Rng generation_rng_, shuffle_rng_;
-  AdamW<T> policy_optimizer_;
-  std::optional<AdamW<T>> critic_optimizer_;
+  AdamW<T, D> policy_optimizer_;
+  std::optional<AdamW<T, D>> critic_optimizer_;
   CosineSchedule
       schedule_;  // a multiplier of lr and critic_lr: 1 after warmup, min_lr_ratio at the end
   GenerationOptions generation_;
@@ -495,12 +499,12 @@ class PpoTrainer {
 };
 
 // Builds a trainer and runs it: the whole of PPO in one call.
-template <class T, class Arch, TokenRewardModel Reward>
-PpoReport train_ppo(PpoModels<T, Arch> models, const Reward& reward, TokenSequences prompts,
+template <class T, class Arch, class D = Cpu, TokenRewardModel Reward>
+PpoReport train_ppo(PpoModels<T, Arch, D> models, const Reward& reward, TokenSequences prompts,
                     const PpoConfig& config, const PpoRunOptions& run = {},
                     TokenDecoder decode = {}) {
-  PpoTrainer<T, Arch, Reward> trainer(models, reward, std::move(prompts), config,
-                                      std::move(decode));
+  PpoTrainer<T, Arch, Reward, D> trainer(models, reward, std::move(prompts), config,
+                                         std::move(decode));
   return trainer.train(run);
 }
 

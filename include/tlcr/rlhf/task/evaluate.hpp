@@ -90,30 +90,29 @@ inline std::span<const int32_t> response_body(const BpeTokenizer& tokenizer,
 }
 
 // Σ_t full KL(π ‖ π_ref) over each response's tokens.  One value per row.
-template <class T, class Arch>
-std::vector<double> response_kl(const Transformer<T, Arch>& policy,
-                                const Transformer<T, Arch>& reference,
+// The per-token KL comes to the host as one (N, 2) table (ops/token_stats.hpp).
+template <class T, class Arch, class D>
+std::vector<double> response_kl(const Transformer<T, Arch, D>& policy,
+                                const Transformer<T, Arch, D>& reference,
                                 const TokenSequences& prompts, const TokenSequences& responses,
                                 int32_t pad_token) {
   NoGrad no_grad;
   std::vector<int64_t> rows(prompts.size());
   for (std::size_t b = 0; b < rows.size(); ++b) rows[b] = static_cast<int64_t>(b);
   const ResponseBatch rb = make_response_batch(prompts, responses, rows, pad_token);
-  const Var<T> logits = response_logits(policy, response_hidden(policy, rb));
-  const Var<T> ref_logits = response_logits(reference, response_hidden(reference, rb));
-  const int64_t V = policy.config().vocab_size;
+  const Var<T, D> logits = response_logits(policy, response_hidden(policy, rb));
+  const Var<T, D> ref_logits = response_logits(reference, response_hidden(reference, rb));
+  const std::vector<double> stats = token_kl_stats(logits.value(), ref_logits.value()).to_vector();
   std::vector<double> kl(rows.size(), 0.0);
   for (std::size_t b = 0; b < rows.size(); ++b)
-    for (int64_t i = rb.offsets[b]; i < rb.offsets[b + 1]; ++i)
-      kl[b] += full_kl(std::span<const T>(logits.value().data() + i * V, V),
-                       std::span<const T>(ref_logits.value().data() + i * V, V));
+    for (int64_t i = rb.offsets[b]; i < rb.offsets[b + 1]; ++i) kl[b] += stats[i * 2];
   return kl;
 }
 }  // namespace detail
 
-template <class T, class Arch>
-EvalResult evaluate_policy(const Transformer<T, Arch>& policy,
-                           const Transformer<T, Arch>& reference, const BpeTokenizer& tokenizer,
+template <class T, class Arch, class D>
+EvalResult evaluate_policy(const Transformer<T, Arch, D>& policy,
+                           const Transformer<T, Arch, D>& reference, const BpeTokenizer& tokenizer,
                            const ChatFormat& chat, const std::vector<std::string>& prompts,
                            const EvalOptions& options,
                            const task::TaskWorld& world = task::task_world()) {

@@ -96,10 +96,10 @@ struct EvaluationSchedule {
 // Runs `schedule.iterations` PPO iterations of `trainer`, whose policy is `policy`, evaluating it
 // against `reference` on `prompts` before the first iteration, every eval_every and after the
 // last. Each iteration's metrics go to `metrics`; each evaluation prints a progress line.
-template <class T, class Arch, class Reward>
-EvaluatedRun train_and_evaluate(PpoTrainer<T, Arch, Reward>& trainer,
-                                const Transformer<T, Arch>& policy,
-                                const Transformer<T, Arch>& reference,
+template <class T, class Arch, class Reward, class D>
+EvaluatedRun train_and_evaluate(PpoTrainer<T, Arch, Reward, D>& trainer,
+                                const Transformer<T, Arch, D>& policy,
+                                const Transformer<T, Arch, D>& reference,
                                 const BpeTokenizer& tokenizer, const ChatFormat& chat,
                                 const std::vector<std::string>& prompts, const EvalOptions& options,
                                 const EvaluationSchedule& schedule, MetricsLog& metrics,
