@@ -6,6 +6,7 @@
 
 #include "tlcr/io/atomic_file.hpp"
 #include "tlcr/io/jsonl.hpp"
+#include "tlcr/io/model_config.hpp"
 #include "tlcr/io/model_dir.hpp"
 #include "tlcr/io/safetensors.hpp"
 #include "tlcr/io/svg_plot.hpp"

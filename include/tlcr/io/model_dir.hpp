@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "tlcr/io/atomic_file.hpp"
+#include "tlcr/io/model_config.hpp"
 #include "tlcr/io/safetensors.hpp"
 #include "tlcr/io/tokenizer_file.hpp"
 #include "tlcr/models/transformer.hpp"

@@ -90,11 +90,16 @@ void gemm_strided(StridedRows<T> out, ConstStridedRows<T> a, ConstStridedRows<T>
       for (int64_t part = part_begin; part < part_end; ++part) {
         const int64_t first = part * block, count = std::min(block, rows - first);
         if (count <= 0) continue;
-        auto out_rows = out.middleRows(first, count);
+        // Row blocks as maps of the same type as the whole operands, so Eigen compiles one product
+        // per transpose case, not two.
+        StridedRows<T> out_rows(out.data() + first * out.outerStride(), count, out.cols(),
+                                Eigen::OuterStride<>(out.outerStride()));
+        const ConstStridedRows<T> a_rows(a.data() + first * a.outerStride(), count, a.cols(),
+                                         Eigen::OuterStride<>(a.outerStride()));
         if (transpose_b)
-          apply(out_rows, a.middleRows(first, count), b.transpose());
+          apply(out_rows, a_rows, b.transpose());
         else
-          apply(out_rows, a.middleRows(first, count), b);
+          apply(out_rows, a_rows, b);
       }
     });
     return;
