@@ -13,6 +13,8 @@
 // The max takes the pessimistic side; where both sides are equal the gradient goes to the unclipped
 // one, so inside the clip range the gradient is that of the plain objective. Diagnostics (clip
 // fractions, approx KL = ½·mean (log ρ)², ratio statistics) are computed from the forward values.
+// The trainer hands the rollout's constants over as device tensors (detail::policy_loss_terms,
+// value_loss_terms) and reads the diagnostics together with its other scalars, in one download.
 // Not here: the rollout that produced the constants (rollout.hpp), the optimiser step.
 // Shape legend: N = response tokens in the minibatch, V = vocabulary.
 #pragma once
