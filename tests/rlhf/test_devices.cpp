@@ -1,8 +1,8 @@
 // Tests for the device seam in the RLHF stack: on Cpu and on SealedCpu (host memory, CPU kernels,
 // no element access from generic code) a discriminator training run, a Bradley–Terry reward-model
 // run, PPO iterations with every reward kind, and checkpoint resumes give bitwise the same numbers;
-// the host↔device transfers per PPO iteration and per generated batch do not grow with the number
-// of tokens.
+// the host↔device transfers per PPO iteration, per generated batch and per discriminator and
+// Bradley–Terry training step are a handful and do not grow with the number of tokens.
 #include "support/testing.hpp"
 
 #include <tlcr/rlhf/any_reward.hpp>
@@ -69,26 +69,29 @@ std::vector<TokenizedPair> random_pairs(Rng& rng, int64_t n) {
 }
 
 struct DiscriminatorRun {
+  TransferCounts transfers;  // of the training call (SealedCpu)
   DiscriminatorReport report;
   std::vector<float> weights;
   TokenRewards probabilities;
 };
 
 template <class D>
-DiscriminatorRun train_tiny_discriminator() {
+DiscriminatorRun train_tiny_discriminator(int64_t steps = 4) {
   Rng rng(3);
   const auto train = random_triples(rng, 12), held_out = random_triples(rng, 5);
   Model<D> model(TransformerConfig::gpt2(kVocab, 32, 1, 2, 16), {.lm = false, .token_classes = 2},
                  5);
   DiscriminatorTrainOptions options;
-  options.max_steps = 4;
+  options.max_steps = steps;
   options.batch_size = 4;
   options.eval_batch_size = 4;
   options.lr = 3e-3;
   options.warmup_steps = 1;
   options.progress = false;
   DiscriminatorRun run;
+  reset_transfer_counts<SealedCpu>();
   run.report = train_discriminator(model, train, held_out, ResponseEnds{}, options);
+  run.transfers = transfer_counts<SealedCpu>();
   run.weights = weights(model);
   TokenSequences prompts, responses;
   for (const auto& e : held_out) prompts.push_back(e.prompt), responses.push_back(e.rejected);
@@ -97,26 +100,29 @@ DiscriminatorRun train_tiny_discriminator() {
 }
 
 struct RewardModelRun {
+  TransferCounts transfers;  // of the training call (SealedCpu)
   RewardModelReport report;
   std::vector<float> weights;
   std::vector<double> scores;
 };
 
 template <class D>
-RewardModelRun train_tiny_reward_model() {
+RewardModelRun train_tiny_reward_model(int64_t steps = 4) {
   Rng rng(4);
   const auto train = random_pairs(rng, 12), held_out = random_pairs(rng, 5);
   const ResponseEnds ends{.eos = kEos};
   Model<D> model(TransformerConfig::gpt2(kVocab, 32, 1, 2, 16),
                  {.lm = false, .sequence_score = true}, 6);
   RewardModelTrainOptions options;
-  options.max_steps = 4;
+  options.max_steps = steps;
   options.batch_size = 4;
   options.lr = 3e-3;
   options.warmup_steps = 1;
   options.progress = false;
   RewardModelRun run;
+  reset_transfer_counts<SealedCpu>();
   run.report = train_reward_model(model, train, held_out, ends, options);
+  run.transfers = transfer_counts<SealedCpu>();
   run.weights = weights(model);
   TokenSequences prompts, responses;
   for (const auto& p : held_out) prompts.push_back(p.prompt), responses.push_back(p.chosen);
@@ -346,7 +352,12 @@ TEST_CASE("SealedCpu transfers per PPO iteration and per generated batch do not 
   CHECK(long_responses.tokens > short_responses.tokens);
   CHECK(long_responses.counts.to_device == short_responses.counts.to_device);
   CHECK(long_responses.counts.to_host == short_responses.counts.to_host);
-  CHECK(long_responses.counts.total() <= 120);  // a handful per minibatch and forward pass
+  // By phase: generation 3 up / 1 down; scoring 2 / 1 per chunk of rows (the index data once for
+  // the three models, one table back); the hybrid reward 2 / 1 per forward pass (2 discriminator,
+  // 2 sequence-model passes); the update 3 / 3 per minibatch (index data, key mask, constants;
+  // the packed scalars, one Σ g² per model).
+  CHECK(short_responses.counts.to_device == 3 + 2 * 2 + 4 * 2 + 2 * 3);
+  CHECK(short_responses.counts.to_host == 1 + 2 * 1 + 4 * 1 + 2 * 3);
 
   // One generated batch: the prompts, the state and the results cross once; the finished flags
   // every 8 steps.
@@ -370,4 +381,33 @@ TEST_CASE("SealedCpu transfers per PPO iteration and per generated batch do not 
   CHECK(wide.total() == small.total());
   CHECK(long_run.total() == small.total());
   CHECK(longer.total() <= small.total() + 24 / 8);
+}
+
+TEST_CASE("SealedCpu transfers per discriminator and Bradley–Terry training step") {
+  // One step is the difference between runs of 2 and 1 steps (the evaluations are the same).
+  const TransferCounts discriminator = [] {
+    const TransferCounts two = train_tiny_discriminator<SealedCpu>(2).transfers,
+                         one = train_tiny_discriminator<SealedCpu>(1).transfers;
+    return TransferCounts{two.to_device - one.to_device, two.to_host - one.to_host,
+                          two.bytes_to_device - one.bytes_to_device,
+                          two.bytes_to_host - one.bytes_to_host};
+  }();
+  const TransferCounts bradley_terry = [] {
+    const TransferCounts two = train_tiny_reward_model<SealedCpu>(2).transfers,
+                         one = train_tiny_reward_model<SealedCpu>(1).transfers;
+    return TransferCounts{two.to_device - one.to_device, two.to_host - one.to_host,
+                          two.bytes_to_device - one.bytes_to_device,
+                          two.bytes_to_host - one.bytes_to_host};
+  }();
+  MESSAGE("SealedCpu transfers per training step: discriminator "
+          << discriminator.to_device << " uploads + " << discriminator.to_host
+          << " downloads, Bradley–Terry " << bradley_terry.to_device << " + "
+          << bradley_terry.to_host);
+  // Up: ids with positions, the key mask (and the discriminator's targets with weights; the BT
+  // model's gather rows ride with the ids). Down: the loss and Σ g² (and the BT batch's scores,
+  // for its accuracy).
+  CHECK(discriminator.to_device == 3);
+  CHECK(discriminator.to_host == 2);
+  CHECK(bradley_terry.to_device == 2);
+  CHECK(bradley_terry.to_host == 3);
 }

@@ -6,8 +6,8 @@
 // rows share its batch. A row finishes at EOS or a stop token (kept in its output) or after
 // max_new_tokens; finished rows keep computing padding that nobody reads, so the batch stays dense.
 // On a device the loop's state stays there (generate/decode_step.hpp): per batch, the prompts and
-// the per-row Rng states go up once, the results come back once, and in between only the
-// "all finished?" flags cross, every few steps.
+// the per-row Rng states go up once (three uploads), the results come back once (one download),
+// and in between only the "all finished?" flags cross, every few steps.
 // Returns, per row, the new tokens and their log-probabilities under the model's unmodified
 // distribution (what PPO stores as old log-probs).
 // Not here: choosing one token from logits (generate/sampler.hpp).
@@ -18,12 +18,13 @@
 #include <span>
 #include <vector>
 
-#include "tlcr/autograd/tape.hpp"
 #include "tlcr/autograd/fn/embedding.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
+#include "tlcr/autograd/tape.hpp"
 #include "tlcr/generate/decode_step.hpp"
 #include "tlcr/generate/sampler.hpp"
 #include "tlcr/models/transformer.hpp"
+#include "tlcr/ops/token_stats.hpp"
 
 namespace tlcr {
 
@@ -84,7 +85,15 @@ GenerationResult generate(const Transformer<T, Arch, D>& model,
     rng_states.insert(rng_states.end(), state.begin(), state.end());
   }
 
-  // The loop's state goes to the device once.
+  // The loop's state goes to the device once: the int32 index data (position counters, stop
+  // tokens, prefill ids and positions, last prompt rows) as one upload, viewed in parts.
+  const int64_t S = int64_t(options.stop_tokens.size());
+  std::vector<int32_t> packed(position_count);
+  packed.insert(packed.end(), options.stop_tokens.begin(), options.stop_tokens.end());
+  packed.insert(packed.end(), ids.begin(), ids.end());
+  packed.insert(packed.end(), positions.begin(), positions.end());
+  packed.insert(packed.end(), last_rows.begin(), last_rows.end());
+  const auto indices = Tensor<int32_t, D>::from(Shape{int64_t(packed.size())}, packed);
   DecodeState<D> s;
   s.tokens = Tensor<int32_t, D>::full(Shape{B, N}, options.pad_token);
   s.logprobs = Tensor<double, D>::zeros(Shape{B, N});
@@ -92,20 +101,21 @@ GenerationResult generate(const Transformer<T, Arch, D>& model,
   s.stopped = Tensor<uint8_t, D>::zeros(Shape{B});
   s.finished = Tensor<uint8_t, D>::zeros(Shape{B});
   s.rng_states = Tensor<uint64_t, D>::from(Shape{B, 6}, rng_states);
-  s.position_count = Tensor<int32_t, D>::from(Shape{B}, position_count);
+  s.position_count = indices.slice(0, B);
   s.next_ids = Tensor<int32_t, D>::zeros(Shape{B});
   s.next_positions = Tensor<int32_t, D>::zeros(Shape{B});
   s.key_mask = Tensor<uint8_t, D>::from(Shape{B, capacity}, key_mask);
-  const auto stop_tokens = Tensor<int32_t, D>::from(
-      Shape{int64_t(options.stop_tokens.size())}, options.stop_tokens);
+  const Tensor<int32_t, D> stop_tokens = indices.slice(B, B + S);
 
   KvCache<T, D> cache(config.layers, B, config.heads, capacity, config.head_size());
-  DeviceTokens<D> prefill{B, P, Tensor<int32_t, D>::from(Shape{B * P}, ids)};
-  prefill.layout = {s.key_mask, Tensor<int32_t, D>::from(Shape{B * P}, positions)};
+  const int64_t prefill_at = B + S;
+  DeviceTokens<D> prefill{B, P, indices.slice(prefill_at, prefill_at + B * P)};
+  prefill.layout = {s.key_mask, indices.slice(prefill_at + B * P, prefill_at + 2 * B * P)};
   const Var<T, D> h = model.hidden(prefill, &cache);
   // Each row's last prompt step: (B·P, C) rows picked → (B, C).
-  Var<T, D> last = embedding(reshape(h, Shape{B * P, config.width}),
-                             Tensor<int32_t, D>::from(Shape{B}, last_rows), Shape{B});
+  Var<T, D> last =
+      embedding(reshape(h, Shape{B * P, config.width}),
+                indices.slice(prefill_at + 2 * B * P, prefill_at + 2 * B * P + B), Shape{B});
   // A host-readable device answers "all finished?" for free after every step; elsewhere the
   // flags cross every kFinishCheck steps, which may run a few steps for rows that ended.
   constexpr int64_t kFinishCheck = HostAccessible<D> ? 1 : 8;
@@ -125,13 +135,19 @@ GenerationResult generate(const Transformer<T, Arch, D>& model,
     last = reshape(model.hidden(next, &cache), Shape{B, config.width});
   }
 
-  // The results cross once.
-  const std::vector<int32_t> tokens = s.tokens.to_vector(), lengths = s.lengths.to_vector();
-  const std::vector<double> logprobs = s.logprobs.to_vector();
-  const std::vector<uint8_t> stopped = s.stopped.to_vector();
+  // The results cross once, side by side as double (exact for the ids, lengths and flags):
+  // tokens (B·N), log-probs (B·N), lengths (B), stop flags (B).
+  const std::vector<double> results =
+      pack_as_double(s.tokens, s.logprobs, s.lengths, s.stopped).to_vector();
+  const double* tokens = results.data();
+  const double* logprobs = tokens + B * N;
+  const double* lengths = logprobs + B * N;
+  const double* stopped = lengths + B;
   for (int64_t b = 0; b < B; ++b) {
-    result.tokens[b].assign(tokens.begin() + b * N, tokens.begin() + b * N + lengths[b]);
-    result.logprobs[b].assign(logprobs.begin() + b * N, logprobs.begin() + b * N + lengths[b]);
+    const int64_t length = static_cast<int64_t>(lengths[b]);
+    for (int64_t t = 0; t < length; ++t)
+      result.tokens[b].push_back(static_cast<int32_t>(tokens[b * N + t]));
+    result.logprobs[b].assign(logprobs + b * N, logprobs + b * N + length);
     result.stopped[b] = stopped[b] != 0;
   }
   return result;

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -58,6 +60,15 @@ struct DeviceTokens {
   SequenceLayout<D> layout;
 };
 
+// A forward call's index data on device D together with further int32 arrays the caller reads on
+// the device (targets, gather indices): indices[i] is the i-th extra array. Built by
+// Transformer::upload in two crossings, whatever the number of arrays.
+template <class D>
+struct DeviceBatch {
+  DeviceTokens<D> tokens;
+  std::vector<Tensor<int32_t, D>> indices;
+};
+
 template <class T, class Arch = Gpt2Arch, class D = Cpu>
 class Transformer {
  public:
@@ -81,8 +92,8 @@ class Transformer {
       Block block;
       block.norm1 = FinalNorm(params_, prefix + Arch::norm1(), C, config_.norm_epsilon);
       block.attention =
-          SelfAttention<T, D>(params_, prefix + Arch::attention(), C, config_.heads, Arch::kFusedQkv,
-                           Arch::kBiases, Arch::kRotary, config_.rope_theta);
+          SelfAttention<T, D>(params_, prefix + Arch::attention(), C, config_.heads,
+                              Arch::kFusedQkv, Arch::kBiases, Arch::kRotary, config_.rope_theta);
       block.norm2 = FinalNorm(params_, prefix + Arch::norm2(), C, config_.norm_epsilon);
       block.mlp =
           typename Arch::template Mlp<T, D>(params_, prefix + Arch::mlp(), C, config_.hidden());
@@ -92,7 +103,8 @@ class Transformer {
     if (heads_.lm && !config_.tied_embeddings)
       lm_head_ =
           Linear<T, D>(params_, Arch::lm_head(), C, config_.vocab_size, false, Arch::kHeadLayout);
-    if (heads_.value) value_head_ = Linear<T, D>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
+    if (heads_.value)
+      value_head_ = Linear<T, D>(params_, "v_head", C, 1, true, WeightLayout::OutIn);
     if (heads_.token_classes > 0)
       classifier_ =
           Linear<T, D>(params_, "score", C, heads_.token_classes, false, WeightLayout::OutIn);
@@ -109,31 +121,44 @@ class Transformer {
 
   // The trunk: hidden states after the final norm, (B,T,C).
   Var<T, D> hidden(const ModelInput& in, KvCache<T, D>* cache = nullptr) const {
-    TLCR_CHECK(static_cast<int64_t>(in.ids.size()) == in.batch * in.time,
-               "Transformer: ", in.ids.size(), " ids for a batch of ", in.batch, "×", in.time);
-    std::vector<int32_t> default_positions;
-    std::span<const int32_t> positions = in.positions;
-    if (positions.empty()) {  // 0 … T−1 after whatever the cache holds
-      default_positions.resize(in.ids.size());
+    return hidden(upload(in, {}, cache).tokens, cache);
+  }
+  // The index data of `in` on the device, checked as hidden() checks it: ids, positions and the
+  // `extra` int32 arrays cross as one upload (views of it come back), the key mask as another.
+  // Reusing the result spares a second model, or a second pass, its own uploads.
+  DeviceBatch<D> upload(const ModelInput& in,
+                        std::initializer_list<std::span<const int32_t>> extra = {},
+                        const KvCache<T, D>* cache = nullptr) const {
+    const int64_t n = static_cast<int64_t>(in.ids.size());
+    TLCR_CHECK(n == in.batch * in.time, "Transformer: ", in.ids.size(), " ids for a batch of ",
+               in.batch, "×", in.time);
+    TLCR_CHECK(in.positions.empty() || int64_t(in.positions.size()) == n,
+               "Transformer: ", in.positions.size(), " positions for ", in.ids.size(), " ids");
+    std::vector<int32_t> packed(in.ids.begin(), in.ids.end());
+    if (in.positions.empty()) {  // 0 … T−1 after whatever the cache holds
       const int32_t start = cache ? static_cast<int32_t>(cache->length()) : 0;
-      for (std::size_t i = 0; i < default_positions.size(); ++i)
-        default_positions[i] = start + static_cast<int32_t>(i % in.time);
-      positions = default_positions;
+      for (int64_t i = 0; i < n; ++i) packed.push_back(start + static_cast<int32_t>(i % in.time));
+    } else {
+      packed.insert(packed.end(), in.positions.begin(), in.positions.end());
     }
-    TLCR_CHECK(positions.size() == in.ids.size(), "Transformer: ", positions.size(),
-               " positions for ", in.ids.size(), " ids");
     if constexpr (Arch::kLearnedPositions)
-      for (int32_t p : positions)
-        TLCR_CHECK(p >= 0 && p < config_.context_length, "Transformer: position ", p,
-                   " outside the learned table of ", config_.context_length);
-    // The index data crosses to the device once here; every layer reads it there.
-    const Shape flat{in.batch * in.time};
-    DeviceTokens<D> tokens{in.batch, in.time, Tensor<int32_t, D>::from(flat, in.ids)};
-    tokens.layout.positions = Tensor<int32_t, D>::from(flat, positions);
+      for (int64_t i = n; i < 2 * n; ++i)
+        TLCR_CHECK(packed[i] >= 0 && packed[i] < config_.context_length, "Transformer: position ",
+                   packed[i], " outside the learned table of ", config_.context_length);
+    for (const auto& array : extra) packed.insert(packed.end(), array.begin(), array.end());
+    const auto device = Tensor<int32_t, D>::from(Shape{int64_t(packed.size())}, packed);
+    DeviceBatch<D> out;
+    out.tokens = {in.batch, in.time, device.slice(0, n)};
+    out.tokens.layout.positions = device.slice(n, 2 * n);
     if (!in.key_mask.empty())
-      tokens.layout.key_mask =
+      out.tokens.layout.key_mask =
           Tensor<uint8_t, D>::from(Shape{int64_t(in.key_mask.size())}, in.key_mask);
-    return hidden(tokens, cache);
+    int64_t at = 2 * n;
+    for (const auto& array : extra) {
+      out.indices.push_back(device.slice(at, at + int64_t(array.size())));
+      at += int64_t(array.size());
+    }
+    return out;
   }
   // The same from index data already on the device (a decoding loop's next step). Positions are
   // required here, and trusted to lie inside a learned position table.
@@ -161,7 +186,21 @@ class Transformer {
   // Mean next-token cross-entropy (rank 0) of hidden (B,T,C) against targets (B·T; ignore_index
   // rows skipped), without holding the (B·T, V) logits: ops/linear_cross_entropy.hpp.
   Var<T, D> lm_loss(const Var<T, D>& h, std::span<const int32_t> targets,
-                 int32_t ignore_index = -100) const {
+                    int32_t ignore_index = -100) const {
+    TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
+    if (config_.tied_embeddings)
+      return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
+    TLCR_CHECK(!lm_head_.bias.defined(), "Transformer::lm_loss: the LM head has a bias");
+    return linear_cross_entropy(h, lm_head_.weight, lm_head_.layout == WeightLayout::OutIn, targets,
+                                {}, ignore_index);
+  }
+  // The same with the targets in an int32 tensor on the device (a template, so that a braced `{}`
+  // still means an empty span).
+  template <class Targets>
+  requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> lm_loss(const Var<T, D>& h,
+                                                                       const Targets& targets,
+                                                                       int32_t ignore_index = -100)
+  const {
     TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
     if (config_.tied_embeddings)
       return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
@@ -184,7 +223,12 @@ class Transformer {
   Var<T, D> sequence_scores(const Var<T, D>& h, std::span<const int32_t> last_index) const {
     TLCR_CHECK(heads_.sequence_score,
                "Transformer::sequence_scores: this model has no sequence head");
-    const int64_t B = h.shape()[0], time = h.shape()[1], C = h.shape()[2];
+    const std::vector<int32_t> rows = sequence_rows(h.shape()[0], h.shape()[1], last_index);
+    return sequence_scores_at(h, Tensor<int32_t, D>::from(Shape{int64_t(rows.size())}, rows));
+  }
+  // The flat rows b·T + last_index[b] of hidden viewed as (B·T, C) that sequence scores read.
+  static std::vector<int32_t> sequence_rows(int64_t B, int64_t time,
+                                            std::span<const int32_t> last_index) {
     TLCR_CHECK(static_cast<int64_t>(last_index.size()) == B, "sequence_scores: ", last_index.size(),
                " indices for ", B, " rows");
     std::vector<int32_t> rows(B);
@@ -193,8 +237,16 @@ class Transformer {
                  last_index[b], " outside [0, ", time, ")");
       rows[b] = static_cast<int32_t>(b * time + last_index[b]);
     }
+    return rows;
+  }
+  // One score per row (B) from the flat rows (B) of sequence_rows, already on the device.
+  Var<T, D> sequence_scores_at(const Var<T, D>& h, const Tensor<int32_t, D>& rows) const {
+    TLCR_CHECK(heads_.sequence_score,
+               "Transformer::sequence_scores: this model has no sequence head");
+    const int64_t B = h.shape()[0], time = h.shape()[1], C = h.shape()[2];
+    TLCR_CHECK(rows.numel() == B, "sequence_scores: ", rows.numel(), " indices for ", B, " rows");
     // Gather the B chosen rows of hidden viewed as (B·T, C), then score them.
-    const Var<T, D> chosen = embedding(reshape(h, Shape{B * time, C}), std::span<const int32_t>(rows));
+    const Var<T, D> chosen = embedding(reshape(h, Shape{B * time, C}), rows, Shape{B});
     return reshape(sequence_head_(chosen), Shape{B});
   }
 

@@ -17,8 +17,8 @@
 // and backward recomputes softmax(z_i)_v = exp(z_iv − lse_i) on the fly. Rows are split across
 // threads; the scalar loss is summed afterwards in row order, so results do not depend on the
 // thread count. Logits may have any leading shape (…, V): rows = product of the leading sizes.
-// Targets are token ids (int32, like every token id in tlcr), weights plain spans; neither is
-// differentiated. ignore_index defaults to −100, PyTorch's convention (kIgnoreIndex in
+// Targets are token ids (int32, like every token id in tlcr), weights plain spans, or either in a
+// tensor (the overloads at the end); neither is differentiated. ignore_index defaults to −100, PyTorch's convention (kIgnoreIndex in
 // train/batches.hpp).
 // Not here: a standalone softmax or log-softmax (softmax.hpp), label smoothing.
 // Shape legend: N rows (product of leading sizes), V classes (vocabulary), K soft-target classes.
@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -307,7 +308,66 @@ void bce_with_logits_backward(Tensor<T>& d_logits, const Tensor<T>& d_out, const
   });
 }
 
+// ---- the same with the index data in tensors ---------------------------------------------------
+// Targets (N) int32 and weights (N) in tensors on the logits' device, so that index data a caller
+// reuses (a minibatch's tokens, forward and backward) crosses to a device once. Templates in the
+// tensor types, so that a braced `{}` argument still means the empty span above.
+
+namespace detail {
+template <class E>
+std::span<const E> flat_span(const Tensor<E>& t) {
+  return t.defined() ? std::span<const E>(t.data(), t.numel()) : std::span<const E>();
+}
+}  // namespace detail
+
+template <class T, class Targets>
+requires std::same_as<Targets, Tensor<int32_t>>
+void cross_entropy_forward(Tensor<T>& loss, Tensor<T>& logsumexp, const Tensor<T>& logits,
+                           const Targets& targets, RowWeights<T> weights = {},
+                           int32_t ignore_index = -100) {
+  cross_entropy_forward(loss, logsumexp, logits, detail::flat_span(targets), weights, ignore_index);
+}
+template <class T, class Targets>
+requires std::same_as<Targets, Tensor<int32_t>>
+void cross_entropy_backward(Tensor<T>& d_logits, const Tensor<T>& d_loss, const Tensor<T>& logits,
+                            const Tensor<T>& logsumexp, const Targets& targets,
+                            RowWeights<T> weights = {}, int32_t ignore_index = -100) {
+  cross_entropy_backward(d_logits, d_loss, logits, logsumexp, detail::flat_span(targets), weights,
+                         ignore_index);
+}
+template <class T, class Targets>
+requires std::same_as<Targets, Tensor<int32_t>>
+void token_log_probs_forward(Tensor<T>& out, Tensor<T>& logsumexp, const Tensor<T>& logits,
+                             const Targets& targets, int32_t ignore_index = -100) {
+  token_log_probs_forward(out, logsumexp, logits, detail::flat_span(targets), ignore_index);
+}
+template <class T, class Targets>
+requires std::same_as<Targets, Tensor<int32_t>>
+void token_log_probs_backward(Tensor<T>& d_logits, const Tensor<T>& d_out, const Tensor<T>& logits,
+                              const Tensor<T>& logsumexp, const Targets& targets,
+                              int32_t ignore_index = -100) {
+  token_log_probs_backward(d_logits, d_out, logits, logsumexp, detail::flat_span(targets),
+                           ignore_index);
+}
+// Soft targets with per-row weights (N) in a tensor.
+template <class T, class Weights>
+requires std::same_as<Weights, Tensor<T>>
+void soft_cross_entropy_forward(Tensor<T>& out, Tensor<T>& logsumexp, const Tensor<T>& logits,
+                                const Tensor<T>& targets, const Weights& weights) {
+  soft_cross_entropy_forward(out, logsumexp, logits, targets, detail::flat_span(weights));
+}
+template <class T, class Weights>
+requires std::same_as<Weights, Tensor<T>>
+void soft_cross_entropy_backward(Tensor<T>& d_logits, const Tensor<T>& d_out,
+                                 const Tensor<T>& logits, const Tensor<T>& logsumexp,
+                                 const Tensor<T>& targets, const Weights& weights) {
+  soft_cross_entropy_backward(d_logits, d_out, logits, logsumexp, targets,
+                              detail::flat_span(weights));
+}
+
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
-TLCR_HOST_KERNELS(cross_entropy_forward, cross_entropy_backward, token_log_probs_forward, token_log_probs_backward, soft_cross_entropy_forward, soft_cross_entropy_backward, bce_with_logits_forward, bce_with_logits_backward)
+TLCR_HOST_KERNELS(cross_entropy_forward, cross_entropy_backward, token_log_probs_forward,
+                  token_log_probs_backward, soft_cross_entropy_forward, soft_cross_entropy_backward,
+                  bce_with_logits_forward, bce_with_logits_backward)
 
 }  // namespace tlcr

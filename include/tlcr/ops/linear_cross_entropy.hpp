@@ -14,14 +14,14 @@
 // results are the same for every thread count.
 // Not here: other losses on logits (cross_entropy.hpp), sampling (generate/).
 // Shape legend: h (…, C) seen as N × C; W (C, V), or (V, C) when transpose_w (tied embeddings,
-// torch.nn.Linear layout); targets (N); weights (N) or empty.
+// torch.nn.Linear layout); targets (N), a span or an int32 tensor; weights (N) or empty.
 #pragma once
 
 #include <algorithm>
 
 #include "tlcr/ops/cross_entropy.hpp"
-#include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/host_kernels.hpp"
+#include "tlcr/ops/matmul.hpp"
 
 namespace tlcr {
 
@@ -119,6 +119,18 @@ void linear_cross_entropy_forward(Tensor<T>& loss, LinearCrossEntropyGrads<T>* g
   double total = 0;
   for (const T value : weighted_nll) total += double(value);
   loss.data()[0] = total_weight > 0 ? T(total / total_weight) : T(0);
+}
+
+// The same with the targets (N) int32 in a tensor on h's device (a template, so that a braced `{}`
+// still means the empty span).
+template <class T, class Targets>
+requires std::same_as<Targets, Tensor<int32_t>>
+void linear_cross_entropy_forward(Tensor<T>& loss, LinearCrossEntropyGrads<T>* grads,
+                                  const Tensor<T>& h, const Tensor<T>& w, bool transpose_w,
+                                  const Targets& targets, RowWeights<T> weights = {},
+                                  int32_t ignore_index = -100, int64_t chunk_rows = 0) {
+  linear_cross_entropy_forward(loss, grads, h, w, transpose_w, detail::flat_span(targets), weights,
+                               ignore_index, chunk_rows);
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).

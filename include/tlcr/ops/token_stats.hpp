@@ -13,6 +13,8 @@
 //                                                                  Σ ρ, Σ ρ²
 //   count_greater(a, b (N))                         → (1) double   #(a > b)
 //   first_non_finite(x)                             → (1) int64    flat index, or −1
+//   pack_as_double(parts…)                          → (Σ numel) double   small results side by
+//                                                                        side: one download
 // The arithmetic is the host's reference arithmetic (kl_and_entropy_row below is what
 // rlhf/ppo/kl.hpp documents), summed in index order, so every device gives bitwise the same numbers.
 // Not here: what the numbers mean for PPO (rlhf/ppo/), the losses' gradients (autograd/).
@@ -175,7 +177,22 @@ Tensor<int64_t> first_non_finite(const Tensor<T>& x) {
   return Tensor<int64_t>::from(Shape{1}, {found});
 }
 
+// The values of small tensors of any element types, as double, concatenated in argument order;
+// undefined tensors add nothing → (Σ numel) double.
+template <class... Ts>
+Tensor<double> pack_as_double(const Tensor<Ts>&... parts) {
+  const int64_t total = ((parts.defined() ? parts.numel() : 0) + ... + 0);
+  Tensor<double> out(Shape{total});
+  double* o = out.data();
+  auto append = [&o](const auto& part) {
+    if (!part.defined()) return;
+    for (int64_t i = 0; i < part.numel(); ++i) *o++ = double(part.data()[i]);
+  };
+  (append(parts), ...);
+  return out;
+}
+
 TLCR_HOST_KERNELS(positive_probabilities, token_kl_stats, rollout_token_stats, policy_ratio_stats,
-                  count_greater, first_non_finite)
+                  count_greater, first_non_finite, pack_as_double)
 
 }  // namespace tlcr

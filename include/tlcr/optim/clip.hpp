@@ -7,6 +7,7 @@
 // the norm is max_norm (up to rounding), and returns the norm from before clipping. When the norm
 // is not finite (a NaN or ±Inf somewhere) the gradients are left alone and the caller should skip
 // the step; find_non_finite_grad / check_finite_grads name the parameter at fault.
+// check_and_clip_grad_norm does both from one read of Σ g² (what a train step uses).
 // Not here: per-parameter norms or clipping by value.
 // Shape legend: N = store.numel(); the gradient buffer is (N).
 #pragma once
@@ -40,16 +41,25 @@ double grad_norm(const ParameterStore<T, D>& store) {
   return std::sqrt(detail::squared_norm(store.grads()));
 }
 
+namespace detail {
+// clip_grad_norm given the norm already read.
+template <class T, class D>
+double clip_to_norm(ParameterStore<T, D>& store, double max_norm, double norm) {
+  TLCR_CHECK(max_norm > 0 && std::isfinite(max_norm),
+             "clip_grad_norm: expected a positive finite max_norm, got ", max_norm);
+  if (!std::isfinite(norm) || norm <= max_norm) return norm;
+  scale_in_place(store.grads(), static_cast<T>(max_norm / norm));
+  return norm;
+}
+}  // namespace detail
+
 // Scales all gradients by max_norm / norm when norm > max_norm; returns the norm before clipping.
 // A non-finite norm is returned as it is and the gradients are not touched.
 template <class T, class D>
 double clip_grad_norm(ParameterStore<T, D>& store, double max_norm) {
   TLCR_CHECK(max_norm > 0 && std::isfinite(max_norm),
              "clip_grad_norm: expected a positive finite max_norm, got ", max_norm);
-  const double norm = grad_norm(store);
-  if (!std::isfinite(norm) || norm <= max_norm) return norm;
-  scale_in_place(store.grads(), static_cast<T>(max_norm / norm));
-  return norm;
+  return detail::clip_to_norm(store, max_norm, grad_norm(store));
 }
 
 // Where the first NaN or ±Inf gradient is (parameters in registration order).
@@ -75,13 +85,30 @@ std::optional<NonFiniteGrad> find_non_finite_grad(const ParameterStore<T, D>& st
 // `where` says which step or phase was running (e.g. "ppo update 12").
 // The check reads one scalar (Σ g², non-finite iff some gradient is, short of an overflow of
 // the double sum); only a failing check reads the gradients themselves to name the culprit.
+namespace detail {
+// The error check_finite_grads raises once Σ g² has come back non-finite.
+template <class T, class D>
+[[noreturn]] void fail_non_finite_grads(const ParameterStore<T, D>& store, std::string_view where) {
+  if (auto bad = find_non_finite_grad(store))
+    fail(where, ": non-finite gradient ", bad->value, " in parameter '", bad->parameter,
+         "' at element ", bad->index);
+  fail(where, ": the sum of squared gradients overflows a double");
+}
+}  // namespace detail
+
 template <class T, class D>
 void check_finite_grads(const ParameterStore<T, D>& store, std::string_view where) {
-  if (std::isfinite(detail::squared_norm(store.grads()))) return;
-  if (auto bad = find_non_finite_grad(store))
-    detail::fail(where, ": non-finite gradient ", bad->value, " in parameter '", bad->parameter,
-                 "' at element ", bad->index);
-  detail::fail(where, ": the sum of squared gradients overflows a double");
+  if (!std::isfinite(detail::squared_norm(store.grads())))
+    detail::fail_non_finite_grads(store, where);
+}
+
+// check_finite_grads, then clip_grad_norm, with Σ g² read once: the same errors, the same norm.
+template <class T, class D>
+double check_and_clip_grad_norm(ParameterStore<T, D>& store, double max_norm,
+                                std::string_view where) {
+  const double squared = detail::squared_norm(store.grads());
+  if (!std::isfinite(squared)) detail::fail_non_finite_grads(store, where);
+  return detail::clip_to_norm(store, max_norm, std::sqrt(squared));
 }
 
 }  // namespace tlcr

@@ -169,15 +169,20 @@ DiscriminatorBatch<T> make_discriminator_batch(std::span<const DiscriminatorExam
 
 // The batch loss from the classifier logits (B,T,K) → rank 0:
 // Σ_positions w · (−Σ_k y_k log softmax(z)_k) = mean over triples of (rejected mean + revised
-// mean). The host-built targets go to the logits' device in one upload.
+// mean). The host-built targets and weights go to the logits' device in one upload.
 template <class T, class D>
 Var<T, D> discriminator_loss(const Var<T, D>& logits, const DiscriminatorBatch<T>& batch) {
   const TokenBatch& tokens = batch.rows.tokens;
   TLCR_CHECK(logits.shape() == (Shape{tokens.batch, tokens.time, 2}),
              "discriminator_loss: expected logits (", tokens.batch, ", ", tokens.time, ", 2), got ",
              logits.shape().str());
-  const Var<T, D> flat = reshape(logits, Shape{tokens.size(), 2});
-  return sum(soft_cross_entropy(flat, to_device<D>(batch.targets), RowWeights<T>(batch.weights)));
+  const int64_t P = tokens.size();
+  std::vector<T> host(batch.targets.begin(), batch.targets.end());  // (P·2) targets, (P) weights
+  host.insert(host.end(), batch.weights.begin(), batch.weights.end());
+  const auto device = Tensor<T, D>::from(Shape{3 * P}, host);
+  const Var<T, D> flat = reshape(logits, Shape{P, 2});
+  return sum(soft_cross_entropy(flat, device.slice(0, 2 * P).reshape(Shape{P, 2}),
+                                device.slice(2 * P, 3 * P)));
 }
 
 template <class T, class Arch, class D>

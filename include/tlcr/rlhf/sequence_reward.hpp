@@ -103,14 +103,23 @@ inline ScoredRows make_pair_rows(std::span<const TokenizedPair> pairs, const Res
   return make_scored_rows(prompts, responses, ends, context, "reward-model pairs");
 }
 
+// One score per row of `batch` (B): its index data, the gather rows included, go up in two uploads.
+template <class T, class Arch, class D>
+Var<T, D> scored_row_scores(const Transformer<T, Arch, D>& model, const ScoredRows& batch) {
+  const TokenBatch& tokens = batch.rows.tokens;
+  const std::vector<int32_t> rows =
+      Transformer<T, Arch, D>::sequence_rows(tokens.batch, tokens.time, batch.last_index);
+  const DeviceBatch<D> up = model.upload(ModelInput::from(tokens), {rows});
+  return model.sequence_scores_at(model.hidden(up.tokens), up.indices[0]);
+}
+
 // The BT loss of a batch of pairs; `scores` (if given) receives the 2N scores (one download).
 template <class T, class Arch, class D>
 Var<T, D> bradley_terry_forward_loss(const Transformer<T, Arch, D>& model,
                                      std::span<const TokenizedPair> pairs, const ResponseEnds& ends,
                                      std::vector<double>* scores = nullptr) {
   const ScoredRows batch = make_pair_rows(pairs, ends, model.config().context_length);
-  const Var<T, D> h = model.hidden(ModelInput::from(batch.rows.tokens));
-  const Var<T, D> s = model.sequence_scores(h, batch.last_index);
+  const Var<T, D> s = scored_row_scores(model, batch);
   const int64_t n = static_cast<int64_t>(pairs.size());
   if (scores) {
     const std::vector<T> values = s.value().to_vector();
@@ -144,8 +153,7 @@ std::vector<double> sequence_model_scores(const Transformer<T, Arch, D>& model,
     }
     const ScoredRows batch = make_scored_rows(chunk_prompts, chunk_responses, ends,
                                               model.config().context_length, "sequence reward");
-    const Var<T, D> s =
-        model.sequence_scores(model.hidden(ModelInput::from(batch.rows.tokens)), batch.last_index);
+    const Var<T, D> s = scored_row_scores(model, batch);
     const std::vector<T> values = s.value().to_vector();
     for (std::size_t k = begin; k < end; ++k) scores[rows[k]] = values[k - begin];
   }

@@ -45,11 +45,12 @@ struct LmTrainReport {
   double last_loss = 0, eval_loss = NAN, seconds = 0, tokens_per_second = 0;
 };
 
-// Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0.
+// Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0. The targets go
+// up with the ids and positions: two uploads in all.
 template <class T, class Arch, class D>
 Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenBatch& batch) {
-  return model.lm_loss(model.hidden(ModelInput::from(batch)),
-                       std::span<const int32_t>(batch.targets));
+  const DeviceBatch<D> up = model.upload(ModelInput::from(batch), {batch.targets});
+  return model.lm_loss(model.hidden(up.tokens), up.indices[0]);
 }
 
 // Mean loss over held-out batches, weighted by their target counts.

@@ -1,7 +1,8 @@
 // tlcr/train/train_step.hpp — the one optimizer step every trainer takes.
 //
 //   train_step(loss, params, optimizer, lr, max_norm, where):
-//     backward(loss) → check_finite_grads → clip_grad_norm(max_norm) → optimizer.step(lr)
+//     backward(loss) → check_finite_grads → clip_grad_norm(max_norm) → optimizer.step(lr),
+//     the check and the clipping sharing one read of Σ g² (optim/clip.hpp)
 //   apply_gradients(params, optimizer, lr, max_norm, where): the same without the backward, for
 //     trainers whose gradients come from several backward passes (gradient accumulation) or whose
 //     one loss feeds several models (PPO's policy and separate critic).
@@ -22,8 +23,7 @@ namespace tlcr {
 template <class Params, class Optimizer>
 double apply_gradients(Params& params, Optimizer& optimizer, double lr, double max_norm,
                        const std::string& where) {
-  check_finite_grads(params, where);
-  const double norm = clip_grad_norm(params, max_norm);
+  const double norm = check_and_clip_grad_norm(params, max_norm, where);  // one download
   optimizer.step(lr);
   return norm;
 }

@@ -1,9 +1,12 @@
 // tlcr/autograd/fn/linear_cross_entropy.hpp — differentiable linear_cross_entropy(h, W, targets):
 // the mean cross-entropy of the logits h·op(W) without ever holding them (ops/
 // linear_cross_entropy.hpp). The gradients are computed during the forward pass, while each chunk
-// of logits exists, and scaled by d_loss in backward. Targets and weights are copied.
+// of logits exists, and scaled by d_loss in backward. Targets (a span or an int32 tensor on h's
+// device) are needed only in forward; weights are a span.
 // Shape legend: h (…, C); W (C, V), or (V, C) when transpose_w; targets (N = rows of h) → rank 0.
 #pragma once
+
+#include <concepts>
 
 #include "tlcr/autograd/var.hpp"
 #include "tlcr/ops/elementwise.hpp"
@@ -13,8 +16,8 @@ namespace tlcr {
 
 template <class T, class D>
 Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool transpose_w,
-                            std::span<const int32_t> targets, RowWeights<T> weights = {},
-                            int32_t ignore_index = -100) {
+                               std::span<const int32_t> targets, RowWeights<T> weights = {},
+                               int32_t ignore_index = -100) {
   Tensor<T, D> loss{Shape{}};
   const bool recording = grad_enabled() && (h.requires_grad() || w.requires_grad());
   LinearCrossEntropyGrads<T, D> unit;
@@ -23,11 +26,35 @@ Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool tran
   linear_cross_entropy_forward(loss, recording ? &unit : nullptr, h.value(), w.value(), transpose_w,
                                targets, weights, ignore_index);
   return record<T, D>("linear_cross_entropy", std::move(loss), {h, w},
-                   [h, w, unit](const Tensor<T, D>& d_loss) {
-                     // forward: loss(h, W) → d h += d_loss · ∂loss/∂h, d W += d_loss · ∂loss/∂W
-                     if (auto* d_h = h.grad_if_needed()) accumulate_scaled(*d_h, unit.d_h, d_loss);
-                     if (auto* d_w = w.grad_if_needed()) accumulate_scaled(*d_w, unit.d_w, d_loss);
-                   });
+                      [h, w, unit](const Tensor<T, D>& d_loss) {
+                        // forward: loss(h, W) → d h += d_loss · ∂loss/∂h, d W += d_loss · ∂loss/∂W
+                        if (auto* d_h = h.grad_if_needed())
+                          accumulate_scaled(*d_h, unit.d_h, d_loss);
+                        if (auto* d_w = w.grad_if_needed())
+                          accumulate_scaled(*d_w, unit.d_w, d_loss);
+                      });
+}
+
+// The same with the targets (N) in an int32 tensor on h's device (a template, so that a braced
+// `{}` still means an empty span).
+template <class T, class D, class Targets>
+requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> linear_cross_entropy(
+    const Var<T, D>& h, const Var<T, D>& w, bool transpose_w, const Targets& targets,
+    RowWeights<T> weights = {}, int32_t ignore_index = -100) {
+  Tensor<T, D> loss{Shape{}};
+  const bool recording = grad_enabled() && (h.requires_grad() || w.requires_grad());
+  LinearCrossEntropyGrads<T, D> unit;
+  if (recording && h.requires_grad()) unit.d_h = Tensor<T, D>(h.shape());
+  if (recording && w.requires_grad()) unit.d_w = Tensor<T, D>(w.shape());
+  linear_cross_entropy_forward(loss, recording ? &unit : nullptr, h.value(), w.value(), transpose_w,
+                               targets, weights, ignore_index);
+  return record<T, D>("linear_cross_entropy", std::move(loss), {h, w},
+                      [h, w, unit](const Tensor<T, D>& d_loss) {
+                        if (auto* d_h = h.grad_if_needed())
+                          accumulate_scaled(*d_h, unit.d_h, d_loss);
+                        if (auto* d_w = w.grad_if_needed())
+                          accumulate_scaled(*d_w, unit.d_w, d_loss);
+                      });
 }
 
 }  // namespace tlcr

@@ -12,7 +12,8 @@
 // Packing: row b's response tokens are entries [offsets[b], offsets[b+1]) of every per-token
 // vector, so a whole batch is one flat array (N = total response tokens) that the losses read
 // directly. Token t of a response is predicted from the hidden state at position
-// prompt_length + t − 1 of "prompt + response"; ResponseBatch records those positions.
+// prompt_length + t − 1 of "prompt + response"; ResponseBatch records those positions, and
+// DeviceResponseBatch holds them on the device with the rest of the batch's index data.
 // Log-probs of the rollout are recomputed with the same batched forward the update uses (not taken
 // from the sampler), so with one epoch and one minibatch the update's ratio is exactly 1; the
 // sampler's own log-probs are kept to measure how far the KV-cache path drifts from it.
@@ -95,14 +96,35 @@ inline ResponseBatch make_response_batch(const TokenSequences& prompts,
   return out;
 }
 
+// A ResponseBatch's index data on device D: the models' tokens, the predicting positions and the
+// response tokens, in two uploads (Transformer::upload) that every model reading the batch shares.
+template <class D>
+struct DeviceResponseBatch {
+  DeviceTokens<D> tokens;
+  Tensor<int32_t, D> predict_at, response_tokens;  // (N) each
+  int64_t rows = 0, time = 0;
+};
+
+// Uploads rb's index data, checked against `model` (the others must share its context length).
+template <class T, class Arch, class D>
+DeviceResponseBatch<D> upload_response_batch(const Transformer<T, Arch, D>& model,
+                                             const ResponseBatch& rb) {
+  DeviceBatch<D> up = model.upload(ModelInput::from(rb.batch), {rb.predict_at, rb.tokens});
+  return {std::move(up.tokens), up.indices[0], up.indices[1], rb.batch.batch, rb.batch.time};
+}
+
 // Hidden states at the positions that predict the response tokens: (1, N, C), differentiable.
 template <class T, class Arch, class D>
+Var<T, D> response_hidden(const Transformer<T, Arch, D>& model, const DeviceResponseBatch<D>& rb) {
+  const Var<T, D> h = model.hidden(rb.tokens);  // (B, T, C)
+  const int64_t C = h.shape()[2], N = rb.predict_at.numel();
+  const Var<T, D> picked =
+      embedding(reshape(h, Shape{rb.rows * rb.time, C}), rb.predict_at, Shape{N});  // (N, C)
+  return reshape(picked, Shape{1, N, C});
+}
+template <class T, class Arch, class D>
 Var<T, D> response_hidden(const Transformer<T, Arch, D>& model, const ResponseBatch& rb) {
-  const Var<T, D> h = model.hidden(ModelInput::from(rb.batch));  // (B, T, C)
-  const int64_t C = h.shape()[2];
-  const Var<T, D> picked = embedding(reshape(h, Shape{rb.batch.size(), C}),
-                                     std::span<const int32_t>(rb.predict_at));  // (N, C)
-  return reshape(picked, Shape{1, rb.token_count(), C});
+  return response_hidden(model, upload_response_batch(model, rb));
 }
 
 // Next-token logits (N, V) from response_hidden's (1, N, C).
@@ -186,7 +208,8 @@ Rollout sample_rollout(const Transformer<T, Arch, D>& policy, TokenSequences pro
 
 // Phase 2: log-probs, entropy and full KL from the policy and the reference, values from the
 // critic (nullptr: the policy's own value head). Rows go through in chunks of `chunk_rows`; each
-// chunk's per-token numbers come to the host as one (N, 5) table (ops/token_stats.hpp).
+// chunk's index data goes up once for all three models (two uploads) and its per-token numbers
+// come to the host as one (N, 5) table (ops/token_stats.hpp).
 template <class T, class Arch, class D>
 void score_with_models(Rollout& r, const Transformer<T, Arch, D>& policy,
                        const Transformer<T, Arch, D>& reference,
@@ -203,14 +226,14 @@ void score_with_models(Rollout& r, const Transformer<T, Arch, D>& policy,
   for (int64_t first = 0; first < r.rows(); first += chunk_rows) {
     std::vector<int64_t> rows;
     for (int64_t b = first; b < std::min(r.rows(), first + chunk_rows); ++b) rows.push_back(b);
-    const ResponseBatch rb = make_response_batch(r.prompts, r.responses, rows, pad_token);
-    const std::span<const int32_t> tokens(rb.tokens);
+    const ResponseBatch host_rb = make_response_batch(r.prompts, r.responses, rows, pad_token);
+    const DeviceResponseBatch<D> rb = upload_response_batch(policy, host_rb);
 
     const Var<T, D> h = response_hidden(policy, rb);
     const Var<T, D> logits = response_logits(policy, h);
     const Var<T, D> ref_logits = response_logits(reference, response_hidden(reference, rb));
-    const Var<T, D> logprobs = token_log_probs(logits, tokens);
-    const Var<T, D> ref_logprobs = token_log_probs(ref_logits, tokens);
+    const Var<T, D> logprobs = token_log_probs(logits, rb.response_tokens);
+    const Var<T, D> ref_logprobs = token_log_probs(ref_logits, rb.response_tokens);
     const Var<T, D> values = critic ? response_values(*critic, response_hidden(*critic, rb))
                                     : response_values(policy, h);
     const std::vector<double> stats =  // (n, 5), the chunk's one download
@@ -218,7 +241,7 @@ void score_with_models(Rollout& r, const Transformer<T, Arch, D>& policy,
                             ref_logprobs.value(), values.value())
             .to_vector();
     const int64_t base = r.offsets[first];  // the chunk's rows are consecutive
-    for (int64_t i = 0; i < rb.token_count(); ++i) {
+    for (int64_t i = 0; i < host_rb.token_count(); ++i) {
       const double* row = stats.data() + i * 5;
       r.logprobs[base + i] = row[0];
       r.ref_logprobs[base + i] = row[1];

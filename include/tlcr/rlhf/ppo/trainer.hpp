@@ -314,11 +314,10 @@ class PpoTrainer {
     }
   }
 
-  // Throws naming the row and token of the first non-finite entry of a fresh forward value. One
-  // download of the index (the failing value itself only on failure).
-  void check_finite(const Var<T, D>& x, const char* name, std::span<const int64_t> rows,
+  // Throws naming the row and token of x's first non-finite entry, at flat index i (first_non_finite);
+  // nothing when i < 0. The failing value itself crosses only on failure.
+  void check_finite(const Var<T, D>& x, int64_t i, const char* name, std::span<const int64_t> rows,
                     const ResponseBatch& rb, const std::string& where) const {
-    const int64_t i = first_non_finite(x.value()).item();
     if (i < 0) return;
     const int64_t k =
         std::upper_bound(rb.offsets.begin(), rb.offsets.end(), i) - rb.offsets.begin() - 1;
@@ -334,39 +333,69 @@ class PpoTrainer {
     bool stopped_early = false;
   };
 
+  // The rollout's constants for `rows` as one (4N) upload: old log-probs, negated advantages, old
+  // values, returns.
+  Tensor<T, D> minibatch_constants(std::span<const int64_t> rows) const {
+    const Rollout& r = rollout_;
+    std::vector<T> host;
+    for (const auto* part : {&r.logprobs, &r.train_advantages, &r.values, &r.returns}) {
+      const bool negate = part == &r.train_advantages;
+      for (const double value : r.gather(*part, rows)) host.push_back(T(negate ? -value : value));
+    }
+    return Tensor<T, D>::from(Shape{int64_t(host.size())}, host);
+  }
+
+  // One minibatch: its index data and constants go up once (three uploads), and everything the
+  // host reads before the optimiser steps (finite checks, losses, diagnostics) comes down once.
   MinibatchStats train_minibatch(std::span<const int64_t> rows, double lr, double critic_lr,
                                  const std::string& where) {
     Transformer<T, Arch, D>& policy = models_.policy;
     Transformer<T, Arch, D>* critic = models_.critic;
     const Rollout& r = rollout_;
-    const ResponseBatch rb = make_response_batch(r.prompts, r.responses, rows, pad_token_);
+    const ResponseBatch host_rb = make_response_batch(r.prompts, r.responses, rows, pad_token_);
+    const DeviceResponseBatch<D> rb = upload_response_batch(policy, host_rb);
+    const int64_t n = host_rb.token_count();
+    const Tensor<T, D> constants = minibatch_constants(rows);
     policy.params().zero_grad();
     if (critic) critic->params().zero_grad();
 
     const Var<T, D> h = response_hidden(policy, rb);
     const Var<T, D> logits = response_logits(policy, h);
-    const Var<T, D> logprobs = token_log_probs(logits, std::span<const int32_t>(rb.tokens));
+    const Var<T, D> logprobs = token_log_probs(logits, rb.response_tokens);
     const Var<T, D> values = critic ? response_values(*critic, response_hidden(*critic, rb))
                                     : response_values(policy, h);
-    check_finite(logprobs, "policy log-prob", rows, rb, where);
-    check_finite(values, "value", rows, rb, where);
 
-    const PolicyLoss<T, D> pg =
-        clipped_policy_loss(logprobs, r.gather(r.logprobs, rows),
-                            r.gather(r.train_advantages, rows), config_.clip_ratio);
-    const ValueLoss<T, D> vf = clipped_value_loss(values, r.gather(r.values, rows),
-                                                  r.gather(r.returns, rows), config_.clip_value);
-    Var<T, D> loss = add(pg.loss, scale(vf.loss, T(critic ? 1.0 : config_.value_coef)));
-    MinibatchStats s;
+    const auto [policy_loss, ratio_sums] = detail::policy_loss_terms(
+        logprobs, constants.slice(0, n), constants.slice(n, 2 * n), config_.clip_ratio);
+    const auto [value_loss, value_clipped] = detail::value_loss_terms(
+        values, constants.slice(2 * n, 3 * n), constants.slice(3 * n, 4 * n), config_.clip_value);
+    Var<T, D> loss = add(policy_loss, scale(value_loss, T(critic ? 1.0 : config_.value_coef)));
+    Tensor<T, D> entropy_value;  // undefined without an entropy bonus
     if (config_.entropy_coef > 0) {
       const Var<T, D> entropy = mean_entropy(logits);
       loss = sub(loss, scale(entropy, T(config_.entropy_coef)));
-      s.entropy = entropy.item();
+      entropy_value = entropy.value();
     }
-    s.policy_loss = pg.loss.item(), s.value_loss = vf.loss.item();
-    s.clip_fraction = pg.clip_fraction, s.value_clip_fraction = vf.clip_fraction;
+    // (2 + 4 [+ 1] [+ 1] + 3): first non-finite log-prob and value, the ratio sums, the value
+    // clip count, the entropy, the policy, value and total losses.
+    const std::vector<double> read =
+        pack_as_double(first_non_finite(logprobs.value()), first_non_finite(values.value()),
+                       ratio_sums, value_clipped, entropy_value, policy_loss.value(),
+                       value_loss.value(), loss.value())
+            .to_vector();
+    check_finite(logprobs, int64_t(read[0]), "policy log-prob", rows, host_rb, where);
+    check_finite(values, int64_t(read[1]), "value", rows, host_rb, where);
+    std::size_t at = 2;
+    PolicyLoss<T, D> pg;
+    detail::set_policy_diagnostics(pg, std::span<const double>(read).subspan(at, 4), n);
+    at += 4;
+    MinibatchStats s;
+    if (value_clipped.defined()) s.value_clip_fraction = read[at++] / double(n);
+    if (entropy_value.defined()) s.entropy = read[at++];
+    s.policy_loss = read[at], s.value_loss = read[at + 1];
+    s.clip_fraction = pg.clip_fraction;
     s.approx_kl = pg.approx_kl, s.ratio = pg.ratio_mean, s.ratio_var = pg.ratio_var;
-    const double loss_value = loss.item();
+    const double loss_value = read[at + 2];
     if (!std::isfinite(loss_value))
       detail::fail(where, ": first non-finite value: loss = ", loss_value, " (policy loss ",
                    s.policy_loss, ", value loss ", s.value_loss, ")");
