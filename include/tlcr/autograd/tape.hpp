@@ -59,7 +59,9 @@ inline thread_local int no_grad_depth = 0;
 }
 
 // True unless a NoGrad guard is alive on this thread.
-inline bool grad_enabled() { return detail::no_grad_depth == 0; }
+inline bool grad_enabled() {
+  return detail::no_grad_depth == 0;
+}
 
 // RAII guard: operations inside its scope record nothing (rollouts, generation, reward scoring).
 class NoGrad {
@@ -86,8 +88,9 @@ template <class T, class D>
 void run_backward(Node<T, D>& root, BackwardOptions options = {}) {
   TLCR_CHECK(root.requires_grad,
              "backward: the output does not depend on any tensor that requires a gradient");
-  TLCR_CHECK(root.backward || root.op == std::string_view("leaf"),
-             "backward: the graph of this output was already freed; pass retain_graph to run twice");
+  TLCR_CHECK(
+      root.backward || root.op == std::string_view("leaf"),
+      "backward: the graph of this output was already freed; pass retain_graph to run twice");
   auto& nodes = tape<T, D>().nodes;
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     Node<T, D>& node = **it;

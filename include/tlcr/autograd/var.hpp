@@ -36,9 +36,7 @@ class Var {
   // d(loss)/d(this), allocated as zeros on first access.
   Tensor<T, D>& grad() const { return node_->ensure_grad(); }
   // The gradient to add into during backward, or nullptr when this Var needs none.
-  Tensor<T, D>* grad_if_needed() const {
-    return requires_grad() ? &node_->ensure_grad() : nullptr;
-  }
+  Tensor<T, D>* grad_if_needed() const { return requires_grad() ? &node_->ensure_grad() : nullptr; }
   Node<T, D>& node() const { return *node_; }
 
  private:
@@ -50,7 +48,8 @@ class Var {
 template <class T, class D>
 Var<T, D> parameter(Tensor<T, D> value, Tensor<T, D> grad_buffer = {}) {
   auto node = std::make_shared<Node<T, D>>();
-  if (grad_buffer.defined()) check_same_shape("parameter", value.shape(), grad_buffer.shape(), "value", "grad");
+  if (grad_buffer.defined())
+    check_same_shape("parameter", value.shape(), grad_buffer.shape(), "value", "grad");
   node->value = std::move(value);
   node->grad = std::move(grad_buffer);
   node->requires_grad = true;

@@ -55,8 +55,8 @@ void decode_step(Tensor<int32_t>& tokens, Tensor<double>& logprobs, Tensor<int32
                  const DecodeStep& options) {
   const int64_t B = finished.numel(), N = options.max_new_tokens;
   const int64_t capacity = key_mask.numel() / std::max<int64_t>(B, 1);
-  TLCR_CHECK(B > 0 && logits.numel() % B == 0 && tokens.numel() == B * N &&
-                 options.step < N && options.prompt_length + options.step < capacity,
+  TLCR_CHECK(B > 0 && logits.numel() % B == 0 && tokens.numel() == B * N && options.step < N &&
+                 options.prompt_length + options.step < capacity,
              "decode_step: ", B, " rows, logits ", logits.shape().str(), ", tokens ",
              tokens.shape().str(), ", step ", options.step, " of ", N, ", cache of ", capacity);
   const int64_t V = logits.numel() / B;

@@ -15,8 +15,10 @@ namespace tlcr {
 
 struct Gpt2Arch {
   static constexpr Architecture kArchitecture = Architecture::Gpt2;  // what config.json says
-  template <class T, class D> using Norm = LayerNorm<T, D>;
-  template <class T, class D> using Mlp = GeluMlp<T, D>;
+  template <class T, class D>
+  using Norm = LayerNorm<T, D>;
+  template <class T, class D>
+  using Mlp = GeluMlp<T, D>;
   static constexpr bool kLearnedPositions = true, kRotary = false, kFusedQkv = true, kBiases = true;
   static constexpr WeightLayout kHeadLayout = WeightLayout::OutIn;  // lm_head / wte are (V, C)
   static std::string token_embedding() { return "wte.weight"; }
@@ -32,9 +34,12 @@ struct Gpt2Arch {
 
 struct LlamaArch {
   static constexpr Architecture kArchitecture = Architecture::Llama;
-  template <class T, class D> using Norm = RmsNorm<T, D>;
-  template <class T, class D> using Mlp = SwiGluMlp<T, D>;
-  static constexpr bool kLearnedPositions = false, kRotary = true, kFusedQkv = false, kBiases = false;
+  template <class T, class D>
+  using Norm = RmsNorm<T, D>;
+  template <class T, class D>
+  using Mlp = SwiGluMlp<T, D>;
+  static constexpr bool kLearnedPositions = false, kRotary = true, kFusedQkv = false,
+                        kBiases = false;
   static constexpr WeightLayout kHeadLayout = WeightLayout::OutIn;
   static std::string token_embedding() { return "model.embed_tokens.weight"; }
   static std::string position_embedding() { return ""; }

@@ -21,11 +21,11 @@ struct TransformerConfig {
   int64_t context_length = 128;  // maximum positions (learned table size; rope has no table)
   int64_t layers = 4;
   int64_t heads = 4;
-  int64_t width = 256;           // model dimension C
-  int64_t mlp_hidden = 0;        // 0 → 4·width (GPT-2); Llama presets set it explicitly
+  int64_t width = 256;     // model dimension C
+  int64_t mlp_hidden = 0;  // 0 → 4·width (GPT-2); Llama presets set it explicitly
   double norm_epsilon = 1e-5;
   double rope_theta = 10000.0;
-  bool tied_embeddings = true;   // LM head reuses the token embedding table
+  bool tied_embeddings = true;  // LM head reuses the token embedding table
   int32_t bos_token = -1, eos_token = -1, pad_token = -1;  // -1: none
 
   int64_t head_size() const { return width / heads; }
@@ -35,8 +35,8 @@ struct TransformerConfig {
     TLCR_CHECK(vocab_size > 0 && context_length > 0 && layers > 0 && heads > 0 && width > 0,
                "TransformerConfig: sizes must be positive (vocab ", vocab_size, ", context ",
                context_length, ", layers ", layers, ", heads ", heads, ", width ", width, ")");
-    TLCR_CHECK(width % heads == 0, "TransformerConfig: width ", width, " is not divisible by heads ",
-               heads);
+    TLCR_CHECK(width % heads == 0, "TransformerConfig: width ", width,
+               " is not divisible by heads ", heads);
     TLCR_CHECK(architecture != Architecture::Llama || head_size() % 2 == 0,
                "TransformerConfig: rotary positions need an even head size, got ", head_size());
   }
@@ -44,7 +44,8 @@ struct TransformerConfig {
   static TransformerConfig gpt2(int64_t vocab, int64_t context, int64_t layers, int64_t heads,
                                 int64_t width) {
     TransformerConfig c;
-    c.vocab_size = vocab, c.context_length = context, c.layers = layers, c.heads = heads, c.width = width;
+    c.vocab_size = vocab, c.context_length = context, c.layers = layers, c.heads = heads,
+    c.width = width;
     return c;
   }
   static TransformerConfig llama(int64_t vocab, int64_t context, int64_t layers, int64_t heads,

@@ -27,7 +27,8 @@ struct TokenBatch {
 
   int64_t size() const { return batch * time; }
   int64_t target_count() const {
-    return std::count_if(targets.begin(), targets.end(), [](int32_t t) { return t != kIgnoreIndex; });
+    return std::count_if(targets.begin(), targets.end(),
+                         [](int32_t t) { return t != kIgnoreIndex; });
   }
 };
 

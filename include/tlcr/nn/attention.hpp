@@ -23,7 +23,7 @@ namespace tlcr {
 // Where the rows' real tokens are, on the model's device (uploaded once per forward pass).
 template <class D = Cpu>
 struct SequenceLayout {
-  Tensor<uint8_t, D> key_mask;   // (B·T) 1 real, 0 padding; with a cache (B·capacity); or undefined
+  Tensor<uint8_t, D> key_mask;  // (B·T) 1 real, 0 padding; with a cache (B·capacity); or undefined
   Tensor<int32_t, D> positions;  // (B·T): position of each new token (rotary only)
 };
 
@@ -39,8 +39,8 @@ struct SelfAttention {
 
   SelfAttention() = default;
   // GPT-2 names: <prefix>c_attn, <prefix>c_proj. Llama names: <prefix>{q,k,v,o}_proj.
-  SelfAttention(ParameterStore<T, D>& store, const std::string& prefix, int64_t width, int64_t n_heads,
-                bool fused, bool use_bias, bool use_rotary, double theta)
+  SelfAttention(ParameterStore<T, D>& store, const std::string& prefix, int64_t width,
+                int64_t n_heads, bool fused, bool use_bias, bool use_rotary, double theta)
       : fused_qkv(fused), rotary(use_rotary), heads(n_heads), rope_theta(theta) {
     if (fused) {
       qkv = Linear<T, D>(store, prefix + "c_attn", width, 3 * width, use_bias);
@@ -55,8 +55,8 @@ struct SelfAttention {
 
   // x (B,T,C) → (B,T,C). With a cache, x holds only the new steps; their keys/values are appended
   // to layer `layer` of the cache and attention covers cached + new keys.
-  Var<T, D> operator()(const Var<T, D>& x, const SequenceLayout<D>& layout, KvCache<T, D>* cache = nullptr,
-                    int64_t layer = 0) const {
+  Var<T, D> operator()(const Var<T, D>& x, const SequenceLayout<D>& layout,
+                       KvCache<T, D>* cache = nullptr, int64_t layer = 0) const {
     Var<T, D> qh, kh, vh;  // (B,H,T,D)
     if (fused_qkv) {
       auto parts = split_heads(qkv(x), 3, heads);

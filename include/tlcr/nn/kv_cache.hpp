@@ -37,7 +37,8 @@ class KvCache {
     const int64_t n = k.dim(2);
     TLCR_CHECK(length_ + n <= capacity_, "KvCache: ", length_, " + ", n,
                " time steps exceed the capacity ", capacity_);
-    check_same_shape("KvCache::append", k.shape(), Shape{batch_, heads_, n, head_size_}, "k", "(B,H,n,D)");
+    check_same_shape("KvCache::append", k.shape(), Shape{batch_, heads_, n, head_size_}, "k",
+                     "(B,H,n,D)");
     write_time_steps(keys_[layer], k, length_);
     write_time_steps(values_[layer], v, length_);
   }

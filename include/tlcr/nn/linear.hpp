@@ -25,8 +25,8 @@ struct Linear {
 
   Linear() = default;
   // Registers "<name>.weight" (and "<name>.bias" when use_bias).
-  Linear(ParameterStore<T, D>& store, const std::string& name, int64_t in, int64_t out, bool use_bias,
-         WeightLayout weight_layout = WeightLayout::InOut)
+  Linear(ParameterStore<T, D>& store, const std::string& name, int64_t in, int64_t out,
+         bool use_bias, WeightLayout weight_layout = WeightLayout::InOut)
       : layout(weight_layout) {
     weight = store.add(name + ".weight",
                        layout == WeightLayout::InOut ? Shape{in, out} : Shape{out, in});

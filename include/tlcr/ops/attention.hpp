@@ -264,7 +264,7 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
 // The same with the key mask in a tensor on q's device, (B·Tk) bytes; undefined = no padding.
 // (A template in Mask, so that a braced `{}` mask still means the empty span above.)
 template <class T, class Mask>
-  requires std::same_as<Mask, Tensor<uint8_t>>
+requires std::same_as<Mask, Tensor<uint8_t>>
 void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
                               const Tensor<T>& k, const Tensor<T>& v, const Mask& key_mask,
                               int64_t offset = 0) {

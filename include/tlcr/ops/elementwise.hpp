@@ -21,10 +21,14 @@ enum class BinaryOp { Add, Sub, Mul, Div };
 
 inline const char* binary_op_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    case BinaryOp::Div: return "div";
+    case BinaryOp::Add:
+      return "add";
+    case BinaryOp::Sub:
+      return "sub";
+    case BinaryOp::Mul:
+      return "mul";
+    case BinaryOp::Div:
+      return "div";
   }
   return "?";
 }
@@ -32,22 +36,29 @@ inline const char* binary_op_name(BinaryOp op) {
 // Checks that b broadcasts over a (b's shape is a suffix of a's) and returns inner = b.numel().
 inline int64_t broadcast_inner(const char* op, const Shape& a, const Shape& b) {
   bool suffix = b.rank <= a.rank;
-  for (int i = 0; suffix && i < b.rank; ++i) suffix = b.dims[b.rank - 1 - i] == a.dims[a.rank - 1 - i];
+  for (int i = 0; suffix && i < b.rank; ++i)
+    suffix = b.dims[b.rank - 1 - i] == a.dims[a.rank - 1 - i];
   if (!suffix)
-    detail::fail(op, ": shape mismatch: b ", b.str(), " must equal the trailing axes of a ", a.str());
+    detail::fail(op, ": shape mismatch: b ", b.str(), " must equal the trailing axes of a ",
+                 a.str());
   return b.numel();
 }
 
 namespace detail {
-constexpr int64_t kElementwiseGrain = 1 << 14;  // elements per thread chunk: below this, run serially
+constexpr int64_t kElementwiseGrain = 1
+                                      << 14;  // elements per thread chunk: below this, run serially
 
 template <class T>
 inline T apply_binary(BinaryOp op, T x, T y) {
   switch (op) {
-    case BinaryOp::Add: return x + y;
-    case BinaryOp::Sub: return x - y;
-    case BinaryOp::Mul: return x * y;
-    case BinaryOp::Div: return x / y;
+    case BinaryOp::Add:
+      return x + y;
+    case BinaryOp::Sub:
+      return x - y;
+    case BinaryOp::Mul:
+      return x * y;
+    case BinaryOp::Div:
+      return x / y;
   }
   return x;
 }
@@ -63,10 +74,18 @@ void binary_forward(BinaryOp op, Tensor<T>& out, const Tensor<T>& a, const Tenso
   // out[0:n] = x[0:n] op y[0:n]; the switch sits outside the loops so each loop vectorises.
   auto combine = [op](T* o, const T* x, const T* y, int64_t n) {
     switch (op) {
-      case BinaryOp::Add: for (int64_t i = 0; i < n; ++i) o[i] = x[i] + y[i]; break;
-      case BinaryOp::Sub: for (int64_t i = 0; i < n; ++i) o[i] = x[i] - y[i]; break;
-      case BinaryOp::Mul: for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i]; break;
-      case BinaryOp::Div: for (int64_t i = 0; i < n; ++i) o[i] = x[i] / y[i]; break;
+      case BinaryOp::Add:
+        for (int64_t i = 0; i < n; ++i) o[i] = x[i] + y[i];
+        break;
+      case BinaryOp::Sub:
+        for (int64_t i = 0; i < n; ++i) o[i] = x[i] - y[i];
+        break;
+      case BinaryOp::Mul:
+        for (int64_t i = 0; i < n; ++i) o[i] = x[i] * y[i];
+        break;
+      case BinaryOp::Div:
+        for (int64_t i = 0; i < n; ++i) o[i] = x[i] / y[i];
+        break;
     }
   };
   const T* pa = a.data();
@@ -97,21 +116,28 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
   const T* pb = b.data();
   if (d_a) {
     T* da = d_a->data();
-    parallel_for(0, outer, std::max<int64_t>(1, detail::kElementwiseGrain / inner), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* gr = g + r * inner;
-        T* dar = da + r * inner;
-        switch (op) {
-          // forward: out = a + b, a − b  → d a = d out
-          case BinaryOp::Add:
-          case BinaryOp::Sub: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i]; break;
-          // forward: out = a · b → d a = d out · b
-          case BinaryOp::Mul: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] * pb[i]; break;
-          // forward: out = a / b → d a = d out / b
-          case BinaryOp::Div: for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] / pb[i]; break;
-        }
-      }
-    });
+    parallel_for(0, outer, std::max<int64_t>(1, detail::kElementwiseGrain / inner),
+                 [&](int64_t r0, int64_t r1) {
+                   for (int64_t r = r0; r < r1; ++r) {
+                     const T* gr = g + r * inner;
+                     T* dar = da + r * inner;
+                     switch (op) {
+                       // forward: out = a + b, a − b  → d a = d out
+                       case BinaryOp::Add:
+                       case BinaryOp::Sub:
+                         for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i];
+                         break;
+                       // forward: out = a · b → d a = d out · b
+                       case BinaryOp::Mul:
+                         for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] * pb[i];
+                         break;
+                       // forward: out = a / b → d a = d out / b
+                       case BinaryOp::Div:
+                         for (int64_t i = 0; i < inner; ++i) dar[i] += gr[i] / pb[i];
+                         break;
+                     }
+                   }
+                 });
   }
   if (d_b && op == BinaryOp::Add) {  // ∂/∂b (a+b) = 1: the column sums of d out
     add_row_sums(*d_b, d_out);
@@ -119,7 +145,8 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
     T* db = d_b->data();
     // d b_i = Σ_r (∂out_ri/∂b_i) · d out_ri; each thread owns a range of columns i. Rows are the
     // outer loop so the reads are contiguous; each column still adds its rows in order r = 0, 1, …
-    parallel_for(0, inner, std::max<int64_t>(1, detail::kElementwiseGrain / std::max<int64_t>(outer, 1)),
+    parallel_for(0, inner,
+                 std::max<int64_t>(1, detail::kElementwiseGrain / std::max<int64_t>(outer, 1)),
                  [&](int64_t i0, int64_t i1) {
                    const int64_t n = i1 - i0;
                    std::vector<T> sum(n, T(0));  // sum[k] accumulates column i0 + k
@@ -128,10 +155,15 @@ void binary_backward(BinaryOp op, Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T
                      const T* gr = g + r * inner + i0;
                      const T* ar = pa + r * inner + i0;
                      switch (op) {
-                       case BinaryOp::Add: break;                                                            // add_row_sums above
-                       case BinaryOp::Sub: for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k]; break;          // ∂/∂b (a−b) = −1
-                       case BinaryOp::Mul: for (int64_t k = 0; k < n; ++k) sum[k] += gr[k] * ar[k]; break;  // ∂/∂b (a·b) = a
-                       case BinaryOp::Div:                                                                   // ∂/∂b (a/b) = −a/b²
+                       case BinaryOp::Add:
+                         break;  // add_row_sums above
+                       case BinaryOp::Sub:
+                         for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k];
+                         break;  // ∂/∂b (a−b) = −1
+                       case BinaryOp::Mul:
+                         for (int64_t k = 0; k < n; ++k) sum[k] += gr[k] * ar[k];
+                         break;             // ∂/∂b (a·b) = a
+                       case BinaryOp::Div:  // ∂/∂b (a/b) = −a/b²
                          for (int64_t k = 0; k < n; ++k) sum[k] -= gr[k] * ar[k] / (br[k] * br[k]);
                          break;
                      }
@@ -173,6 +205,7 @@ void accumulate_scaled(Tensor<T>& dst, const Tensor<T>& src, const Tensor<T>& sc
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
-TLCR_HOST_KERNELS(binary_forward, binary_backward, scale_forward, scale_backward, accumulate, accumulate_scaled)
+TLCR_HOST_KERNELS(binary_forward, binary_backward, scale_forward, scale_backward, accumulate,
+                  accumulate_scaled)
 
 }  // namespace tlcr

@@ -156,7 +156,9 @@ struct HostArg<const std::span<E>> : HostArg<std::span<E>> {
 template <class Kernel, class... Args>
 decltype(auto) run_on_host(Kernel&& kernel, Args&... args) {
   std::tuple<HostArg<Args>...> host_args{HostArg<Args>(args)...};
-  auto call = [&] { return std::apply([&](auto&... host) { return kernel(host.get()...); }, host_args); };
+  auto call = [&] {
+    return std::apply([&](auto&... host) { return kernel(host.get()...); }, host_args);
+  };
   auto finish = [&] { std::apply([](auto&... host) { (host.finish(), ...); }, host_args); };
   using Result = decltype(call());
   if constexpr (std::is_void_v<Result>) {
@@ -176,15 +178,15 @@ decltype(auto) run_on_host(Kernel&& kernel, Args&... args) {
 }  // namespace tlcr::detail
 
 // Declares, for each named kernel, the overload that runs it on SealedCpu tensors (see above).
-#define TLCR_HOST_KERNEL_ONE(name)                                                       \
-  template <class... Args>                                                               \
-    requires ::tlcr::detail::AnySealed<Args...>                                          \
-  decltype(auto) name(Args&&... args) {                                                  \
-    return ::tlcr::detail::run_on_host(                                                  \
-        [](auto&&... host) -> decltype(auto) {                                           \
-          return name(static_cast<decltype(host)&&>(host)...);                           \
-        },                                                                               \
-        args...);                                                                        \
+#define TLCR_HOST_KERNEL_ONE(name)                             \
+  template <class... Args>                                     \
+  requires ::tlcr::detail::AnySealed<Args...>                  \
+  decltype(auto) name(Args&&... args) {                        \
+    return ::tlcr::detail::run_on_host(                        \
+        [](auto&&... host) -> decltype(auto) {                 \
+          return name(static_cast<decltype(host)&&>(host)...); \
+        },                                                     \
+        args...);                                              \
   }
 #define TLCR_HOST_KERNELS_1(a) TLCR_HOST_KERNEL_ONE(a)
 #define TLCR_HOST_KERNELS_2(a, ...) TLCR_HOST_KERNEL_ONE(a) TLCR_HOST_KERNELS_1(__VA_ARGS__)
@@ -197,9 +199,9 @@ decltype(auto) run_on_host(Kernel&& kernel, Args&... args) {
 #define TLCR_HOST_KERNELS_9(a, ...) TLCR_HOST_KERNEL_ONE(a) TLCR_HOST_KERNELS_8(__VA_ARGS__)
 #define TLCR_HOST_KERNELS_10(a, ...) TLCR_HOST_KERNEL_ONE(a) TLCR_HOST_KERNELS_9(__VA_ARGS__)
 #define TLCR_HOST_KERNELS_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, name, ...) name
-#define TLCR_HOST_KERNELS(...)                                                                    \
-  TLCR_HOST_KERNELS_PICK(__VA_ARGS__, TLCR_HOST_KERNELS_10, TLCR_HOST_KERNELS_9,                  \
-                         TLCR_HOST_KERNELS_8, TLCR_HOST_KERNELS_7, TLCR_HOST_KERNELS_6,           \
-                         TLCR_HOST_KERNELS_5, TLCR_HOST_KERNELS_4, TLCR_HOST_KERNELS_3,           \
-                         TLCR_HOST_KERNELS_2, TLCR_HOST_KERNELS_1)                                \
+#define TLCR_HOST_KERNELS(...)                                                          \
+  TLCR_HOST_KERNELS_PICK(__VA_ARGS__, TLCR_HOST_KERNELS_10, TLCR_HOST_KERNELS_9,        \
+                         TLCR_HOST_KERNELS_8, TLCR_HOST_KERNELS_7, TLCR_HOST_KERNELS_6, \
+                         TLCR_HOST_KERNELS_5, TLCR_HOST_KERNELS_4, TLCR_HOST_KERNELS_3, \
+                         TLCR_HOST_KERNELS_2, TLCR_HOST_KERNELS_1)                      \
   (__VA_ARGS__)

@@ -33,7 +33,7 @@ struct AdamWCoefficients {
 
 namespace detail {
 constexpr int64_t kUpdateGrain = 1 << 15;
-constexpr int64_t kAdamWBlock = 512;       // small enough that m and v stay in L1 for the update
+constexpr int64_t kAdamWBlock = 512;        // small enough that m and v stay in L1 for the update
 constexpr int64_t kSquaresBlock = 1 << 14;  // elements per partial sum; fixed, unlike thread chunks
 }  // namespace detail
 
@@ -65,7 +65,8 @@ void adamw_update(Tensor<T>& values, const Tensor<T>& grads, const Tensor<uint8_
       second = c.beta2 * second + c.one_minus_beta2 * grad * grad;
       const auto keep =
           (decayed != 0).select(Array::Constant(count, c.decay_factor), Array::Ones(count));
-      value = value * keep - c.step_size * first / (second.sqrt() * c.inverse_sqrt_correction2 + c.eps);
+      value =
+          value * keep - c.step_size * first / (second.sqrt() * c.inverse_sqrt_correction2 + c.eps);
     }
   });
 }

@@ -26,7 +26,8 @@ void rope_rotate(Tensor<T>& out, const Tensor<T>& x, std::span<const int32_t> po
   const Shape& s = x.shape();
   TLCR_CHECK(s.rank == 4 && s.dims[3] % 2 == 0, "rope: expected x (B,H,T,D) with even D, got ",
              s.str());
-  const int64_t batch = s.dims[0], heads = s.dims[1], time = s.dims[2], dim = s.dims[3], half = dim / 2;
+  const int64_t batch = s.dims[0], heads = s.dims[1], time = s.dims[2], dim = s.dims[3],
+                half = dim / 2;
   TLCR_CHECK(static_cast<int64_t>(positions.size()) == batch * time, "rope: expected ",
              batch * time, " positions (B·T), got ", positions.size());
   const T* px = x.data();

@@ -223,6 +223,7 @@ void write_time_steps(Tensor<T>& cache, const Tensor<T>& x, int64_t offset) {
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
-TLCR_HOST_KERNELS(write_time_steps, transpose_forward, transpose_backward, slice_forward, slice_backward, concat_forward, concat_backward)
+TLCR_HOST_KERNELS(write_time_steps, transpose_forward, transpose_backward, slice_forward,
+                  slice_backward, concat_forward, concat_backward)
 
 }  // namespace tlcr

@@ -18,8 +18,8 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
-#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/elementwise.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 

@@ -37,8 +37,8 @@ struct AdamWOptions {
 template <class T, class D = Cpu>
 struct AdamWState {
   int64_t step = 0;  // updates taken so far (t of the last update)
-  Tensor<T, D> m;       // (N) first-moment estimate
-  Tensor<T, D> v;       // (N) second-moment estimate
+  Tensor<T, D> m;    // (N) first-moment estimate
+  Tensor<T, D> v;    // (N) second-moment estimate
 };
 
 template <class T, class D = Cpu>
@@ -75,8 +75,7 @@ class AdamW {
     const T eps = static_cast<T>(options_.eps);
     const T decay_factor = static_cast<T>(1 - lr * options_.weight_decay);
 
-    adamw_update(store_->values(), store_->grads(), store_->decay_mask_tensor(), state_.m,
-                 state_.v,
+    adamw_update(store_->values(), store_->grads(), store_->decay_mask_tensor(), state_.m, state_.v,
                  AdamWCoefficients<T>{beta1, beta2, one_minus_beta1, one_minus_beta2, step_size,
                                       inverse_sqrt_correction2, eps, decay_factor});
   }

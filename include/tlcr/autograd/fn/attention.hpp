@@ -42,12 +42,13 @@ Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, 
 // The same with the key mask on q's device, (B·Tk) bytes; undefined = no padding. (A template in
 // Mask, so that a braced `{}` mask still means the empty span above.)
 template <class T, class D, class Mask>
-  requires std::same_as<Mask, Tensor<uint8_t, D>>
-Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
-                           const Mask& key_mask, int64_t offset = 0) {
-  return detail::causal_attention_with(q, k, v, key_mask,
-                                       key_mask.defined() ? std::size_t(key_mask.numel()) : 0,
-                                       offset);
+requires std::same_as<Mask, Tensor<uint8_t, D>> Var<T, D> causal_attention(const Var<T, D>& q,
+                                                                           const Var<T, D>& k,
+                                                                           const Var<T, D>& v,
+                                                                           const Mask& key_mask,
+                                                                           int64_t offset = 0) {
+  return detail::causal_attention_with(
+      q, k, v, key_mask, key_mask.defined() ? std::size_t(key_mask.numel()) : 0, offset);
 }
 
 }  // namespace tlcr

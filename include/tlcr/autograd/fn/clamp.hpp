@@ -48,9 +48,9 @@ Var<T, D> where(const Tensor<T, D>& mask, const Var<T, D>& a, const Var<T, D>& b
   Tensor<T, D> out(a.shape());
   where_forward(out, mask, a.value(), b.value());
   return record<T, D>("where", std::move(out), {a, b},
-                   [mask = mask.clone(), a, b](const Tensor<T, D>& d_out) {
-                     where_backward(a.grad_if_needed(), b.grad_if_needed(), d_out, mask);
-                   });
+                      [mask = mask.clone(), a, b](const Tensor<T, D>& d_out) {
+                        where_backward(a.grad_if_needed(), b.grad_if_needed(), d_out, mask);
+                      });
 }
 
 }  // namespace tlcr

@@ -11,9 +11,10 @@ template <class T, class D>
 Var<T, D> binary(BinaryOp op, const Var<T, D>& a, const Var<T, D>& b) {
   auto out = Tensor<T, D>::uninitialized(a.shape());
   binary_forward(op, out, a.value(), b.value());
-  return record<T, D>(binary_op_name(op), std::move(out), {a, b}, [op, a, b](const Tensor<T, D>& d_out) {
-    binary_backward(op, a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(), b.value());
-  });
+  return record<T, D>(
+      binary_op_name(op), std::move(out), {a, b}, [op, a, b](const Tensor<T, D>& d_out) {
+        binary_backward(op, a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(), b.value());
+      });
 }
 
 template <class T, class D>

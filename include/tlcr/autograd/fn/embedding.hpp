@@ -17,11 +17,12 @@ Var<T, D> embedding(const Var<T, D>& table, std::span<const int32_t> ids, const 
   Tensor<T, D> out(embedding_output_shape(id_shape, table.shape()));
   embedding_forward(out, table.value(), ids, id_shape);
   return record<T, D>("embedding", std::move(out), {table},
-                   [table, ids = std::vector<int32_t>(ids.begin(), ids.end()),
-                    id_shape](const Tensor<T, D>& d_out) {
-                     if (auto* d_table = table.grad_if_needed())
-                       embedding_backward(*d_table, d_out, std::span<const int32_t>(ids), id_shape);
-                   });
+                      [table, ids = std::vector<int32_t>(ids.begin(), ids.end()),
+                       id_shape](const Tensor<T, D>& d_out) {
+                        if (auto* d_table = table.grad_if_needed())
+                          embedding_backward(*d_table, d_out, std::span<const int32_t>(ids),
+                                             id_shape);
+                      });
 }
 
 // The same with the ids already on the table's device (ids (…) int32, id_shape.numel() values). The

@@ -21,10 +21,11 @@ std::vector<Var<T, D>> split_heads(const Var<T, D>& x, int64_t parts, int64_t n_
   split_heads_forward(values, x.value(), n_heads);
   std::vector<Var<T, D>> outs;
   for (int64_t p = 0; p < parts; ++p)
-    outs.push_back(
-        record<T, D>("split_heads", std::move(values[p]), {x}, [x, p, parts](const Tensor<T, D>& d_part) {
-          if (auto* d_x = x.grad_if_needed()) split_heads_backward(*d_x, d_part, p, parts);
-        }));
+    outs.push_back(record<T, D>("split_heads", std::move(values[p]), {x},
+                                [x, p, parts](const Tensor<T, D>& d_part) {
+                                  if (auto* d_x = x.grad_if_needed())
+                                    split_heads_backward(*d_x, d_part, p, parts);
+                                }));
   return outs;
 }
 

@@ -9,7 +9,8 @@
 namespace tlcr {
 
 template <class T, class D>
-Var<T, D> linear(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& bias, bool transpose_w = false) {
+Var<T, D> linear(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& bias,
+                 bool transpose_w = false) {
   auto out =
       Tensor<T, D>::uninitialized(matmul_output_shape(x.shape(), w.shape(), false, transpose_w));
   linear_forward(out, x.value(), w.value(), bias.defined() ? bias.value() : Tensor<T, D>(),

@@ -10,28 +10,28 @@ namespace tlcr {
 
 template <class T, class D>
 Var<T, D> matmul(const Var<T, D>& a, const Var<T, D>& b, bool transpose_a = false,
-              bool transpose_b = false) {
-  auto out =
-      Tensor<T, D>::uninitialized(matmul_output_shape(a.shape(), b.shape(), transpose_a, transpose_b));
+                 bool transpose_b = false) {
+  auto out = Tensor<T, D>::uninitialized(
+      matmul_output_shape(a.shape(), b.shape(), transpose_a, transpose_b));
   matmul_forward(out, a.value(), b.value(), transpose_a, transpose_b);
   return record<T, D>("matmul", std::move(out), {a, b},
-                   [a, b, transpose_a, transpose_b](const Tensor<T, D>& d_out) {
-                     matmul_backward(a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(),
-                                     b.value(), transpose_a, transpose_b);
-                   });
+                      [a, b, transpose_a, transpose_b](const Tensor<T, D>& d_out) {
+                        matmul_backward(a.grad_if_needed(), b.grad_if_needed(), d_out, a.value(),
+                                        b.value(), transpose_a, transpose_b);
+                      });
 }
 
 template <class T, class D>
 Var<T, D> batched_matmul(const Var<T, D>& a, const Var<T, D>& b, bool transpose_a = false,
-                      bool transpose_b = false) {
+                         bool transpose_b = false) {
   auto out = Tensor<T, D>::uninitialized(
       batched_matmul_output_shape(a.shape(), b.shape(), transpose_a, transpose_b));
   batched_matmul_forward(out, a.value(), b.value(), transpose_a, transpose_b);
   return record<T, D>("batched_matmul", std::move(out), {a, b},
-                   [a, b, transpose_a, transpose_b](const Tensor<T, D>& d_out) {
-                     batched_matmul_backward(a.grad_if_needed(), b.grad_if_needed(), d_out,
-                                             a.value(), b.value(), transpose_a, transpose_b);
-                   });
+                      [a, b, transpose_a, transpose_b](const Tensor<T, D>& d_out) {
+                        batched_matmul_backward(a.grad_if_needed(), b.grad_if_needed(), d_out,
+                                                a.value(), b.value(), transpose_a, transpose_b);
+                      });
 }
 
 }  // namespace tlcr

@@ -13,29 +13,30 @@ namespace tlcr {
 // (x − mean)/√(var + eps) ⊙ weight + bias, per row of x.
 template <class T, class D>
 Var<T, D> layernorm(const Var<T, D>& x, const Var<T, D>& weight, const Var<T, D>& bias,
-                 std::type_identity_t<T> eps = T(1e-5)) {
+                    std::type_identity_t<T> eps = T(1e-5)) {
   auto out = Tensor<T, D>::uninitialized(x.shape());
   Tensor<T, D> mean(norm_stats_shape(x.shape())), rstd(norm_stats_shape(x.shape()));
   layernorm_forward(out, mean, rstd, x.value(), weight.value(), bias.value(), eps);
   return record<T, D>("layernorm", std::move(out), {x, weight, bias},
-                   [x, weight, bias, mean, rstd](const Tensor<T, D>& d_out) {
-                     layernorm_backward(x.grad_if_needed(), weight.grad_if_needed(),
-                                        bias.grad_if_needed(), d_out, x.value(), weight.value(),
-                                        mean, rstd);
-                   });
+                      [x, weight, bias, mean, rstd](const Tensor<T, D>& d_out) {
+                        layernorm_backward(x.grad_if_needed(), weight.grad_if_needed(),
+                                           bias.grad_if_needed(), d_out, x.value(), weight.value(),
+                                           mean, rstd);
+                      });
 }
 
 // x/√(mean(x²) + eps) ⊙ weight, per row of x.
 template <class T, class D>
-Var<T, D> rmsnorm(const Var<T, D>& x, const Var<T, D>& weight, std::type_identity_t<T> eps = T(1e-5)) {
+Var<T, D> rmsnorm(const Var<T, D>& x, const Var<T, D>& weight,
+                  std::type_identity_t<T> eps = T(1e-5)) {
   auto out = Tensor<T, D>::uninitialized(x.shape());
   Tensor<T, D> rstd(norm_stats_shape(x.shape()));
   rmsnorm_forward(out, rstd, x.value(), weight.value(), eps);
   return record<T, D>("rmsnorm", std::move(out), {x, weight},
-                   [x, weight, rstd](const Tensor<T, D>& d_out) {
-                     rmsnorm_backward(x.grad_if_needed(), weight.grad_if_needed(), d_out, x.value(),
-                                      weight.value(), rstd);
-                   });
+                      [x, weight, rstd](const Tensor<T, D>& d_out) {
+                        rmsnorm_backward(x.grad_if_needed(), weight.grad_if_needed(), d_out,
+                                         x.value(), weight.value(), rstd);
+                      });
 }
 
 }  // namespace tlcr

@@ -30,14 +30,24 @@ Var<T, D> sum_axis_scaled(const char* op, const Var<T, D>& x, int axis, bool mea
 }  // namespace detail
 
 // Σ x → rank 0
-template <class T, class D> Var<T, D> sum(const Var<T, D>& x) { return detail::sum_all_scaled("sum", x, T(1)); }
+template <class T, class D>
+Var<T, D> sum(const Var<T, D>& x) {
+  return detail::sum_all_scaled("sum", x, T(1));
+}
 // mean of x → rank 0
-template <class T, class D> Var<T, D> mean(const Var<T, D>& x) {
+template <class T, class D>
+Var<T, D> mean(const Var<T, D>& x) {
   TLCR_CHECK(x.numel() > 0, "mean: empty tensor ", x.shape().str());
   return detail::sum_all_scaled("mean", x, T(1) / T(x.numel()));
 }
 // Σ along `axis` (negative counts from the end); the axis is dropped.
-template <class T, class D> Var<T, D> sum(const Var<T, D>& x, int axis) { return detail::sum_axis_scaled("sum_axis", x, axis, false); }
-template <class T, class D> Var<T, D> mean(const Var<T, D>& x, int axis) { return detail::sum_axis_scaled("mean_axis", x, axis, true); }
+template <class T, class D>
+Var<T, D> sum(const Var<T, D>& x, int axis) {
+  return detail::sum_axis_scaled("sum_axis", x, axis, false);
+}
+template <class T, class D>
+Var<T, D> mean(const Var<T, D>& x, int axis) {
+  return detail::sum_axis_scaled("mean_axis", x, axis, true);
+}
 
 }  // namespace tlcr

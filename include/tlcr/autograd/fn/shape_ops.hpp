@@ -29,9 +29,11 @@ template <class T, class D>
 Var<T, D> transpose(const Var<T, D>& x, int axis_a, int axis_b) {
   Tensor<T, D> out(transpose_output_shape(x.shape(), axis_a, axis_b));
   transpose_forward(out, x.value(), axis_a, axis_b);
-  return record<T, D>("transpose", std::move(out), {x}, [x, axis_a, axis_b](const Tensor<T, D>& d_out) {
-    if (auto* d_x = x.grad_if_needed()) transpose_backward(*d_x, d_out, axis_a, axis_b);
-  });
+  return record<T, D>("transpose", std::move(out), {x},
+                      [x, axis_a, axis_b](const Tensor<T, D>& d_out) {
+                        if (auto* d_x = x.grad_if_needed())
+                          transpose_backward(*d_x, d_out, axis_a, axis_b);
+                      });
 }
 
 // x[…, begin:end, …] along `axis`.
@@ -84,11 +86,11 @@ Var<T, D> concat(const std::vector<Var<T, D>>& xs, int axis) {
   for (const auto& x : xs)
     if (x.requires_grad()) representative = x;
   return record<T, D>("concat", std::move(out), {representative},
-                   [xs, sizes, normalized](const Tensor<T, D>& d_out) {
-                     std::vector<Tensor<T, D>*> d_inputs;
-                     for (const auto& x : xs) d_inputs.push_back(x.grad_if_needed());
-                     concat_backward(d_inputs, sizes, d_out, normalized);
-                   });
+                      [xs, sizes, normalized](const Tensor<T, D>& d_out) {
+                        std::vector<Tensor<T, D>*> d_inputs;
+                        for (const auto& x : xs) d_inputs.push_back(x.grad_if_needed());
+                        concat_backward(d_inputs, sizes, d_out, normalized);
+                      });
 }
 
 }  // namespace tlcr
