@@ -5,6 +5,7 @@
 #pragma once
 
 #include "tlcr/autograd/gradcheck.hpp"
+#include "tlcr/autograd/kept.hpp"
 #include "tlcr/autograd/tape.hpp"
 #include "tlcr/autograd/var.hpp"
 #include "tlcr/autograd/fn/attention.hpp"

@@ -226,10 +226,6 @@ namespace detail {
 // The kernel layer's access to device memory. Only kernels use it: for a host-memory device it
 // gives the same storage seen as a Cpu tensor, which is how SealedCpu runs the CPU kernels.
 struct TensorAccess {
-  template <class T, class D>
-  static T* device_data(const Tensor<T, D>& t) {
-    return t.data_;
-  }
   template <class T, HostMemory D>
   static Tensor<T, Cpu> host_alias(const Tensor<T, D>& t) {
     return Tensor<T, Cpu>(t.storage_, t.data_, t.shape_);

@@ -187,12 +187,7 @@ class Transformer {
   // rows skipped), without holding the (B·T, V) logits: ops/linear_cross_entropy.hpp.
   Var<T, D> lm_loss(const Var<T, D>& h, std::span<const int32_t> targets,
                     int32_t ignore_index = -100) const {
-    TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
-    if (config_.tied_embeddings)
-      return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
-    TLCR_CHECK(!lm_head_.bias.defined(), "Transformer::lm_loss: the LM head has a bias");
-    return linear_cross_entropy(h, lm_head_.weight, lm_head_.layout == WeightLayout::OutIn, targets,
-                                {}, ignore_index);
+    return lm_loss_of(h, targets, ignore_index);
   }
   // The same with the targets in an int32 tensor on the device (a template, so that a braced `{}`
   // still means an empty span).
@@ -200,14 +195,7 @@ class Transformer {
   requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> lm_loss(const Var<T, D>& h,
                                                                        const Targets& targets,
                                                                        int32_t ignore_index = -100)
-  const {
-    TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
-    if (config_.tied_embeddings)
-      return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
-    TLCR_CHECK(!lm_head_.bias.defined(), "Transformer::lm_loss: the LM head has a bias");
-    return linear_cross_entropy(h, lm_head_.weight, lm_head_.layout == WeightLayout::OutIn, targets,
-                                {}, ignore_index);
-  }
+  const { return lm_loss_of(h, targets, ignore_index); }
   // Per-token values (B,T) from hidden (B,T,C).
   Var<T, D> values(const Var<T, D>& h) const {
     TLCR_CHECK(heads_.value, "Transformer::values: this model has no value head");
@@ -251,6 +239,17 @@ class Transformer {
   }
 
  private:
+  // lm_loss for targets as a host span or a device tensor.
+  template <class Targets>
+  Var<T, D> lm_loss_of(const Var<T, D>& h, const Targets& targets, int32_t ignore_index) const {
+    TLCR_CHECK(heads_.lm, "Transformer::lm_loss: this model has no LM head");
+    if (config_.tied_embeddings)
+      return linear_cross_entropy(h, token_embedding_, true, targets, {}, ignore_index);
+    TLCR_CHECK(!lm_head_.bias.defined(), "Transformer::lm_loss: the LM head has a bias");
+    return linear_cross_entropy(h, lm_head_.weight, lm_head_.layout == WeightLayout::OutIn, targets,
+                                {}, ignore_index);
+  }
+
   void initialize(uint64_t seed) {
     Rng rng(seed);
     const double residual_std = 0.02 / std::sqrt(2.0 * config_.layers);

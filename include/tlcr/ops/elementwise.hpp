@@ -45,8 +45,8 @@ inline int64_t broadcast_inner(const char* op, const Shape& a, const Shape& b) {
 }
 
 namespace detail {
-constexpr int64_t kElementwiseGrain = 1
-                                      << 14;  // elements per thread chunk: below this, run serially
+// Elements per thread chunk: below this, run serially.
+constexpr int64_t kElementwiseGrain = 1 << 14;
 
 template <class T>
 inline T apply_binary(BinaryOp op, T x, T y) {

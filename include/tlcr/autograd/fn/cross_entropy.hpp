@@ -10,47 +10,74 @@
 #include <concepts>
 #include <vector>
 
+#include "tlcr/autograd/kept.hpp"
 #include "tlcr/autograd/var.hpp"
 #include "tlcr/ops/cross_entropy.hpp"
 
 namespace tlcr {
+
+namespace detail {
+// The bodies of the losses below, for targets and weights given as host spans or device tensors
+// (autograd/kept.hpp).
+template <class T, class D, class Targets, class Weights>
+Var<T, D> cross_entropy_of(const Var<T, D>& logits, const Targets& targets, const Weights& weights,
+                           int32_t ignore_index) {
+  Tensor<T, D> loss{Shape{}};
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
+  cross_entropy_forward(loss, logsumexp, logits.value(), targets, weights, ignore_index);
+  return record<T, D>("cross_entropy", std::move(loss), {logits},
+                      [logits, logsumexp, ignore_index, targets = keep(targets),
+                       weights = keep(weights)](const Tensor<T, D>& d_loss) {
+                        if (auto* d_logits = logits.grad_if_needed())
+                          cross_entropy_backward(*d_logits, d_loss, logits.value(), logsumexp,
+                                                 kept(targets), kept(weights), ignore_index);
+                      });
+}
+template <class T, class D, class Targets>
+Var<T, D> token_log_probs_of(const Var<T, D>& logits, const Targets& targets,
+                             int32_t ignore_index) {
+  TLCR_CHECK(logits.shape().rank >= 1, "token_log_probs: expected logits (…, V), got a scalar");
+  Tensor<T, D> out(row_shape(logits.shape()));
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
+  token_log_probs_forward(out, logsumexp, logits.value(), targets, ignore_index);
+  return record<T, D>(
+      "token_log_probs", std::move(out), {logits},
+      [logits, logsumexp, ignore_index, targets = keep(targets)](const Tensor<T, D>& d_out) {
+        if (auto* d_logits = logits.grad_if_needed())
+          token_log_probs_backward(*d_logits, d_out, logits.value(), logsumexp, kept(targets),
+                                   ignore_index);
+      });
+}
+template <class T, class D, class Weights>
+Var<T, D> soft_cross_entropy_of(const Var<T, D>& logits, const Tensor<T, D>& target_probs,
+                                const Weights& weights) {
+  TLCR_CHECK(logits.shape().rank >= 1, "soft_cross_entropy: expected logits (…, K), got a scalar");
+  Tensor<T, D> out(row_shape(logits.shape()));
+  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
+  soft_cross_entropy_forward(out, logsumexp, logits.value(), target_probs, weights);
+  return record<T, D>(
+      "soft_cross_entropy", std::move(out), {logits},
+      [logits, logsumexp, target_probs, weights = keep(weights)](const Tensor<T, D>& d_out) {
+        if (auto* d_logits = logits.grad_if_needed())
+          soft_cross_entropy_backward(*d_logits, d_out, logits.value(), logsumexp, target_probs,
+                                      kept(weights));
+      });
+}
+}  // namespace detail
 
 // Weighted mean over non-ignored rows of −log softmax(logits)[target] → rank 0.
 // All rows ignored (or all weights 0) gives 0 with a zero gradient.
 template <class T, class D>
 Var<T, D> cross_entropy(const Var<T, D>& logits, std::span<const int32_t> targets,
                         RowWeights<T> weights = {}, int32_t ignore_index = -100) {
-  Tensor<T, D> loss{Shape{}};
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  cross_entropy_forward(loss, logsumexp, logits.value(), targets, weights, ignore_index);
-  return record<T, D>(
-      "cross_entropy", std::move(loss), {logits},
-      [logits, logsumexp, ignore_index,
-       targets = std::vector<int32_t>(targets.begin(), targets.end()),
-       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T, D>& d_loss) {
-        if (auto* d_logits = logits.grad_if_needed())
-          cross_entropy_backward(*d_logits, d_loss, logits.value(), logsumexp,
-                                 std::span<const int32_t>(targets), std::span<const T>(weights),
-                                 ignore_index);
-      });
+  return detail::cross_entropy_of(logits, targets, weights, ignore_index);
 }
 
 // log softmax(logits)[target] per row → (…); 0 on rows whose target is ignore_index.
 template <class T, class D>
 Var<T, D> token_log_probs(const Var<T, D>& logits, std::span<const int32_t> targets,
                           int32_t ignore_index = -100) {
-  TLCR_CHECK(logits.shape().rank >= 1, "token_log_probs: expected logits (…, V), got a scalar");
-  Tensor<T, D> out(detail::row_shape(logits.shape()));
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  token_log_probs_forward(out, logsumexp, logits.value(), targets, ignore_index);
-  return record<T, D>(
-      "token_log_probs", std::move(out), {logits},
-      [logits, logsumexp, ignore_index,
-       targets = std::vector<int32_t>(targets.begin(), targets.end())](const Tensor<T, D>& d_out) {
-        if (auto* d_logits = logits.grad_if_needed())
-          token_log_probs_backward(*d_logits, d_out, logits.value(), logsumexp,
-                                   std::span<const int32_t>(targets), ignore_index);
-      });
+  return detail::token_log_probs_of(logits, targets, ignore_index);
 }
 
 // The same two with the targets (N) in an int32 tensor on the logits' device (templates in the
@@ -59,65 +86,26 @@ template <class T, class D, class Targets>
 requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> cross_entropy(
     const Var<T, D>& logits, const Targets& targets, RowWeights<T> weights = {},
     int32_t ignore_index = -100) {
-  Tensor<T, D> loss{Shape{}};
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  cross_entropy_forward(loss, logsumexp, logits.value(), targets, weights, ignore_index);
-  return record<T, D>(
-      "cross_entropy", std::move(loss), {logits},
-      [logits, logsumexp, ignore_index, targets,
-       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T, D>& d_loss) {
-        if (auto* d_logits = logits.grad_if_needed())
-          cross_entropy_backward(*d_logits, d_loss, logits.value(), logsumexp, targets,
-                                 std::span<const T>(weights), ignore_index);
-      });
+  return detail::cross_entropy_of(logits, targets, weights, ignore_index);
 }
 template <class T, class D, class Targets>
 requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> token_log_probs(
     const Var<T, D>& logits, const Targets& targets, int32_t ignore_index = -100) {
-  TLCR_CHECK(logits.shape().rank >= 1, "token_log_probs: expected logits (…, V), got a scalar");
-  Tensor<T, D> out(detail::row_shape(logits.shape()));
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  token_log_probs_forward(out, logsumexp, logits.value(), targets, ignore_index);
-  return record<T, D>("token_log_probs", std::move(out), {logits},
-                      [logits, logsumexp, ignore_index, targets](const Tensor<T, D>& d_out) {
-                        if (auto* d_logits = logits.grad_if_needed())
-                          token_log_probs_backward(*d_logits, d_out, logits.value(), logsumexp,
-                                                   targets, ignore_index);
-                      });
+  return detail::token_log_probs_of(logits, targets, ignore_index);
 }
 
 // w_i · (−Σ_k y_ik · log softmax(logits_i)_k) per row → (…). target_probs has the logits' shape.
 template <class T, class D>
 Var<T, D> soft_cross_entropy(const Var<T, D>& logits, const Tensor<T, D>& target_probs,
                              RowWeights<T> weights = {}) {
-  TLCR_CHECK(logits.shape().rank >= 1, "soft_cross_entropy: expected logits (…, K), got a scalar");
-  Tensor<T, D> out(detail::row_shape(logits.shape()));
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  soft_cross_entropy_forward(out, logsumexp, logits.value(), target_probs, weights);
-  return record<T, D>(
-      "soft_cross_entropy", std::move(out), {logits},
-      [logits, logsumexp, target_probs,
-       weights = std::vector<T>(weights.begin(), weights.end())](const Tensor<T, D>& d_out) {
-        if (auto* d_logits = logits.grad_if_needed())
-          soft_cross_entropy_backward(*d_logits, d_out, logits.value(), logsumexp, target_probs,
-                                      std::span<const T>(weights));
-      });
+  return detail::soft_cross_entropy_of(logits, target_probs, weights);
 }
 
 // The same with the weights (N) in a tensor on the logits' device.
 template <class T, class D, class Weights>
 requires std::same_as<Weights, Tensor<T, D>> Var<T, D> soft_cross_entropy(
     const Var<T, D>& logits, const Tensor<T, D>& target_probs, const Weights& weights) {
-  TLCR_CHECK(logits.shape().rank >= 1, "soft_cross_entropy: expected logits (…, K), got a scalar");
-  Tensor<T, D> out(detail::row_shape(logits.shape()));
-  Tensor<T, D> logsumexp(Shape{logits.shape().rows()});
-  soft_cross_entropy_forward(out, logsumexp, logits.value(), target_probs, weights);
-  return record<T, D>("soft_cross_entropy", std::move(out), {logits},
-                      [logits, logsumexp, target_probs, weights](const Tensor<T, D>& d_out) {
-                        if (auto* d_logits = logits.grad_if_needed())
-                          soft_cross_entropy_backward(*d_logits, d_out, logits.value(), logsumexp,
-                                                      target_probs, weights);
-                      });
+  return detail::soft_cross_entropy_of(logits, target_probs, weights);
 }
 
 // max(x, 0) − x·y + log(1 + exp(−|x|)) elementwise → the logits' shape. targets y are constants.

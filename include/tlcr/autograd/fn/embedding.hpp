@@ -6,36 +6,37 @@
 #include <span>
 #include <vector>
 
+#include "tlcr/autograd/kept.hpp"
 #include "tlcr/autograd/var.hpp"
 #include "tlcr/ops/embedding.hpp"
 
 namespace tlcr {
 
-// Rows of `table` picked by `ids`, which hold id_shape.numel() values in row-major order.
-template <class T, class D>
-Var<T, D> embedding(const Var<T, D>& table, std::span<const int32_t> ids, const Shape& id_shape) {
+namespace detail {
+// The body of both overloads below: ids as a host span or a device tensor.
+template <class T, class D, class Ids>
+Var<T, D> embedding_of(const Var<T, D>& table, const Ids& ids, const Shape& id_shape) {
   Tensor<T, D> out(embedding_output_shape(id_shape, table.shape()));
   embedding_forward(out, table.value(), ids, id_shape);
   return record<T, D>("embedding", std::move(out), {table},
-                      [table, ids = std::vector<int32_t>(ids.begin(), ids.end()),
-                       id_shape](const Tensor<T, D>& d_out) {
+                      [table, ids = keep(ids), id_shape](const Tensor<T, D>& d_out) {
                         if (auto* d_table = table.grad_if_needed())
-                          embedding_backward(*d_table, d_out, std::span<const int32_t>(ids),
-                                             id_shape);
+                          embedding_backward(*d_table, d_out, kept(ids), id_shape);
                       });
+}
+}  // namespace detail
+
+// Rows of `table` picked by `ids`, which hold id_shape.numel() values in row-major order.
+template <class T, class D>
+Var<T, D> embedding(const Var<T, D>& table, std::span<const int32_t> ids, const Shape& id_shape) {
+  return detail::embedding_of(table, ids, id_shape);
 }
 
 // The same with the ids already on the table's device (ids (…) int32, id_shape.numel() values). The
 // tensor is held by the graph, not copied: do not write into it while the graph lives.
 template <class T, class D>
 Var<T, D> embedding(const Var<T, D>& table, const Tensor<int32_t, D>& ids, const Shape& id_shape) {
-  Tensor<T, D> out(embedding_output_shape(id_shape, table.shape()));
-  embedding_forward(out, table.value(), ids, id_shape);
-  return record<T, D>("embedding", std::move(out), {table},
-                      [table, ids, id_shape](const Tensor<T, D>& d_out) {
-                        if (auto* d_table = table.grad_if_needed())
-                          embedding_backward(*d_table, d_out, ids, id_shape);
-                      });
+  return detail::embedding_of(table, ids, id_shape);
 }
 
 // Ids as one flat sequence: out (N, C).

@@ -14,10 +14,12 @@
 
 namespace tlcr {
 
-template <class T, class D>
-Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool transpose_w,
-                               std::span<const int32_t> targets, RowWeights<T> weights = {},
-                               int32_t ignore_index = -100) {
+namespace detail {
+// The body of both overloads below: targets as a host span or a device tensor.
+template <class T, class D, class Targets>
+Var<T, D> linear_cross_entropy_of(const Var<T, D>& h, const Var<T, D>& w, bool transpose_w,
+                                  const Targets& targets, RowWeights<T> weights,
+                                  int32_t ignore_index) {
   Tensor<T, D> loss{Shape{}};
   const bool recording = grad_enabled() && (h.requires_grad() || w.requires_grad());
   LinearCrossEntropyGrads<T, D> unit;
@@ -34,6 +36,14 @@ Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool tran
                           accumulate_scaled(*d_w, unit.d_w, d_loss);
                       });
 }
+}  // namespace detail
+
+template <class T, class D>
+Var<T, D> linear_cross_entropy(const Var<T, D>& h, const Var<T, D>& w, bool transpose_w,
+                               std::span<const int32_t> targets, RowWeights<T> weights = {},
+                               int32_t ignore_index = -100) {
+  return detail::linear_cross_entropy_of(h, w, transpose_w, targets, weights, ignore_index);
+}
 
 // The same with the targets (N) in an int32 tensor on h's device (a template, so that a braced
 // `{}` still means an empty span).
@@ -41,20 +51,7 @@ template <class T, class D, class Targets>
 requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> linear_cross_entropy(
     const Var<T, D>& h, const Var<T, D>& w, bool transpose_w, const Targets& targets,
     RowWeights<T> weights = {}, int32_t ignore_index = -100) {
-  Tensor<T, D> loss{Shape{}};
-  const bool recording = grad_enabled() && (h.requires_grad() || w.requires_grad());
-  LinearCrossEntropyGrads<T, D> unit;
-  if (recording && h.requires_grad()) unit.d_h = Tensor<T, D>(h.shape());
-  if (recording && w.requires_grad()) unit.d_w = Tensor<T, D>(w.shape());
-  linear_cross_entropy_forward(loss, recording ? &unit : nullptr, h.value(), w.value(), transpose_w,
-                               targets, weights, ignore_index);
-  return record<T, D>("linear_cross_entropy", std::move(loss), {h, w},
-                      [h, w, unit](const Tensor<T, D>& d_loss) {
-                        if (auto* d_h = h.grad_if_needed())
-                          accumulate_scaled(*d_h, unit.d_h, d_loss);
-                        if (auto* d_w = w.grad_if_needed())
-                          accumulate_scaled(*d_w, unit.d_w, d_loss);
-                      });
+  return detail::linear_cross_entropy_of(h, w, transpose_w, targets, weights, ignore_index);
 }
 
 }  // namespace tlcr
