@@ -3,7 +3,7 @@
 //
 // It is also what benchmarks/compile_time.sh compiles to measure how long a first program takes to
 // build: once with the umbrella <tlcr/tlcr.hpp>, once (-DFIRST_GPT_LAYER_HEADERS) with only the
-// layers it uses.
+// layers it uses, each header-only and against the prebuilt instances (-DTLCR_PREBUILT).
 #ifdef FIRST_GPT_LAYER_HEADERS
 #include <tlcr/models.hpp>
 #include <tlcr/optim.hpp>

@@ -37,7 +37,22 @@ template <class... Parts>
 }  // namespace tlcr
 
 // TLCR_CHECK(condition, message parts...): throws tlcr::Error naming the failed condition.
-#define TLCR_CHECK(condition, ...)                                            \
-  do {                                                                        \
+#define TLCR_CHECK(condition, ...)                                              \
+  do {                                                                          \
     if (!(condition)) ::tlcr::detail::fail(__VA_ARGS__, " [", #condition, "]"); \
   } while (0)
+
+// Header-only, or linked to a prebuilt instance library.
+//
+// By default every template is instantiated where it is used, so each program compiles the
+// kernels and differentiable functions it calls. A program that defines TLCR_PREBUILT (CMake:
+// tlcr_add_prebuilt) and links the one unit that includes <tlcr/instances.hpp> declares the float
+// and double Cpu instances of the differentiable functions, kernels, modules, models and
+// optimisers `extern` instead: its own units neither instantiate nor compile them.
+// Each header with such instances ends with its list, TLCR_<FAMILY>_INSTANCES(extern_, T), and
+// TLCR_DECLARE_INSTANCES(that list), which is empty in a header-only build.
+#if defined(TLCR_PREBUILT)
+#define TLCR_DECLARE_INSTANCES(list) list(extern, float) list(extern, double)
+#else
+#define TLCR_DECLARE_INSTANCES(list)
+#endif

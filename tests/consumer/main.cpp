@@ -1,4 +1,6 @@
 // Downstream smoke program: include the umbrella header, differentiate x^2 at x = 3, expect 6.
+// Built header-only and against the prebuilt instances (CMakeLists.txt): the double mul, sum and
+// backward it calls are among them, so a missing instance fails the link.
 #include <tlcr/tlcr.hpp>
 
 #include <cstdio>

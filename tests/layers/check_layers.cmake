@@ -3,7 +3,7 @@
 #
 # Layers, bottom to top; a header may include its own layer and those below it. config is
 # include/tlcr/config.hpp; every other layer is a folder, with its umbrella tlcr/<layer>.hpp. The
-# umbrella tlcr.hpp sits above them all.
+# umbrella tlcr.hpp and the prebuilt instance unit tlcr/instances.hpp sit above them all.
 set(layers config core ops autograd nn models optim text io train generate rlhf)
 
 # Known exceptions, "<including header>-><included header>", each to be removed when fixed.
@@ -15,7 +15,7 @@ endif()
 
 # The layer of a path relative to INCLUDE_DIR ("tlcr/nn/linear.hpp" -> nn), or "" for the umbrella.
 function(layer_of path out)
-  if(path STREQUAL "tlcr/tlcr.hpp")
+  if(path STREQUAL "tlcr/tlcr.hpp" OR path STREQUAL "tlcr/instances.hpp")
     set(${out} "" PARENT_SCOPE)
   elseif(path STREQUAL "tlcr/config.hpp")
     set(${out} config PARENT_SCOPE)

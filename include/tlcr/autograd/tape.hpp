@@ -110,4 +110,12 @@ void run_backward(Node<T, D>& root, BackwardOptions options = {}) {
   if (!options.retain_graph) nodes.clear();
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_AUTOGRAD_TAPE_INSTANCES(extern_, T)            \
+  extern_ template Tape<T, Cpu>& tape<T, Cpu>();            \
+  extern_ template void clear_tape<T, Cpu>();               \
+  extern_ template void reset_intermediate_grads<T, Cpu>(); \
+  extern_ template void run_backward<T, Cpu>(Node<T, Cpu>&, BackwardOptions);
+TLCR_DECLARE_INSTANCES(TLCR_AUTOGRAD_TAPE_INSTANCES)
+
 }  // namespace tlcr

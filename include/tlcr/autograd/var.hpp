@@ -110,4 +110,13 @@ void zero_grad(std::initializer_list<Var<T, D>> vars) {
     if (var.requires_grad()) var.grad().fill(T(0));
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_AUTOGRAD_VAR_INSTANCES(extern_, T)                                             \
+  extern_ template Var<T> parameter<T, Cpu>(Tensor<T>, Tensor<T>);                          \
+  extern_ template Var<T> constant<T, Cpu>(Tensor<T>);                                      \
+  extern_ template void backward<T, Cpu>(const Var<T>&, BackwardOptions);                   \
+  extern_ template void backward<T, Cpu>(const Var<T>&, const Tensor<T>&, BackwardOptions); \
+  extern_ template void zero_grad<T, Cpu>(std::initializer_list<Var<T>>);
+TLCR_DECLARE_INSTANCES(TLCR_AUTOGRAD_VAR_INSTANCES)
+
 }  // namespace tlcr

@@ -89,4 +89,12 @@ void decode_step(Tensor<int32_t>& tokens, Tensor<double>& logprobs, Tensor<int32
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(decode_step)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_GENERATE_DECODE_STEP_INSTANCES(extern_, T)                                          \
+  extern_ template void decode_step<T>(                                                          \
+      Tensor<int32_t>&, Tensor<double>&, Tensor<int32_t>&, Tensor<uint8_t>&, Tensor<uint8_t>&,   \
+      Tensor<uint64_t>&, Tensor<int32_t>&, Tensor<int32_t>&, Tensor<int32_t>&, Tensor<uint8_t>&, \
+      const Tensor<T>&, const Tensor<int32_t>&, const DecodeStep&);
+TLCR_DECLARE_INSTANCES(TLCR_GENERATE_DECODE_STEP_INSTANCES)
+
 }  // namespace tlcr

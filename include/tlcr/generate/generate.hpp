@@ -153,4 +153,14 @@ GenerationResult generate(const Transformer<T, Arch, D>& model,
   return result;
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_GENERATE_GENERATE_INSTANCES(extern_, T)                                   \
+  extern_ template GenerationResult generate<T, Gpt2Arch, Cpu>(                        \
+      const Transformer<T, Gpt2Arch, Cpu>&, const std::vector<std::vector<int32_t>>&,  \
+      const GenerationOptions&, Rng&);                                                 \
+  extern_ template GenerationResult generate<T, LlamaArch, Cpu>(                       \
+      const Transformer<T, LlamaArch, Cpu>&, const std::vector<std::vector<int32_t>>&, \
+      const GenerationOptions&, Rng&);
+TLCR_DECLARE_INSTANCES(TLCR_GENERATE_GENERATE_INSTANCES)
+
 }  // namespace tlcr

@@ -97,4 +97,10 @@ SampledToken sample_token(std::span<const T> logits, const SamplingOptions& opti
   return {token, token_logprob(logits, token), std::log(weights[pick] / total)};
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_GENERATE_SAMPLER_INSTANCES(extern_, T)                      \
+  extern_ template double token_logprob<T>(std::span<const T>, int32_t); \
+  extern_ template SampledToken sample_token<T>(std::span<const T>, const SamplingOptions&, Rng&);
+TLCR_DECLARE_INSTANCES(TLCR_GENERATE_SAMPLER_INSTANCES)
+
 }  // namespace tlcr

@@ -281,4 +281,12 @@ using Gpt2 = Transformer<T, Gpt2Arch, D>;
 template <class T, class D = Cpu>
 using Llama = Transformer<T, LlamaArch, D>;
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_MODELS_TRANSFORMER_INSTANCES(extern_, T)                                \
+  extern_ template struct TransformerBlock<T, Gpt2Arch::Norm, Gpt2Arch::Mlp, Cpu>;   \
+  extern_ template struct TransformerBlock<T, LlamaArch::Norm, LlamaArch::Mlp, Cpu>; \
+  extern_ template class Transformer<T, Gpt2Arch, Cpu>;                              \
+  extern_ template class Transformer<T, LlamaArch, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_MODELS_TRANSFORMER_INSTANCES)
+
 }  // namespace tlcr

@@ -83,4 +83,8 @@ struct SelfAttention {
   }
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_ATTENTION_INSTANCES(extern_, T) extern_ template struct SelfAttention<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_ATTENTION_INSTANCES)
+
 }  // namespace tlcr

@@ -57,4 +57,8 @@ class KvCache {
   std::vector<Tensor<T, D>> keys_, values_;
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_KV_CACHE_INSTANCES(extern_, T) extern_ template class KvCache<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_KV_CACHE_INSTANCES)
+
 }  // namespace tlcr

@@ -39,4 +39,8 @@ struct Linear {
   }
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_LINEAR_INSTANCES(extern_, T) extern_ template struct Linear<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_LINEAR_INSTANCES)
+
 }  // namespace tlcr

@@ -37,4 +37,10 @@ struct SwiGluMlp {
   Var<T, D> operator()(const Var<T, D>& x) const { return down(mul(silu(gate(x)), up(x))); }
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_MLP_INSTANCES(extern_, T)  \
+  extern_ template struct GeluMlp<T, Cpu>; \
+  extern_ template struct SwiGluMlp<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_MLP_INSTANCES)
+
 }  // namespace tlcr

@@ -37,4 +37,10 @@ struct RmsNorm {
   Var<T, D> operator()(const Var<T, D>& x) const { return rmsnorm(x, weight, epsilon); }
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_NORM_INSTANCES(extern_, T)   \
+  extern_ template struct LayerNorm<T, Cpu>; \
+  extern_ template struct RmsNorm<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_NORM_INSTANCES)
+
 }  // namespace tlcr

@@ -185,4 +185,8 @@ class ParameterStore {
   Tensor<uint8_t, D> decay_mask_tensor_;
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_NN_PARAMETER_STORE_INSTANCES(extern_, T) extern_ template class ParameterStore<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_NN_PARAMETER_STORE_INSTANCES)
+
 }  // namespace tlcr

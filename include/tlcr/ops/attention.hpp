@@ -277,4 +277,17 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(causal_attention_forward, causal_attention_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_ATTENTION_INSTANCES(extern_, T)                                                \
+  extern_ template void causal_attention_forward<T>(Tensor<T>&, Tensor<T>*, const Tensor<T>&,   \
+                                                    const Tensor<T>&, const Tensor<T>&,         \
+                                                    std::span<const uint8_t>, int64_t);         \
+  extern_ template void causal_attention_backward<T>(                                           \
+      Tensor<T>*, Tensor<T>*, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
+      const Tensor<T>&, const Tensor<T>&, int64_t);                                             \
+  extern_ template void causal_attention_forward<T, Tensor<uint8_t>>(                           \
+      Tensor<T>&, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,             \
+      const Tensor<uint8_t>&, int64_t);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_ATTENTION_INSTANCES)
+
 }  // namespace tlcr

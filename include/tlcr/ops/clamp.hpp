@@ -17,8 +17,8 @@
 
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
-#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/elementwise.hpp"
+#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -160,6 +160,25 @@ void where_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_out, cons
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
-TLCR_HOST_KERNELS(clamp_forward, clamp_backward, minimum_forward, minimum_backward, maximum_forward, maximum_backward, where_forward, where_backward)
+TLCR_HOST_KERNELS(clamp_forward, clamp_backward, minimum_forward, minimum_backward, maximum_forward,
+                  maximum_backward, where_forward, where_backward)
+
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_CLAMP_INSTANCES(extern_, T)                                                    \
+  extern_ template void clamp_forward<T>(Tensor<T>&, const Tensor<T>&, std::type_identity_t<T>, \
+                                         std::type_identity_t<T>);                              \
+  extern_ template void clamp_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&,       \
+                                          std::type_identity_t<T>, std::type_identity_t<T>);    \
+  extern_ template void minimum_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&);     \
+  extern_ template void minimum_backward<T>(Tensor<T>*, Tensor<T>*, const Tensor<T>&,           \
+                                            const Tensor<T>&, const Tensor<T>&);                \
+  extern_ template void maximum_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&);     \
+  extern_ template void maximum_backward<T>(Tensor<T>*, Tensor<T>*, const Tensor<T>&,           \
+                                            const Tensor<T>&, const Tensor<T>&);                \
+  extern_ template void where_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&,        \
+                                         const Tensor<T>&);                                     \
+  extern_ template void where_backward<T>(Tensor<T>*, Tensor<T>*, const Tensor<T>&,             \
+                                          const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_CLAMP_INSTANCES)
 
 }  // namespace tlcr

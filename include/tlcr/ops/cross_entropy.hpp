@@ -370,4 +370,42 @@ TLCR_HOST_KERNELS(cross_entropy_forward, cross_entropy_backward, token_log_probs
                   token_log_probs_backward, soft_cross_entropy_forward, soft_cross_entropy_backward,
                   bce_with_logits_forward, bce_with_logits_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_CROSS_ENTROPY_INSTANCES(extern_, T)                                               \
+  extern_ template void cross_entropy_forward<T>(                                                  \
+      Tensor<T>&, Tensor<T>&, const Tensor<T>&, std::span<const int32_t>, RowWeights<T>, int32_t); \
+  extern_ template void cross_entropy_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&,  \
+                                                  const Tensor<T>&, std::span<const int32_t>,      \
+                                                  RowWeights<T>, int32_t);                         \
+  extern_ template void token_log_probs_forward<T>(Tensor<T>&, Tensor<T>&, const Tensor<T>&,       \
+                                                   std::span<const int32_t>, int32_t);             \
+  extern_ template void token_log_probs_backward<T>(Tensor<T>&, const Tensor<T>&,                  \
+                                                    const Tensor<T>&, const Tensor<T>&,            \
+                                                    std::span<const int32_t>, int32_t);            \
+  extern_ template void soft_cross_entropy_forward<T>(Tensor<T>&, Tensor<T>&, const Tensor<T>&,    \
+                                                      const Tensor<T>&, RowWeights<T>);            \
+  extern_ template void soft_cross_entropy_backward<T>(Tensor<T>&, const Tensor<T>&,               \
+                                                       const Tensor<T>&, const Tensor<T>&,         \
+                                                       const Tensor<T>&, RowWeights<T>);           \
+  extern_ template void bce_with_logits_forward<T>(Tensor<T>&, const Tensor<T>&,                   \
+                                                   const Tensor<T>&);                              \
+  extern_ template void bce_with_logits_backward<T>(Tensor<T>&, const Tensor<T>&,                  \
+                                                    const Tensor<T>&, const Tensor<T>&);           \
+  extern_ template void cross_entropy_forward<T, Tensor<int32_t>>(                                 \
+      Tensor<T>&, Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&, RowWeights<T>, int32_t);   \
+  extern_ template void cross_entropy_backward<T, Tensor<int32_t>>(                                \
+      Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&,    \
+      RowWeights<T>, int32_t);                                                                     \
+  extern_ template void token_log_probs_forward<T, Tensor<int32_t>>(                               \
+      Tensor<T>&, Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&, int32_t);                  \
+  extern_ template void token_log_probs_backward<T, Tensor<int32_t>>(                              \
+      Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&,    \
+      int32_t);                                                                                    \
+  extern_ template void soft_cross_entropy_forward<T, Tensor<T>>(                                  \
+      Tensor<T>&, Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);               \
+  extern_ template void soft_cross_entropy_backward<T, Tensor<T>>(                                 \
+      Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,          \
+      const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_CROSS_ENTROPY_INSTANCES)
+
 }  // namespace tlcr

@@ -46,4 +46,11 @@ void dropout_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T>& m
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(dropout_mask, dropout_forward, dropout_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_DROPOUT_INSTANCES(extern_, T)                                              \
+  extern_ template void dropout_mask<T>(Tensor<T>&, double, Rng&);                          \
+  extern_ template void dropout_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
+  extern_ template void dropout_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_DROPOUT_INSTANCES)
+
 }  // namespace tlcr

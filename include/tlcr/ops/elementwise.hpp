@@ -208,4 +208,16 @@ void accumulate_scaled(Tensor<T>& dst, const Tensor<T>& src, const Tensor<T>& sc
 TLCR_HOST_KERNELS(binary_forward, binary_backward, scale_forward, scale_backward, accumulate,
                   accumulate_scaled)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_ELEMENTWISE_INSTANCES(extern_, T)                                             \
+  extern_ template void binary_forward<T>(BinaryOp, Tensor<T>&, const Tensor<T>&,              \
+                                          const Tensor<T>&);                                   \
+  extern_ template void binary_backward<T>(BinaryOp, Tensor<T>*, Tensor<T>*, const Tensor<T>&, \
+                                           const Tensor<T>&, const Tensor<T>&);                \
+  extern_ template void scale_forward<T>(Tensor<T>&, const Tensor<T>&, T);                     \
+  extern_ template void scale_backward<T>(Tensor<T>&, const Tensor<T>&, T);                    \
+  extern_ template void accumulate<T>(Tensor<T>&, const Tensor<T>&);                           \
+  extern_ template void accumulate_scaled<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_ELEMENTWISE_INSTANCES)
+
 }  // namespace tlcr

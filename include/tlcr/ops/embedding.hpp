@@ -108,4 +108,16 @@ void embedding_backward(Tensor<T>& d_table, const Tensor<T>& d_out, const Tensor
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(embedding_forward, embedding_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_EMBEDDING_INSTANCES(extern_, T)                                                   \
+  extern_ template void embedding_forward<T>(Tensor<T>&, const Tensor<T>&,                         \
+                                             std::span<const int32_t>, const Shape&);              \
+  extern_ template void embedding_backward<T>(Tensor<T>&, const Tensor<T>&,                        \
+                                              std::span<const int32_t>, const Shape&);             \
+  extern_ template void embedding_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&, \
+                                             const Shape&);                                        \
+  extern_ template void embedding_backward<T>(Tensor<T>&, const Tensor<T>&,                        \
+                                              const Tensor<int32_t>&, const Shape&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_EMBEDDING_INSTANCES)
+
 }  // namespace tlcr

@@ -81,8 +81,8 @@ void merge_heads_forward(Tensor<T>& out, const Tensor<T>& y) {
   TLCR_CHECK(s.rank == 4, "merge_heads: expected y (B,H,T,D), got ", s.str());
   check_same_shape("merge_heads", out.shape(), Shape{s.dims[0], s.dims[2], s.dims[1] * s.dims[3]},
                    "out", "(B,T,H·D)");
-  detail::permute_heads(out.data(), std::vector<T*>{const_cast<T*>(y.data())}, s.dims[0],
-                        s.dims[2], s.dims[1], s.dims[3], false, false);
+  detail::permute_heads(out.data(), std::vector<T*>{const_cast<T*>(y.data())}, s.dims[0], s.dims[2],
+                        s.dims[1], s.dims[3], false, false);
 }
 
 // forward: out(b,t,h·D + d) = y(b,h,t,d) → d y(b,h,t,d) += d out(b,t,h·D + d).
@@ -94,6 +94,16 @@ void merge_heads_backward(Tensor<T>& d_y, const Tensor<T>& d_out) {
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
-TLCR_HOST_KERNELS(split_heads_forward, split_heads_backward, merge_heads_forward, merge_heads_backward)
+TLCR_HOST_KERNELS(split_heads_forward, split_heads_backward, merge_heads_forward,
+                  merge_heads_backward)
+
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_HEADS_INSTANCES(extern_, T)                                                     \
+  extern_ template void split_heads_forward<T>(std::vector<Tensor<T>>&, const Tensor<T>&,        \
+                                               int64_t);                                         \
+  extern_ template void split_heads_backward<T>(Tensor<T>&, const Tensor<T>&, int64_t, int64_t); \
+  extern_ template void merge_heads_forward<T>(Tensor<T>&, const Tensor<T>&);                    \
+  extern_ template void merge_heads_backward<T>(Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_HEADS_INSTANCES)
 
 }  // namespace tlcr

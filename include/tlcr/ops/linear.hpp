@@ -10,9 +10,9 @@
 // undefined for no bias; out (…, N) seen as R × N.
 #pragma once
 
+#include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/matmul.hpp"
 #include "tlcr/ops/reduce.hpp"
-#include "tlcr/ops/host_kernels.hpp"
 
 namespace tlcr {
 
@@ -61,5 +61,14 @@ void linear_backward(Tensor<T>* d_x, Tensor<T>* d_w, Tensor<T>* d_bias, const Te
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(linear_forward, linear_backward)
+
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_LINEAR_INSTANCES(extern_, T)                                                    \
+  extern_ template void linear_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&,        \
+                                          const Tensor<T>&, bool);                               \
+  extern_ template void add_bias_grad<T>(Tensor<T>&, const Tensor<T>&);                          \
+  extern_ template void linear_backward<T>(Tensor<T>*, Tensor<T>*, Tensor<T>*, const Tensor<T>&, \
+                                           const Tensor<T>&, const Tensor<T>&, bool);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_LINEAR_INSTANCES)
 
 }  // namespace tlcr

@@ -136,4 +136,14 @@ void linear_cross_entropy_forward(Tensor<T>& loss, LinearCrossEntropyGrads<T>* g
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(linear_cross_entropy_forward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_LINEAR_CROSS_ENTROPY_INSTANCES(extern_, T)                              \
+  extern_ template void linear_cross_entropy_forward<T>(                                 \
+      Tensor<T>&, LinearCrossEntropyGrads<T>*, const Tensor<T>&, const Tensor<T>&, bool, \
+      std::span<const int32_t>, RowWeights<T>, int32_t, int64_t);                        \
+  extern_ template void linear_cross_entropy_forward<T, Tensor<int32_t>>(                \
+      Tensor<T>&, LinearCrossEntropyGrads<T>*, const Tensor<T>&, const Tensor<T>&, bool, \
+      const Tensor<int32_t>&, RowWeights<T>, int32_t, int64_t);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_LINEAR_CROSS_ENTROPY_INSTANCES)
+
 }  // namespace tlcr

@@ -297,4 +297,16 @@ void batched_matmul_backward(Tensor<T>* d_a, Tensor<T>* d_b, const Tensor<T>& d_
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(matmul_forward, matmul_backward, batched_matmul_forward, batched_matmul_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_MATMUL_INSTANCES(extern_, T)                                                     \
+  extern_ template void matmul_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&, bool,   \
+                                          bool);                                                  \
+  extern_ template void matmul_backward<T>(Tensor<T>*, Tensor<T>*, const Tensor<T>&,              \
+                                           const Tensor<T>&, const Tensor<T>&, bool, bool);       \
+  extern_ template void batched_matmul_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
+                                                  bool, bool);                                    \
+  extern_ template void batched_matmul_backward<T>(                                               \
+      Tensor<T>*, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, bool, bool);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_MATMUL_INSTANCES)
+
 }  // namespace tlcr

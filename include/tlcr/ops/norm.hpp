@@ -290,4 +290,18 @@ void rmsnorm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, const Tensor<T>& d_ou
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(layernorm_forward, layernorm_backward, rmsnorm_forward, rmsnorm_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_NORM_INSTANCES(extern_, T)                                                        \
+  extern_ template void layernorm_forward<T>(Tensor<T>&, Tensor<T>&, Tensor<T>&, const Tensor<T>&, \
+                                             const Tensor<T>&, const Tensor<T>&,                   \
+                                             std::type_identity_t<T>);                             \
+  extern_ template void rmsnorm_forward<T>(Tensor<T>&, Tensor<T>&, const Tensor<T>&,               \
+                                           const Tensor<T>&, std::type_identity_t<T>);             \
+  extern_ template void layernorm_backward<T>(                                                     \
+      Tensor<T>*, Tensor<T>*, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,    \
+      const Tensor<T>&, const Tensor<T>&);                                                         \
+  extern_ template void rmsnorm_backward<T>(Tensor<T>*, Tensor<T>*, const Tensor<T>&,              \
+                                            const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_NORM_INSTANCES)
+
 }  // namespace tlcr

@@ -129,4 +129,14 @@ void scale_in_place(Tensor<T>& x, T factor) {
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(adamw_update, sgd_update, sum_of_squares, scale_in_place)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_OPTIMIZER_UPDATES_INSTANCES(extern_, T)                                      \
+  extern_ template void adamw_update<T>(Tensor<T>&, const Tensor<T>&, const Tensor<uint8_t>&, \
+                                        Tensor<T>&, Tensor<T>&, const AdamWCoefficients<T>&); \
+  extern_ template void sgd_update<T>(Tensor<T>&, const Tensor<T>&, const Tensor<uint8_t>&,   \
+                                      Tensor<T>&, T, T, T, bool);                             \
+  extern_ template void sum_of_squares<T>(Tensor<double>&, const Tensor<T>&);                 \
+  extern_ template void scale_in_place<T>(Tensor<T>&, T);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_OPTIMIZER_UPDATES_INSTANCES)
+
 }  // namespace tlcr

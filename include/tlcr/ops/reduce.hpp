@@ -113,4 +113,13 @@ void add_row_sums(Tensor<T>& out, const Tensor<T>& x) {
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(sum_axis_forward, sum_axis_backward, sum_all_forward, sum_all_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_REDUCE_INSTANCES(extern_, T)                                       \
+  extern_ template void sum_axis_forward<T>(Tensor<T>&, const Tensor<T>&, int, T);  \
+  extern_ template void sum_axis_backward<T>(Tensor<T>&, const Tensor<T>&, int, T); \
+  extern_ template void sum_all_forward<T>(Tensor<T>&, const Tensor<T>&, T);        \
+  extern_ template void sum_all_backward<T>(Tensor<T>&, const Tensor<T>&, T);       \
+  extern_ template void add_row_sums<T>(Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_REDUCE_INSTANCES)
+
 }  // namespace tlcr

@@ -88,4 +88,16 @@ void rope_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<int32_t>
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(rope_forward, rope_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_ROPE_INSTANCES(extern_, T)                                                      \
+  extern_ template void rope_forward<T>(Tensor<T>&, const Tensor<T>&, std::span<const int32_t>,  \
+                                        double);                                                 \
+  extern_ template void rope_backward<T>(Tensor<T>&, const Tensor<T>&, std::span<const int32_t>, \
+                                         double);                                                \
+  extern_ template void rope_forward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&,    \
+                                        double);                                                 \
+  extern_ template void rope_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<int32_t>&,   \
+                                         double);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_ROPE_INSTANCES)
+
 }  // namespace tlcr

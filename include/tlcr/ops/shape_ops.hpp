@@ -226,4 +226,16 @@ void write_time_steps(Tensor<T>& cache, const Tensor<T>& x, int64_t offset) {
 TLCR_HOST_KERNELS(write_time_steps, transpose_forward, transpose_backward, slice_forward,
                   slice_backward, concat_forward, concat_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_SHAPE_OPS_INSTANCES(extern_, T)                                                \
+  extern_ template void transpose_forward<T>(Tensor<T>&, const Tensor<T>&, int, int);           \
+  extern_ template void transpose_backward<T>(Tensor<T>&, const Tensor<T>&, int, int);          \
+  extern_ template void slice_forward<T>(Tensor<T>&, const Tensor<T>&, int, int64_t);           \
+  extern_ template void slice_backward<T>(Tensor<T>&, const Tensor<T>&, int, int64_t);          \
+  extern_ template void concat_forward<T>(Tensor<T>&, const std::vector<Tensor<T>>&, int);      \
+  extern_ template void concat_backward<T>(const std::vector<Tensor<T>*>&,                      \
+                                           const std::vector<int64_t>&, const Tensor<T>&, int); \
+  extern_ template void write_time_steps<T>(Tensor<T>&, const Tensor<T>&, int64_t);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_SHAPE_OPS_INSTANCES)
+
 }  // namespace tlcr

@@ -138,4 +138,12 @@ void log_softmax_backward(Tensor<T>& d_x, const Tensor<T>& d_out, const Tensor<T
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
 TLCR_HOST_KERNELS(softmax_forward, softmax_backward, log_softmax_forward, log_softmax_backward)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_SOFTMAX_INSTANCES(extern_, T)                                               \
+  extern_ template void softmax_forward<T>(Tensor<T>&, const Tensor<T>&);                    \
+  extern_ template void softmax_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
+  extern_ template void log_softmax_forward<T>(Tensor<T>&, const Tensor<T>&);                \
+  extern_ template void log_softmax_backward<T>(Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_SOFTMAX_INSTANCES)
+
 }  // namespace tlcr

@@ -195,4 +195,16 @@ Tensor<double> pack_as_double(const Tensor<Ts>&... parts) {
 TLCR_HOST_KERNELS(positive_probabilities, token_kl_stats, rollout_token_stats, policy_ratio_stats,
                   count_greater, first_non_finite, pack_as_double)
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPS_TOKEN_STATS_INSTANCES(extern_, T)                                               \
+  extern_ template Tensor<float> positive_probabilities<T>(const Tensor<T>&);                    \
+  extern_ template Tensor<double> token_kl_stats<T>(const Tensor<T>&, const Tensor<T>&);         \
+  extern_ template Tensor<double> rollout_token_stats<T>(                                        \
+      const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
+  extern_ template Tensor<double> policy_ratio_stats<T>(const Tensor<T>&, const Tensor<T>&,      \
+                                                        const Tensor<T>&, const Tensor<T>&);     \
+  extern_ template Tensor<double> count_greater<T>(const Tensor<T>&, const Tensor<T>&);          \
+  extern_ template Tensor<int64_t> first_non_finite<T>(const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_OPS_TOKEN_STATS_INSTANCES)
+
 }  // namespace tlcr

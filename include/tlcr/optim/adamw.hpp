@@ -105,4 +105,8 @@ class AdamW {
   AdamWState<T, D> state_;
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPTIM_ADAMW_INSTANCES(extern_, T) extern_ template class AdamW<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_OPTIM_ADAMW_INSTANCES)
+
 }  // namespace tlcr

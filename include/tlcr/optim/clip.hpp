@@ -111,4 +111,16 @@ double check_and_clip_grad_norm(ParameterStore<T, D>& store, double max_norm,
   return detail::clip_to_norm(store, max_norm, std::sqrt(squared));
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPTIM_CLIP_INSTANCES(extern_, T)                                               \
+  extern_ template double grad_norm<T, Cpu>(const ParameterStore<T, Cpu>&);                 \
+  extern_ template double clip_grad_norm<T, Cpu>(ParameterStore<T, Cpu>&, double);          \
+  extern_ template std::optional<NonFiniteGrad> find_non_finite_grad<T, Cpu>(               \
+      const ParameterStore<T, Cpu>&);                                                       \
+  extern_ template void check_finite_grads<T, Cpu>(const ParameterStore<T, Cpu>&,           \
+                                                   std::string_view);                       \
+  extern_ template double check_and_clip_grad_norm<T, Cpu>(ParameterStore<T, Cpu>&, double, \
+                                                           std::string_view);
+TLCR_DECLARE_INSTANCES(TLCR_OPTIM_CLIP_INSTANCES)
+
 }  // namespace tlcr

@@ -60,4 +60,8 @@ class Sgd {
   Tensor<T, D> velocity_;
 };
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_OPTIM_SGD_INSTANCES(extern_, T) extern_ template class Sgd<T, Cpu>;
+TLCR_DECLARE_INSTANCES(TLCR_OPTIM_SGD_INSTANCES)
+
 }  // namespace tlcr

@@ -51,4 +51,12 @@ requires std::same_as<Mask, Tensor<uint8_t, D>> Var<T, D> causal_attention(const
       q, k, v, key_mask, key_mask.defined() ? std::size_t(key_mask.numel()) : 0, offset);
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_ATTENTION_INSTANCES(extern_, T)                                                 \
+  extern_ template Var<T> causal_attention<T, Cpu>(const Var<T>&, const Var<T>&, const Var<T>&, \
+                                                   std::span<const uint8_t>, int64_t);          \
+  extern_ template Var<T> causal_attention<T, Cpu, Tensor<uint8_t>>(                            \
+      const Var<T>&, const Var<T>&, const Var<T>&, const Tensor<uint8_t>&, int64_t);
+TLCR_DECLARE_INSTANCES(TLCR_FN_ATTENTION_INSTANCES)
+
 }  // namespace tlcr

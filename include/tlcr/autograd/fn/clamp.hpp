@@ -53,4 +53,13 @@ Var<T, D> where(const Tensor<T, D>& mask, const Var<T, D>& a, const Var<T, D>& b
                       });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_CLAMP_INSTANCES(extern_, T)                                     \
+  extern_ template Var<T> clamp<T, Cpu>(const Var<T>&, std::type_identity_t<T>, \
+                                        std::type_identity_t<T>);               \
+  extern_ template Var<T> minimum<T, Cpu>(const Var<T>&, const Var<T>&);        \
+  extern_ template Var<T> maximum<T, Cpu>(const Var<T>&, const Var<T>&);        \
+  extern_ template Var<T> where<T, Cpu>(const Tensor<T>&, const Var<T>&, const Var<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_FN_CLAMP_INSTANCES)
+
 }  // namespace tlcr

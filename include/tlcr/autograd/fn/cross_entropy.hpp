@@ -120,4 +120,21 @@ Var<T, D> bce_with_logits(const Var<T, D>& logits, const Tensor<T, D>& targets) 
                       });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_CROSS_ENTROPY_INSTANCES(extern_, T)                                              \
+  extern_ template Var<T> cross_entropy<T, Cpu>(const Var<T>&, std::span<const int32_t>,         \
+                                                RowWeights<T>, int32_t);                         \
+  extern_ template Var<T> token_log_probs<T, Cpu>(const Var<T>&, std::span<const int32_t>,       \
+                                                  int32_t);                                      \
+  extern_ template Var<T> cross_entropy<T, Cpu, Tensor<int32_t>>(                                \
+      const Var<T>&, const Tensor<int32_t>&, RowWeights<T>, int32_t);                            \
+  extern_ template Var<T> token_log_probs<T, Cpu, Tensor<int32_t>>(                              \
+      const Var<T>&, const Tensor<int32_t>&, int32_t);                                           \
+  extern_ template Var<T> soft_cross_entropy<T, Cpu>(const Var<T>&, const Tensor<T>&,            \
+                                                     RowWeights<T>);                             \
+  extern_ template Var<T> soft_cross_entropy<T, Cpu, Tensor<T>>(const Var<T>&, const Tensor<T>&, \
+                                                                const Tensor<T>&);               \
+  extern_ template Var<T> bce_with_logits<T, Cpu>(const Var<T>&, const Tensor<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_FN_CROSS_ENTROPY_INSTANCES)
+
 }  // namespace tlcr

@@ -23,4 +23,9 @@ Var<T, D> dropout(const Var<T, D>& x, double p, Rng& rng, bool training = true) 
   });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_DROPOUT_INSTANCES(extern_, T) \
+  extern_ template Var<T> dropout<T, Cpu>(const Var<T>&, double, Rng&, bool);
+TLCR_DECLARE_INSTANCES(TLCR_FN_DROPOUT_INSTANCES)
+
 }  // namespace tlcr

@@ -44,4 +44,14 @@ Var<T, D> scale(const Var<T, D>& x, T factor) {
   });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_ELEMENTWISE_INSTANCES(extern_, T)                                 \
+  extern_ template Var<T> binary<T, Cpu>(BinaryOp, const Var<T>&, const Var<T>&); \
+  extern_ template Var<T> add<T, Cpu>(const Var<T>&, const Var<T>&);              \
+  extern_ template Var<T> sub<T, Cpu>(const Var<T>&, const Var<T>&);              \
+  extern_ template Var<T> mul<T, Cpu>(const Var<T>&, const Var<T>&);              \
+  extern_ template Var<T> div<T, Cpu>(const Var<T>&, const Var<T>&);              \
+  extern_ template Var<T> scale<T, Cpu>(const Var<T>&, T);
+TLCR_DECLARE_INSTANCES(TLCR_FN_ELEMENTWISE_INSTANCES)
+
 }  // namespace tlcr

@@ -45,4 +45,12 @@ Var<T, D> embedding(const Var<T, D>& table, std::span<const int32_t> ids) {
   return embedding(table, ids, Shape{static_cast<int64_t>(ids.size())});
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_EMBEDDING_INSTANCES(extern_, T)                                                   \
+  extern_ template Var<T> embedding<T, Cpu>(const Var<T>&, std::span<const int32_t>,              \
+                                            const Shape&);                                        \
+  extern_ template Var<T> embedding<T, Cpu>(const Var<T>&, const Tensor<int32_t>&, const Shape&); \
+  extern_ template Var<T> embedding<T, Cpu>(const Var<T>&, std::span<const int32_t>);
+TLCR_DECLARE_INSTANCES(TLCR_FN_EMBEDDING_INSTANCES)
+
 }  // namespace tlcr

@@ -40,4 +40,10 @@ Var<T, D> merge_heads(const Var<T, D>& y) {
   });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_HEADS_INSTANCES(extern_, T)                                                  \
+  extern_ template std::vector<Var<T>> split_heads<T, Cpu>(const Var<T>&, int64_t, int64_t); \
+  extern_ template Var<T> merge_heads<T, Cpu>(const Var<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_FN_HEADS_INSTANCES)
+
 }  // namespace tlcr

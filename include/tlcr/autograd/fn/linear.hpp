@@ -24,4 +24,9 @@ Var<T, D> linear(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& bias,
   return record<T, D>("linear", std::move(out), {x, w, bias}, std::move(backward));
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_LINEAR_INSTANCES(extern_, T) \
+  extern_ template Var<T> linear<T, Cpu>(const Var<T>&, const Var<T>&, const Var<T>&, bool);
+TLCR_DECLARE_INSTANCES(TLCR_FN_LINEAR_INSTANCES)
+
 }  // namespace tlcr

@@ -54,4 +54,12 @@ requires std::same_as<Targets, Tensor<int32_t, D>> Var<T, D> linear_cross_entrop
   return detail::linear_cross_entropy_of(h, w, transpose_w, targets, weights, ignore_index);
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_LINEAR_CROSS_ENTROPY_INSTANCES(extern_, T)                                   \
+  extern_ template Var<T> linear_cross_entropy<T, Cpu>(                                      \
+      const Var<T>&, const Var<T>&, bool, std::span<const int32_t>, RowWeights<T>, int32_t); \
+  extern_ template Var<T> linear_cross_entropy<T, Cpu, Tensor<int32_t>>(                     \
+      const Var<T>&, const Var<T>&, bool, const Tensor<int32_t>&, RowWeights<T>, int32_t);
+TLCR_DECLARE_INSTANCES(TLCR_FN_LINEAR_CROSS_ENTROPY_INSTANCES)
+
 }  // namespace tlcr

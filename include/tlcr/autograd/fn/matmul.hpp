@@ -34,4 +34,10 @@ Var<T, D> batched_matmul(const Var<T, D>& a, const Var<T, D>& b, bool transpose_
                       });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_MATMUL_INSTANCES(extern_, T)                                        \
+  extern_ template Var<T> matmul<T, Cpu>(const Var<T>&, const Var<T>&, bool, bool); \
+  extern_ template Var<T> batched_matmul<T, Cpu>(const Var<T>&, const Var<T>&, bool, bool);
+TLCR_DECLARE_INSTANCES(TLCR_FN_MATMUL_INSTANCES)
+
 }  // namespace tlcr

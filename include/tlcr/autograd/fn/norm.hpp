@@ -39,4 +39,11 @@ Var<T, D> rmsnorm(const Var<T, D>& x, const Var<T, D>& weight,
                       });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_NORM_INSTANCES(extern_, T)                                               \
+  extern_ template Var<T> layernorm<T, Cpu>(const Var<T>&, const Var<T>&, const Var<T>&, \
+                                            std::type_identity_t<T>);                    \
+  extern_ template Var<T> rmsnorm<T, Cpu>(const Var<T>&, const Var<T>&, std::type_identity_t<T>);
+TLCR_DECLARE_INSTANCES(TLCR_FN_NORM_INSTANCES)
+
 }  // namespace tlcr

@@ -50,4 +50,12 @@ Var<T, D> mean(const Var<T, D>& x, int axis) {
   return detail::sum_axis_scaled("mean_axis", x, axis, true);
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_REDUCE_INSTANCES(extern_, T)               \
+  extern_ template Var<T> sum<T, Cpu>(const Var<T>&);      \
+  extern_ template Var<T> mean<T, Cpu>(const Var<T>&);     \
+  extern_ template Var<T> sum<T, Cpu>(const Var<T>&, int); \
+  extern_ template Var<T> mean<T, Cpu>(const Var<T>&, int);
+TLCR_DECLARE_INSTANCES(TLCR_FN_REDUCE_INSTANCES)
+
 }  // namespace tlcr

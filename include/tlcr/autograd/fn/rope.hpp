@@ -35,4 +35,10 @@ Var<T, D> rope(const Var<T, D>& x, const Tensor<int32_t, D>& positions, double t
   return detail::rope_of(x, positions, theta);
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_ROPE_INSTANCES(extern_, T)                                               \
+  extern_ template Var<T> rope<T, Cpu>(const Var<T>&, std::span<const int32_t>, double); \
+  extern_ template Var<T> rope<T, Cpu>(const Var<T>&, const Tensor<int32_t>&, double);
+TLCR_DECLARE_INSTANCES(TLCR_FN_ROPE_INSTANCES)
+
 }  // namespace tlcr

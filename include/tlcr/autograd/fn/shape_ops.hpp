@@ -93,4 +93,14 @@ Var<T, D> concat(const std::vector<Var<T, D>>& xs, int axis) {
                       });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_SHAPE_OPS_INSTANCES(extern_, T)                                    \
+  extern_ template Var<T> reshape<T, Cpu>(const Var<T>&, const Shape&);            \
+  extern_ template Var<T> transpose<T, Cpu>(const Var<T>&, int, int);              \
+  extern_ template Var<T> slice<T, Cpu>(const Var<T>&, int, int64_t, int64_t);     \
+  extern_ template std::vector<Var<T>> split<T, Cpu>(const Var<T>&, int,           \
+                                                     const std::vector<int64_t>&); \
+  extern_ template Var<T> concat<T, Cpu>(const std::vector<Var<T>>&, int);
+TLCR_DECLARE_INSTANCES(TLCR_FN_SHAPE_OPS_INSTANCES)
+
 }  // namespace tlcr

@@ -25,4 +25,10 @@ Var<T, D> log_softmax(const Var<T, D>& x) {
   });
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_SOFTMAX_INSTANCES(extern_, T)             \
+  extern_ template Var<T> softmax<T, Cpu>(const Var<T>&); \
+  extern_ template Var<T> log_softmax<T, Cpu>(const Var<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_FN_SOFTMAX_INSTANCES)
+
 }  // namespace tlcr

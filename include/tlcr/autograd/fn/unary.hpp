@@ -60,4 +60,18 @@ Var<T, D> sqrt(const Var<T, D>& x) {
   return unary<pointwise::Sqrt>(x);
 }
 
+// The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
+#define TLCR_FN_UNARY_INSTANCES(extern_, T)               \
+  extern_ template Var<T> exp<T, Cpu>(const Var<T>&);     \
+  extern_ template Var<T> log<T, Cpu>(const Var<T>&);     \
+  extern_ template Var<T> tanh<T, Cpu>(const Var<T>&);    \
+  extern_ template Var<T> sigmoid<T, Cpu>(const Var<T>&); \
+  extern_ template Var<T> relu<T, Cpu>(const Var<T>&);    \
+  extern_ template Var<T> gelu<T, Cpu>(const Var<T>&);    \
+  extern_ template Var<T> silu<T, Cpu>(const Var<T>&);    \
+  extern_ template Var<T> neg<T, Cpu>(const Var<T>&);     \
+  extern_ template Var<T> square<T, Cpu>(const Var<T>&);  \
+  extern_ template Var<T> sqrt<T, Cpu>(const Var<T>&);
+TLCR_DECLARE_INSTANCES(TLCR_FN_UNARY_INSTANCES)
+
 }  // namespace tlcr
