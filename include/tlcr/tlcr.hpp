@@ -1,5 +1,6 @@
 // tlcr/tlcr.hpp — the umbrella header: every layer of the library (each also has its own umbrella,
-// tlcr/<layer>.hpp, for programs that want to compile less).
+// tlcr/<layer>.hpp, for programs that want to compile less). The built-in task is an application
+// of the method, not a layer: include tlcr/rlhf/task.hpp where you use it.
 #pragma once
 
 #include "tlcr/config.hpp"
