@@ -41,8 +41,13 @@ struct PretrainArgs {
 void run_pretrain(const PretrainArgs& a) {
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer);
   std::vector<int32_t> stream = corpus_stream(a.corpus, tokenizer);
-  // The last 5% of the stream is held out for the eval loss.
-  const std::size_t split = stream.size() - std::max<std::size_t>(stream.size() / 20, a.size.context + 1);
+  // The last 5% of the stream, at least one window of context + 1 tokens, is held out for the eval
+  // loss; what remains must hold a training window too.
+  TLCR_CHECK(a.size.context > 0, "pretrain: --context must be positive, got ", a.size.context);
+  const std::size_t window = static_cast<std::size_t>(a.size.context) + 1;
+  TLCR_CHECK(stream.size() >= 2 * window, "pretrain: the corpus holds ", stream.size(), " tokens; it needs at least ",
+             2 * window, " (a training and a held-out window of --context + 1 = ", window, " tokens each)");
+  const std::size_t split = stream.size() - std::max(stream.size() / 20, window);
   std::vector<int32_t> held_out(stream.begin() + split, stream.end());
   stream.resize(split);
   LmBatcher batcher(stream, a.batch, a.size.context, a.seed);

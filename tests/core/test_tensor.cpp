@@ -17,6 +17,29 @@ TEST_CASE("Shape: numel, rows/cols, rank limit and errors") {
   CHECK_THROWS_WITH_AS(Shape({2, -1}), doctest::Contains("negative size -1"), Error);
 }
 
+TEST_CASE("absurd sizes are refused with the shape, not an overflow or std::bad_alloc") {
+  const int64_t big = int64_t{1} << 40;
+  // 2^80 elements: numel() would overflow.
+  CHECK_THROWS_WITH_AS(Shape({big, big}),
+                       doctest::Contains("[1099511627776, 1099511627776] has more elements"),
+                       Error);
+  CHECK_THROWS_WITH_AS(Shape({big}).prepend(big), doctest::Contains("has more elements"), Error);
+  CHECK_THROWS_WITH_AS(Shape({1, big}).with_leading(big), doctest::Contains("has more elements"),
+                       Error);
+  // 2^62 floats fit an int64 but not a size_t of bytes.
+  CHECK_THROWS_WITH_AS(Tensor<float>({int64_t{1} << 31, int64_t{1} << 31}),
+                       doctest::Contains("needs more bytes than a size_t can count"), Error);
+  // 2^50 floats (4 PiB) is countable but cannot be allocated.
+  CHECK_THROWS_WITH_AS(
+      Tensor<float>({int64_t{1} << 25, int64_t{1} << 25}),
+      doctest::Contains(
+          "cannot allocate 4503599627370496 bytes for shape [33554432, 33554432] on cpu"),
+      Error);
+  // A model configured that large fails the same way, naming the tensor's shape.
+  CHECK_THROWS_AS(
+      Gpt2<float>(TransformerConfig::gpt2(int64_t{1} << 30, 16, 1, 2, int64_t{1} << 30)), Error);
+}
+
 TEST_CASE("Tensor: zero-initialised, aligned, flat access checked") {
   Tensor<float> t(Shape{3, 5});
   CHECK(t.numel() == 15);

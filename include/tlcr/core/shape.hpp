@@ -24,6 +24,7 @@ struct Shape {
       TLCR_CHECK(size >= 0, "Shape: negative size ", size);
       dims[rank++] = size;
     }
+    check_element_count();
   }
 
   int64_t operator[](int axis) const {
@@ -49,8 +50,10 @@ struct Shape {
   }
   // Same shape with the leading axis resized.
   Shape with_leading(int64_t size) const {
+    TLCR_CHECK(size >= 0, "Shape: negative size ", size);
     Shape resized = *this;
     resized.dims[0] = size;
+    resized.check_element_count();
     return resized;
   }
   // A shape of rank+1 with `size` prepended.
@@ -60,6 +63,8 @@ struct Shape {
     outer.rank = rank + 1;
     outer.dims[0] = size;
     for (int i = 0; i < rank; ++i) outer.dims[i + 1] = dims[i];
+    TLCR_CHECK(size >= 0, "Shape: negative size ", size);
+    outer.check_element_count();
     return outer;
   }
 
@@ -74,6 +79,16 @@ struct Shape {
     std::string text = "[";
     for (int i = 0; i < rank; ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
     return text + "]";
+  }
+
+ private:
+  // Absurd sizes (a corrupt config, a typo) would overflow numel() and then the byte count; they
+  // are refused here, where the shape is made, with the shape in the message.
+  void check_element_count() const {
+    int64_t count = 1;
+    for (int i = 0; i < rank; ++i)
+      TLCR_CHECK(!__builtin_mul_overflow(count, dims[i], &count), "Shape: ", str(),
+                 " has more elements than an int64 can count");
   }
 };
 

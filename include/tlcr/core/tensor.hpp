@@ -17,6 +17,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <span>
@@ -195,11 +196,20 @@ class Tensor {
   friend struct detail::TensorAccess;
   struct Uninitialized {};
   static std::size_t storage_bytes(const Shape& shape) {
-    return std::max<int64_t>(shape.numel(), 1) * sizeof(T);
+    const auto count = static_cast<std::size_t>(std::max<int64_t>(shape.numel(), 1));
+    TLCR_CHECK(count <= std::numeric_limits<std::size_t>::max() / sizeof(T), "Tensor: shape ",
+               shape.str(), " needs more bytes than a size_t can count");
+    return count * sizeof(T);
   }
   Tensor(const Shape& shape, Uninitialized) : shape_(shape) {
     const std::size_t bytes = storage_bytes(shape);
-    T* memory = static_cast<T*>(Memory::allocate(bytes));
+    T* memory = nullptr;
+    try {
+      memory = static_cast<T*>(Memory::allocate(bytes));
+    } catch (const std::bad_alloc&) {  // say which tensor, not just "std::bad_alloc"
+      detail::fail("Tensor: cannot allocate ", bytes, " bytes for shape ", shape.str(), " on ",
+                   Device::name);
+    }
     storage_ = std::shared_ptr<T[]>(memory, [bytes](T* p) { Memory::release(p, bytes); });
     data_ = memory;
   }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tlcr/models/config.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -56,7 +57,7 @@ inline TransformerConfig config_from_json(const nlohmann::json& j,
   auto need = [&](const char* key) -> const nlohmann::json& {
     if (!j.contains(key)) detail::fail(where, ": missing field '", key, "'");
     if (!j[key].is_number())
-      detail::fail(where, ": field '", key, "': expected a number, found ", j[key].dump());
+      detail::fail(where, ": field '", key, "': expected a number, found ", describe_json(j[key]));
     return j[key];
   };
   const std::string type = j.value("model_type", std::string("gpt2"));

@@ -41,6 +41,7 @@
 
 #include "tlcr/core/tensor.hpp"
 #include "tlcr/io/atomic_file.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -199,11 +200,9 @@ template <class... Parts>
   tlcr::detail::fail("safetensors file '", file, "': ", parts...);
 }
 
-// A JSON value as text for an error message, cut short when long.
+// A JSON value described for an error message (never dumped whole: it may be nested deeply).
 inline std::string brief(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
+  return describe_json(value);
 }
 
 // A JSON value as a non-negative int64, or an error naming `what` (e.g. "shape[1] of tensor 'x'").

@@ -41,6 +41,7 @@
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/rlhf/reward_data.hpp"
+#include "tlcr/text/json_describe.hpp"
 #include "tlcr/train/example_loop.hpp"
 
 namespace tlcr {
@@ -389,7 +390,7 @@ inline std::optional<ScoreNormalization> read_score_normalization(
   const std::string where = (dir / "config.json").string() + ": field 'tlcr_reward.normalization'";
   TLCR_CHECK(j.is_object() && j.contains("mean") && j["mean"].is_number() && j.contains("std") &&
                  j["std"].is_number(),
-             where, ": expected {\"mean\": number, \"std\": number}, found ", j.dump());
+             where, ": expected {\"mean\": number, \"std\": number}, found ", describe_json(j));
   ScoreNormalization norm{j["mean"].get<double>(), j["std"].get<double>()};
   TLCR_CHECK(norm.stddev > 0, where, ": std must be positive, found ", norm.stddev);
   return norm;

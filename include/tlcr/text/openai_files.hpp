@@ -28,6 +28,7 @@
 #include "tlcr/config.hpp"
 #include "tlcr/text/bpe.hpp"
 #include "tlcr/text/byte_alphabet.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -116,7 +117,7 @@ inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_
     if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
         value.get<std::int64_t>() > kMaxTokenId)
       fail(vocab_name, ": token '", key, "': expected an integer id in [0, ", kMaxTokenId,
-           "], found ", value.dump());
+           "], found ", describe_json(value));
     const TokenId id = TokenId(value.get<std::int64_t>());
     if (const auto [it, inserted] = key_by_id.emplace(id, key); !inserted)
       fail(vocab_name, ": tokens '", it->second, "' and '", key, "' share id ", id);

@@ -26,6 +26,7 @@
 #include "tlcr/config.hpp"
 #include "tlcr/text/bpe.hpp"
 #include "tlcr/text/byte_alphabet.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -85,7 +86,7 @@ inline TokenId id_value(const nlohmann::json& value, std::string_view source,
   if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
       value.get<std::int64_t>() > kMaxTokenId)
     fail(source, ": ", where, ": expected a token id in [0, ", kMaxTokenId, "], found ",
-         value.dump());
+         describe_json(value));
   return TokenId(value.get<std::int64_t>());
 }
 
@@ -99,7 +100,7 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
   if (format != "tlcr-bpe") fail(source, ": field 'format' is '", format, "', expected 'tlcr-bpe'");
   const nlohmann::json& version = detail::required_field(json, "version", source);
   if (version != kTokenizerFileVersion)
-    fail(source, ": field 'version' is ", version.dump(), ", this build reads version ",
+    fail(source, ": field 'version' is ", describe_json(version), ", this build reads version ",
          kTokenizerFileVersion);
 
   BpeSpec spec;
@@ -135,7 +136,7 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
     const nlohmann::json& merge = merges[rank];
     const std::string where = "merges[" + std::to_string(rank) + "]";
     if (!merge.is_array() || merge.size() != 2)
-      fail(source, ": ", where, ": expected [left id, right id], found ", merge.dump());
+      fail(source, ": ", where, ": expected [left id, right id], found ", describe_json(merge));
     spec.merges.emplace_back(detail::id_value(merge[0], source, where),
                              detail::id_value(merge[1], source, where));
   }

@@ -29,6 +29,7 @@
 
 #include "tlcr/optim/adamw.hpp"
 #include "tlcr/optim/schedule.hpp"
+#include "tlcr/text/json_describe.hpp"
 #include "tlcr/train/batches.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
@@ -128,7 +129,7 @@ inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
                      const char* expected) {
     const bool present = state.is_object() && state.contains(key);
     TLCR_CHECK(present && (state[key].*is_kind)(), file.string(), ": field '", key, "': expected ",
-               expected, ", found ", present ? state[key].dump() : "nothing");
+               expected, ", found ", present ? describe_json(state[key]) : "nothing");
   };
   require("step", &nlohmann::json::is_number_integer, "an integer");
   require("order", &nlohmann::json::is_object, "an object");
@@ -137,8 +138,8 @@ inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
     const nlohmann::json& saved = state["settings"];
     if (!saved.contains(key) || saved[key] != value)
       detail::fail("resuming from '", dir.string(), "': setting '", key, "' was ",
-                   saved.contains(key) ? saved[key].dump() : std::string("(missing)"),
-                   ", this run has ", value.dump());
+                   saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
+                   ", this run has ", describe_json(value));
   }
   return state;
 }

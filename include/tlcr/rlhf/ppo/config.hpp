@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tlcr/config.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -244,19 +245,21 @@ inline PpoConfig apply_ppo_config_json(PpoConfig config, const nlohmann::json& j
     using Member = std::decay_t<decltype(member)>;
     const std::string field = std::string(where) + ": field '" + name + "'";
     if constexpr (std::is_same_v<Member, KlEstimator>) {
-      TLCR_CHECK(value.is_string(), field, ": expected a string, found ", value.dump());
+      TLCR_CHECK(value.is_string(), field, ": expected a string, found ", describe_json(value));
       member = kl_estimator_from_name(value.get<std::string>(), field);
     } else if constexpr (std::is_same_v<Member, bool>) {
-      TLCR_CHECK(value.is_boolean(), field, ": expected true or false, found ", value.dump());
+      TLCR_CHECK(value.is_boolean(), field, ": expected true or false, found ",
+                 describe_json(value));
       member = value.get<bool>();
     } else if constexpr (std::is_integral_v<Member>) {
-      TLCR_CHECK(value.is_number_integer(), field, ": expected an integer, found ", value.dump());
+      TLCR_CHECK(value.is_number_integer(), field, ": expected an integer, found ",
+                 describe_json(value));
       if constexpr (std::is_unsigned_v<Member>)
         TLCR_CHECK(value.get<int64_t>() >= 0 || value.is_number_unsigned(), field,
-                   ": expected a non-negative integer, found ", value.dump());
+                   ": expected a non-negative integer, found ", describe_json(value));
       member = value.get<Member>();
     } else {
-      TLCR_CHECK(value.is_number(), field, ": expected a number, found ", value.dump());
+      TLCR_CHECK(value.is_number(), field, ": expected a number, found ", describe_json(value));
       member = value.get<Member>();
     }
   });

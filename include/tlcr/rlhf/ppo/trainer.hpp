@@ -55,6 +55,7 @@
 #include "tlcr/rlhf/ppo/losses.hpp"
 #include "tlcr/rlhf/ppo/rollout.hpp"
 #include "tlcr/rlhf/ppo/samples.hpp"
+#include "tlcr/text/json_describe.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
 #include "tlcr/train/train_step.hpp"
@@ -309,8 +310,8 @@ class PpoTrainer {
         continue;
       if (!saved.contains(key) || saved[key] != value)
         detail::fail("resuming from ", dir.string(), ": setting '", key, "' was ",
-                     saved.contains(key) ? saved[key].dump() : std::string("(missing)"),
-                     ", this run has ", value.dump());
+                     saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
+                     ", this run has ", describe_json(value));
     }
   }
 
