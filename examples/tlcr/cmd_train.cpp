@@ -148,8 +148,8 @@ void run_logprobs(const LogprobsArgs& a) {
       nlohmann::json record;
       try {
         record = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error&) {
-        detail::fail(where, ": expected a JSON object, found malformed JSON");
+      } catch (const nlohmann::json::exception& e) {  // malformed, or a number such as 1e999
+        detail::fail(where, ": expected a JSON object, found malformed JSON: ", e.what());
       }
       std::vector<int32_t> tokens;
       if (record.contains("text") && record["text"].is_string()) {

@@ -170,7 +170,9 @@ TEST_CASE("a custom schema validates through jsonl_schema_error") {
                        doctest::Contains("must match the length of 'absent'"), Error);
 }
 
-TEST_CASE("writing replaces the file atomically, invalid UTF-8 becomes U+FFFD, missing files are errors") {
+TEST_CASE(
+    "writing replaces the file atomically, invalid UTF-8 becomes U+FFFD, missing files are "
+    "errors") {
   const fs::path dir = jsonl_dir();
   const fs::path file = dir / "out" / "prompts.jsonl";
   write_jsonl(file, std::vector<PromptRecord>{{"old"}});
@@ -179,7 +181,8 @@ TEST_CASE("writing replaces the file atomically, invalid UTF-8 becomes U+FFFD, m
   // Sampled text can stop inside a multi-byte character: such bytes are written as U+FFFD and
   // the file still reads back.
   write_jsonl(file, std::vector<PromptRecord>{{"fine"}, {"bad \xFF byte"}});
-  CHECK(testing::read_file(file) == "{\"prompt\":\"fine\"}\n{\"prompt\":\"bad \xEF\xBF\xBD byte\"}\n");
+  CHECK(testing::read_file(file) ==
+        "{\"prompt\":\"fine\"}\n{\"prompt\":\"bad \xEF\xBF\xBD byte\"}\n");
   CHECK(read_jsonl<PromptRecord>(file).records.size() == 2);
   int entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(file.parent_path())) ++entries;
@@ -192,4 +195,19 @@ TEST_CASE("writing replaces the file atomically, invalid UTF-8 becomes U+FFFD, m
   CHECK_THROWS_WITH_AS(read_jsonl<PromptRecord>(dir / "absent.jsonl"),
                        doctest::Contains("cannot open '"), Error);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a number JSON cannot hold is a bad line like any other: named, and skippable") {
+  const std::string text = "{\"prompt\": \"a\"}\n{\"prompt\": 1e999}\n{\"prompt\": \"b\"}\n";
+  {
+    std::istringstream in(text);
+    CHECK_THROWS_WITH_AS(read_jsonl<PromptRecord>(in, "data.jsonl"),
+                         doctest::Contains("data.jsonl:2: a value the JSON reader rejects"), Error);
+  }
+  std::istringstream in(text);
+  const auto read = read_jsonl<PromptRecord>(in, "data.jsonl", OnBadRecord::Skip);
+  REQUIRE(read.records.size() == 2);
+  CHECK(read.records[1].prompt == "b");
+  REQUIRE(read.warnings.size() == 1);
+  CHECK(read.warnings[0].rfind("data.jsonl:2: ", 0) == 0);
 }

@@ -63,9 +63,9 @@ TEST_CASE("every JSON reader reports a value nested 100k deep as an error") {
     nlohmann::json config = to_json(TransformerConfig::gpt2(50, 32, 2, 2, 16));
     config["n_embd"] = nlohmann::json::parse(deep_array());
     const std::string message = error_of([&] { config_from_json(config, "deep/config.json"); });
-    CHECK(
-        message.find("deep/config.json: field 'n_embd': expected a number, found an array of 1") !=
-        std::string::npos);
+    CHECK(message.find(
+              "deep/config.json: field 'n_embd': expected an integer, found an array of 1") !=
+          std::string::npos);
   }
   SUBCASE("safetensors header") {
     const std::string header =
@@ -102,4 +102,21 @@ TEST_CASE("every JSON reader reports a value nested 100k deep as an error") {
     CHECK(message.find("prompts.jsonl:1: field 'prompt': expected a string, found an object") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("a number JSON cannot hold (1e999) is an error about the file, in every reader") {
+  const testing::ScratchDir dir("json_1e999");
+  const auto tokenizer = dir.write("tokenizer.json", R"({"format": "tlcr-bpe", "version": 1e999})");
+  CHECK_THROWS_WITH_AS(load_tokenizer(tokenizer),
+                       doctest::Contains("tokenizer.json: not valid JSON"), Error);
+  const auto vocab = dir.write("vocab.json", R"({"a": 1e999})");
+  const auto merges = dir.write("merges.txt", "#version: 0.2\n");
+  CHECK_THROWS_WITH_AS(load_gpt2_tokenizer(vocab, merges),
+                       doctest::Contains("vocab.json: not valid JSON"), Error);
+  const std::string header = R"({"x": {"dtype": "F32", "shape": [1e999], "data_offsets": [0, 4]}})";
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  const auto weights = dir.write("w.safetensors", file + header + std::string(4, '\0'));
+  CHECK_THROWS_WITH_AS(safetensors::read_header(weights),
+                       doctest::Contains("the header is not valid JSON"), Error);
 }

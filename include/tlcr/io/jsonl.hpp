@@ -19,6 +19,7 @@
 #include <istream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -185,17 +186,24 @@ JsonlReadResult<Record> read_jsonl(std::istream& in, const std::string& source,
     if (!line.empty() && line.back() == '\r') line.pop_back();                     // CRLF files
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
 
+    // Every way a line can be bad is a problem of that line: --skip-bad skips it, and the error
+    // names the file and line.
     std::string problem;
-    nlohmann::json parsed;
+    std::optional<Record> record;
     try {
-      parsed = nlohmann::json::parse(line);
+      const nlohmann::json parsed = nlohmann::json::parse(line);
       problem = jsonl_schema_error(parsed, schema);
+      if (problem.empty()) record = JsonlTraits<Record>::from_json(parsed);
     } catch (const nlohmann::json::parse_error& error) {
       problem = "expected a JSON object, found malformed JSON (error at byte " +
                 std::to_string(error.byte) + ")";
+    } catch (const nlohmann::json::exception& error) {  // a number such as 1e999, a nested type
+      problem = std::string("a value the JSON reader rejects: ") + error.what();
+    } catch (const Error& error) {  // a record type's own checks
+      problem = error.what();
     }
-    if (problem.empty()) {
-      result.records.push_back(JsonlTraits<Record>::from_json(parsed));
+    if (record) {
+      result.records.push_back(std::move(*record));
       continue;
     }
     std::string message = source + ":" + std::to_string(line_number) + ": " + problem;
@@ -220,7 +228,8 @@ JsonlReadResult<Record> read_jsonl(const std::filesystem::path& path,
 // can end inside a multi-byte character (byte-level BPE); invalid bytes are written as U+FFFD.
 template <class Record>
 std::string to_jsonl_line(const Record& record) {
-  return JsonlTraits<Record>::to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return JsonlTraits<Record>::to_json(record).dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace);
 }
 
 // Writes every record, replacing the file atomically (readers see the old or the new file).

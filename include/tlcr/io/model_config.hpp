@@ -6,6 +6,7 @@
 // (io/model_dir.hpp).
 #pragma once
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -54,48 +55,76 @@ inline nlohmann::json to_json(const TransformerConfig& c) {
 // Reads config.json; `where` names the file in error messages.
 inline TransformerConfig config_from_json(const nlohmann::json& j,
                                           const std::string& where = "config.json") {
-  auto need = [&](const char* key) -> const nlohmann::json& {
-    if (!j.contains(key)) detail::fail(where, ": missing field '", key, "'");
-    if (!j[key].is_number())
-      detail::fail(where, ": field '", key, "': expected a number, found ", describe_json(j[key]));
-    return j[key];
+  TLCR_CHECK(j.is_object(), where, ": expected a JSON object, found ", describe_json(j));
+  // Each field is read with its type checked, so a wrong type is an error naming the field (never
+  // nlohmann-json's own exception, and never a float silently truncated to a size).
+  auto wrong = [&](const char* key, const char* expected) {
+    detail::fail(where, ": field '", key, "': expected ", expected, ", found ",
+                 describe_json(j[key]));
   };
-  const std::string type = j.value("model_type", std::string("gpt2"));
+  auto need = [&](const char* key) -> int64_t {
+    if (!j.contains(key)) detail::fail(where, ": missing field '", key, "'");
+    if (!j[key].is_number_integer()) wrong(key, "an integer");
+    return j[key].get<int64_t>();
+  };
+  auto integer_or = [&](const char* key, int64_t fallback) -> int64_t {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number_integer()) wrong(key, "an integer");
+    return j[key].get<int64_t>();
+  };
+  auto number_or = [&](const char* key, double fallback) -> double {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number()) wrong(key, "a number");
+    return j[key].get<double>();
+  };
+  auto flag_or = [&](const char* key, bool fallback) -> bool {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_boolean()) wrong(key, "true or false");
+    return j[key].get<bool>();
+  };
+  auto text_or = [&](const char* key, const char* fallback) -> std::string {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_string()) wrong(key, "a string");
+    return j[key].get<std::string>();
+  };
+  const std::string type = text_or("model_type", "gpt2");
   TransformerConfig c;
   if (type == "gpt2") {
     c.architecture = Architecture::Gpt2;
-    c.vocab_size = need("vocab_size").get<int64_t>();
-    c.context_length = need("n_positions").get<int64_t>();
-    c.width = need("n_embd").get<int64_t>();
-    c.layers = need("n_layer").get<int64_t>();
-    c.heads = need("n_head").get<int64_t>();
-    c.norm_epsilon = j.value("layer_norm_epsilon", 1e-5);
-    if (j.contains("n_inner") && j["n_inner"].is_number())
-      c.mlp_hidden = j["n_inner"].get<int64_t>();
-    c.tied_embeddings = j.value("tie_word_embeddings", true);
-    const std::string activation = j.value("activation_function", std::string("gelu_new"));
+    c.vocab_size = need("vocab_size");
+    c.context_length = need("n_positions");
+    c.width = need("n_embd");
+    c.layers = need("n_layer");
+    c.heads = need("n_head");
+    c.norm_epsilon = number_or("layer_norm_epsilon", 1e-5);
+    c.mlp_hidden = integer_or("n_inner", c.mlp_hidden);  // null in GPT-2's own config: 4 · width
+    c.tied_embeddings = flag_or("tie_word_embeddings", true);
+    const std::string activation = text_or("activation_function", "gelu_new");
     if (activation != "gelu_new" && activation != "gelu_pytorch_tanh" && activation != "gelu")
       detail::fail(where, ": field 'activation_function': expected gelu_new, found ", activation);
   } else if (type == "llama") {
     c.architecture = Architecture::Llama;
-    c.vocab_size = need("vocab_size").get<int64_t>();
-    c.context_length = need("max_position_embeddings").get<int64_t>();
-    c.width = need("hidden_size").get<int64_t>();
-    c.mlp_hidden = need("intermediate_size").get<int64_t>();
-    c.layers = need("num_hidden_layers").get<int64_t>();
-    c.heads = need("num_attention_heads").get<int64_t>();
-    if (j.value("num_key_value_heads", c.heads) != c.heads)
+    c.vocab_size = need("vocab_size");
+    c.context_length = need("max_position_embeddings");
+    c.width = need("hidden_size");
+    c.mlp_hidden = need("intermediate_size");
+    c.layers = need("num_hidden_layers");
+    c.heads = need("num_attention_heads");
+    if (integer_or("num_key_value_heads", c.heads) != c.heads)
       detail::fail(where,
                    ": field 'num_key_value_heads': grouped-query attention is not supported");
-    c.norm_epsilon = j.value("rms_norm_eps", 1e-6);
-    c.rope_theta = j.value("rope_theta", 10000.0);
-    c.tied_embeddings = j.value("tie_word_embeddings", false);
+    c.norm_epsilon = number_or("rms_norm_eps", 1e-6);
+    c.rope_theta = number_or("rope_theta", 10000.0);
+    c.tied_embeddings = flag_or("tie_word_embeddings", false);
   } else {
     detail::fail(where, ": field 'model_type': expected \"gpt2\" or \"llama\", found \"", type,
                  "\"");
   }
-  auto token = [&](const char* key) {
-    return j.contains(key) && j[key].is_number_integer() ? j[key].get<int32_t>() : -1;
+  auto token = [&](const char* key) {  // absent, null or not an id (a list in some configs): none
+    if (!j.contains(key) || !j[key].is_number_integer()) return int32_t{-1};
+    const int64_t id = j[key].get<int64_t>();
+    if (id < 0 || id > std::numeric_limits<int32_t>::max()) wrong(key, "a token id");
+    return static_cast<int32_t>(id);
   };
   c.bos_token = token("bos_token_id"), c.eos_token = token("eos_token_id"),
   c.pad_token = token("pad_token_id");

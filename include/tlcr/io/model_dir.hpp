@@ -13,6 +13,7 @@
 // Not here: the tokenizer format (text/tokenizer_json.hpp), training state (train/checkpoint.hpp).
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "tlcr/io/safetensors.hpp"
 #include "tlcr/io/tokenizer_file.hpp"
 #include "tlcr/models/transformer.hpp"
+#include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
 
@@ -35,12 +37,27 @@ inline nlohmann::json heads_to_json(const HeadConfig& h) {
           {"token_classes", h.token_classes},
           {"sequence_score", h.sequence_score}};
 }
-inline HeadConfig heads_from_json(const nlohmann::json& j) {
+// `where` names the field in errors, e.g. "<dir>/config.json: field 'tlcr_heads'".
+inline HeadConfig heads_from_json(const nlohmann::json& j,
+                                  const std::string& where = "field 'tlcr_heads'") {
+  TLCR_CHECK(j.is_object(), where, ": expected an object, found ", describe_json(j));
+  auto flag = [&](const char* key, bool fallback) {
+    if (!j.contains(key)) return fallback;
+    TLCR_CHECK(j[key].is_boolean(), where, ": '", key, "': expected true or false, found ",
+               describe_json(j[key]));
+    return j[key].get<bool>();
+  };
   HeadConfig h;
-  h.lm = j.value("lm", true);
-  h.value = j.value("value", false);
-  h.token_classes = j.value("token_classes", int64_t{0});
-  h.sequence_score = j.value("sequence_score", false);
+  h.lm = flag("lm", true);
+  h.value = flag("value", false);
+  h.sequence_score = flag("sequence_score", false);
+  if (j.contains("token_classes")) {
+    const nlohmann::json& classes = j["token_classes"];
+    TLCR_CHECK(classes.is_number_integer() && classes.get<int64_t>() >= 0, where,
+               ": 'token_classes': expected a non-negative integer, found ",
+               describe_json(classes));
+    h.token_classes = classes.get<int64_t>();
+  }
   return h;
 }
 
@@ -50,7 +67,7 @@ inline nlohmann::json read_json_file(const std::filesystem::path& path) {
   TLCR_CHECK(in.good(), "cannot open '", path.string(), "'");
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // malformed, or a number such as 1e999
     detail::fail(path.string(), ": invalid JSON: ", e.what());
   }
 }
@@ -87,7 +104,9 @@ inline std::pair<TransformerConfig, HeadConfig> read_model_config(
   const auto path = dir / "config.json";
   const nlohmann::json j = read_json_file(path);
   const HeadConfig heads =
-      j.contains("tlcr_heads") ? heads_from_json(j["tlcr_heads"]) : HeadConfig{};
+      j.contains("tlcr_heads")
+          ? heads_from_json(j["tlcr_heads"], path.string() + ": field 'tlcr_heads'")
+          : HeadConfig{};
   return {config_from_json(j, path.string()), heads};
 }
 
@@ -124,9 +143,14 @@ void load_weights(Transformer<T, Arch, D>& model, const std::filesystem::path& d
       detail::fail("loading ", dir.string(), ": parameter '", p.name, "' ", p.shape.str(),
                    " is missing from model.safetensors");
     }
-    flat.slice(p.offset, p.offset + p.numel())
-        .reshape(p.shape)
-        .copy_from(file.tensor(name, p.shape));
+    const Tensor<T>& stored = file.tensor(name, p.shape);
+    // A NaN or infinite weight would surface only far downstream, as NaN log-probs and rewards.
+    const T* values = stored.data();
+    for (int64_t i = 0; i < stored.numel(); ++i)
+      if (!std::isfinite(values[i]))
+        detail::fail("loading ", dir.string(), ": tensor '", name, "' ", p.shape.str(), " holds ",
+                     values[i], " at flat index ", i, "; weights must be finite");
+    flat.slice(p.offset, p.offset + p.numel()).reshape(p.shape).copy_from(stored);
     used.insert(name);
   }
   for (const std::string& name : file.names()) {

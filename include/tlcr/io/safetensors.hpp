@@ -272,7 +272,7 @@ inline Json parse_json_without_duplicates(const std::string& text, const std::st
   Json header;
   try {
     header = Json::parse(text, watch_keys);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // malformed, or a number such as 1e999
     fail_in(file, "the header is not valid JSON: ", error.what());
   }
   if (!duplicate.empty()) fail_in(file, "the header repeats the key '", duplicate, "'");

@@ -29,7 +29,7 @@ inline BpeTokenizer load_tokenizer(const std::filesystem::path& path) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // malformed, or a number such as 1e999
     detail::fail(path.string(), ": not valid JSON: ", error.what());
   }
   return tokenizer_from_json(json, path.string());

@@ -100,7 +100,7 @@ inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_
   nlohmann::json vocab;
   try {
     vocab = nlohmann::json::parse(detail::read_whole_file(vocab_json_path, "load_gpt2_tokenizer"));
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // malformed, or a number such as 1e999
     fail(vocab_name, ": not valid JSON: ", error.what());
   }
   if (!vocab.is_object())
