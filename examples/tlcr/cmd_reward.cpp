@@ -87,6 +87,7 @@ struct DiscriminatorArgs {
 };
 
 void run_train_discriminator(const DiscriminatorArgs& a) {
+  check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto records = read_labels(a.labels).records;
   TLCR_CHECK(records.size() >= 2, a.labels.string(), ": need at least 2 label records, found ",
@@ -125,6 +126,7 @@ struct RewardModelArgs {
 };
 
 void run_train_reward_model(const RewardModelArgs& a) {
+  check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto records = read_jsonl<PreferenceRecord>(a.preferences).records;
   TLCR_CHECK(records.size() >= 2, a.preferences.string(), ": need at least 2 pairs, found ",

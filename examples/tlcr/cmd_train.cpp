@@ -39,6 +39,7 @@ struct PretrainArgs {
 };
 
 void run_pretrain(const PretrainArgs& a) {
+  check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer);
   std::vector<int32_t> stream = corpus_stream(a.corpus, tokenizer);
   // The last 5% of the stream, at least one window of context + 1 tokens, is held out for the eval
@@ -56,6 +57,7 @@ void run_pretrain(const PretrainArgs& a) {
   TransformerConfig config = a.size.config(tokenizer.vocab_size());
   config.bos_token = tokenizer.bos_id(), config.eos_token = tokenizer.eos_id(), config.pad_token = tokenizer.pad_id();
   LmTrainOptions options = a.train;
+  options.settings = {{"batch", a.batch}, {"seed", a.seed}, {"context", a.size.context}};
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   auto train = [&](auto model) {
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
@@ -76,6 +78,7 @@ struct SftArgs {
 };
 
 void run_sft(const SftArgs& a) {
+  check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   auto records = read_jsonl<SftRecord>(a.data).records;
   TLCR_CHECK(records.size() >= 2, a.data.string(), ": need at least 2 records, found ", records.size());
@@ -91,6 +94,7 @@ void run_sft(const SftArgs& a) {
       eval.push_back(make_sequence_batch(std::span(eval_rows).subspan(i, std::min<std::size_t>(a.batch, eval_rows.size() - i)),
                                          context, tokenizer.pad_id()));
     LmTrainOptions options = a.train;
+    options.settings = {{"batch", a.batch}, {"seed", a.seed}};
     if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
     save_model(a.out, model, tokenizer);

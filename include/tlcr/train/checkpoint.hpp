@@ -4,8 +4,9 @@
 //   config.json, model.safetensors   the model (io/model_dir.hpp), loadable on its own
 //   optimizer.safetensors            AdamW moments m, v (metadata: step)
 //   trainer_state.json               step counters, batcher and RNG states, anything else the loop keeps
-// It is written to "<dir>.tmp" and then swapped in, so a crash while saving leaves the previous
-// checkpoint intact ("last good checkpoint survives").
+// It is written to "<dir>.tmp" and then swapped in (dir → "<dir>.old", tmp → dir), so a crash
+// while saving leaves the previous checkpoint intact ("last good checkpoint survives"); a crash
+// between the two renames leaves only "<dir>.old", which recover_directory puts back.
 // Not here: what the trainer stores in trainer_state.json (train/lm_trainer.hpp, rlhf/ppo.hpp).
 #pragma once
 
@@ -29,16 +30,28 @@ inline BatcherState batcher_state_from_json(const nlohmann::json& j) {
   return s;
 }
 
+// After a crash between replace_directory's two renames `dir` is gone and "<dir>.old" holds the
+// last complete checkpoint: it is renamed back. A half-written "<dir>.tmp" is left for
+// replace_directory to clear.
+inline void recover_directory(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  const fs::path old = dir.string() + ".old";
+  if (!fs::exists(dir) && fs::is_directory(old)) fs::rename(old, dir);
+}
+
 // Replaces `dir` by a freshly written one: write(tmp) fills "<dir>.tmp", which then takes dir's place.
 template <class Writer>
 void replace_directory(const std::filesystem::path& dir, Writer&& write) {
   namespace fs = std::filesystem;
   const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  recover_directory(dir);
   fs::remove_all(tmp);
-  write(tmp);
+  write(tmp);  // its files are synced to disk as they are written (write_file_atomically)
+  sync_to_disk(tmp);
   fs::remove_all(old);
   if (fs::exists(dir)) fs::rename(dir, old);
   fs::rename(tmp, dir);
+  sync_to_disk(dir.has_parent_path() ? dir.parent_path() : fs::path("."));
   fs::remove_all(old);
 }
 
@@ -62,6 +75,7 @@ void save_checkpoint(const std::filesystem::path& dir, const Transformer<T, Arch
 template <class T, class Arch, class D>
 nlohmann::json load_checkpoint(const std::filesystem::path& dir, Transformer<T, Arch, D>& model,
                                AdamW<T, D>& optimizer) {
+  recover_directory(dir);
   load_weights(model, dir);
   const SafetensorsFile<T> file = safetensors::read<T>(dir / "optimizer.safetensors");
   const Shape flat{model.params().numel()};

@@ -118,6 +118,7 @@ inline nlohmann::json example_loop_settings(const ExampleLoopOptions& o, int64_t
 inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
                                               const nlohmann::json& settings) {
   namespace fs = std::filesystem;
+  recover_directory(dir);
   const fs::path file = dir / "trainer_state.json";
   TLCR_CHECK(fs::is_directory(dir), "resuming from '", dir.string(),
              "': expected a checkpoint directory, found ",
@@ -199,7 +200,7 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
     result.before = evaluate();
   }
   const int64_t first_step = result.steps;
-  MetricsLog metrics(options.metrics_path, /*append=*/resuming);
+  MetricsLog metrics(options.metrics_path, /*append=*/resuming, resuming ? first_step : -1);
   ProgressLine progress(options.label, total, options.progress);
   auto checkpoint = [&](int64_t step) {
     if (options.checkpoint_dir.empty()) return;

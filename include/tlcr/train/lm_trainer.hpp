@@ -38,7 +38,27 @@ struct LmTrainOptions {
   int64_t stop_after = 0;  // >0: stop (and checkpoint) after this step, as if interrupted
   bool progress = true;
   std::string label = "train";
+  // The caller's own settings (batch size, seed, …), saved in checkpoints and checked on resume
+  // with the trainer's: a resumed run must be the run that stopped.
+  nlohmann::json settings = nlohmann::json::object();
 };
+
+namespace detail {
+// What must not change between a run and its resumption.
+inline nlohmann::json lm_train_settings(const LmTrainOptions& o) {
+  nlohmann::json settings{{"steps", o.steps},
+                          {"grad_accum", o.grad_accum},
+                          {"lr", o.lr},
+                          {"min_lr", o.min_lr},
+                          {"warmup_steps", o.warmup_steps},
+                          {"weight_decay", o.weight_decay},
+                          {"beta1", o.beta1},
+                          {"beta2", o.beta2},
+                          {"grad_clip", o.grad_clip}};
+  settings.update(o.settings);
+  return settings;
+}
+}  // namespace detail
 
 struct LmTrainReport {
   int64_t steps = 0;
@@ -81,21 +101,41 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
   // Short runs (tests, smoke runs) get a warmup shorter than the run itself.
   const CosineSchedule schedule{options.lr, options.min_lr,
                                 std::min(options.warmup_steps, options.steps - 1), options.steps};
+  const nlohmann::json settings = detail::lm_train_settings(options);
   int64_t first_step = 0;
-  if (!options.resume_from.empty()) {
+  const bool resuming = !options.resume_from.empty();
+  if (resuming) {
     const nlohmann::json state = load_checkpoint(options.resume_from, model, optimizer);
-    first_step = state.at("step").get<int64_t>();
-    batcher.set_state(batcher_state_from_json(state.at("batcher")));
+    const std::string where = (options.resume_from / "trainer_state.json").string();
+    try {
+      // Checkpoints written before settings were saved have none to compare.
+      if (state.contains("settings"))
+        for (const auto& [key, value] : settings.items()) {
+          const nlohmann::json& saved = state.at("settings");
+          if (!saved.contains(key) || saved[key] != value)
+            detail::fail("resuming from '", options.resume_from.string(), "': setting '", key,
+                         "' was ", saved.contains(key) ? describe_json(saved[key]) : "(missing)",
+                         ", this run has ", describe_json(value));
+        }
+      first_step = state.at("step").get<int64_t>();
+      batcher.set_state(batcher_state_from_json(state.at("batcher")));
+    } catch (const nlohmann::json::exception& e) {
+      detail::fail(where, ": ", e.what());
+    }
+    TLCR_CHECK(first_step >= 0 && first_step <= options.steps, where, ": step ", first_step,
+               " is outside this run's 0…", options.steps);
   }
-  MetricsLog metrics(options.metrics_path, /*append=*/!options.resume_from.empty());
+  MetricsLog metrics(options.metrics_path, resuming, resuming ? first_step : -1);
   ProgressLine progress(options.label, options.steps, options.progress);
   auto checkpoint = [&](int64_t step) {
     if (options.checkpoint_dir.empty()) return;
-    save_checkpoint(options.checkpoint_dir, model, optimizer,
-                    {{"step", step}, {"batcher", to_json(batcher.state())}});
+    save_checkpoint(
+        options.checkpoint_dir, model, optimizer,
+        {{"step", step}, {"batcher", to_json(batcher.state())}, {"settings", settings}});
   };
 
   LmTrainReport report;
+  report.steps = first_step;  // a finished run resumed stays finished: no step runs, none is lost
   Stopwatch clock, window;
   int64_t window_tokens = 0, total_tokens = 0;
   for (int64_t step = first_step; step < options.steps; ++step) {

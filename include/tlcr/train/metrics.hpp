@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tlcr/config.hpp"
+#include "tlcr/io/atomic_file.hpp"
 
 namespace tlcr {
 
@@ -21,9 +22,15 @@ class MetricsLog {
  public:
   MetricsLog() = default;  // disabled: log() does nothing
   // Opens `path` for appending (truncating first unless `append`); empty path disables logging.
-  explicit MetricsLog(const std::filesystem::path& path, bool append = false) {
+  // A resumed run passes the step (`key`: "step", "iteration") its checkpoint was taken at:
+  // records logged after it, by the run that stopped, are dropped, since the resumed run logs
+  // those steps again.
+  explicit MetricsLog(const std::filesystem::path& path, bool append = false,
+                      int64_t resumed_at = -1, const char* key = "step") {
     if (path.empty()) return;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    if (append && resumed_at >= 0 && std::filesystem::exists(path))
+      drop_records_after(path, resumed_at, key);
     out_.open(path, append ? std::ios::app : std::ios::trunc);
     TLCR_CHECK(out_.good(), "cannot open metrics file '", path.string(), "'");
   }
@@ -35,6 +42,20 @@ class MetricsLog {
   }
 
  private:
+  static void drop_records_after(const std::filesystem::path& path, int64_t resumed_at,
+                                 const char* key) {
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const bool later = record.is_object() && record.contains(key) &&
+                         record[key].is_number_integer() && record[key].get<int64_t>() > resumed_at;
+      if (!later) kept += line + '\n';
+    }
+    in.close();
+    write_file_atomically(path, kept);
+  }
+
   std::ofstream out_;
 };
 
@@ -42,9 +63,12 @@ class MetricsLog {
 inline std::string format_duration(double seconds) {
   const long total = seconds < 0 ? 0 : static_cast<long>(seconds + 0.5);
   char text[32];
-  if (total >= 3600) std::snprintf(text, sizeof text, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
-  else if (total >= 60) std::snprintf(text, sizeof text, "%ldm%02lds", total / 60, total % 60);
-  else std::snprintf(text, sizeof text, "%lds", total);
+  if (total >= 3600)
+    std::snprintf(text, sizeof text, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
+  else if (total >= 60)
+    std::snprintf(text, sizeof text, "%ldm%02lds", total / 60, total % 60);
+  else
+    std::snprintf(text, sizeof text, "%lds", total);
   return text;
 }
 

@@ -219,6 +219,7 @@ class PpoTrainer {
 
   // Restores everything save() wrote.
   void resume(const std::filesystem::path& dir) {
+    recover_directory(dir);
     const nlohmann::json state = read_json_file(dir / "trainer_state.json");
     check_resumable_config(state.at("config"), dir);
     TLCR_CHECK(std::filesystem::exists(dir / "critic") == (models_.critic != nullptr), dir.string(),
@@ -242,7 +243,8 @@ class PpoTrainer {
   PpoReport train(const PpoRunOptions& run = {}) {
     if (!run.resume_from.empty()) resume(run.resume_from);
     const bool append = !run.resume_from.empty();
-    MetricsLog metrics(run.metrics_path, append), samples(run.samples_path, append);
+    MetricsLog metrics(run.metrics_path, append, append ? iteration_ : -1, "iteration"),
+        samples(run.samples_path, append, append ? iteration_ : -1, "iteration");
     ProgressLine progress(run.label, config_.iterations, run.progress);
     const int64_t first = iteration_;
     Stopwatch clock;
