@@ -42,3 +42,43 @@ expect_error("pretrain on a corpus shorter than two windows" "it needs at least 
 expect_error("pretrain with --context 0" "--context must be positive, got 0"
              pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json
              --out ${WORK}/model --context 0 --layers 1 --width 16 --heads 2)
+
+# A tiny model to run the model commands with.
+execute_process(COMMAND ${TLCR} pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json
+                        --out ${WORK}/model --context 16 --layers 1 --width 16 --heads 2 --steps 2
+                        --batch 2
+                RESULT_VARIABLE status OUTPUT_QUIET ERROR_QUIET)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "check_cli_errors: pretraining the tiny model failed with ${status}")
+endif()
+file(WRITE ${WORK}/empty.jsonl "\n")
+expect_error("generate on an empty prompts file" "expected at least one record, found none"
+             generate --model ${WORK}/model --prompts ${WORK}/empty.jsonl --out ${WORK}/out.jsonl)
+expect_error("score on an empty file" "expected at least one record, found none"
+             score --reward random --data ${WORK}/empty.jsonl --out ${WORK}/out.jsonl
+             --tokenizer ${WORK}/tokenizer.json)
+
+# A label record whose ids fall outside the vocabulary is named by its file line, not by its
+# place in the shuffled training split.
+set(revisions "")
+foreach(i RANGE 3)
+  string(APPEND revisions "{\"prompt\": \"the cat ${i}\", \"chosen\": \"sat on the mat\", "
+         "\"rejected\": \"ran to the park\", \"revised\": \"sat to the park\"}\n")
+endforeach()
+file(WRITE ${WORK}/revisions.jsonl "${revisions}")
+execute_process(COMMAND ${TLCR} label --revisions ${WORK}/revisions.jsonl
+                        --tokenizer ${WORK}/tokenizer.json --out ${WORK}/labels.jsonl
+                RESULT_VARIABLE status OUTPUT_QUIET ERROR_QUIET)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "check_cli_errors: tlcr label failed with ${status}")
+endif()
+file(STRINGS ${WORK}/labels.jsonl label_lines)
+list(GET label_lines 2 third)
+string(REGEX REPLACE "\"rejected_ids\": *\\[[0-9]+" "\"rejected_ids\":[99999" third "${third}")
+list(REMOVE_AT label_lines 2)
+list(INSERT label_lines 2 "${third}")
+list(JOIN label_lines "\n" labels)
+file(WRITE ${WORK}/labels.jsonl "${labels}\n")
+expect_error("a label id outside the vocabulary" "labels.jsonl:3: field 'rejected_ids': token 99999"
+             train-discriminator --sft ${WORK}/model --labels ${WORK}/labels.jsonl
+             --out ${WORK}/discriminator)

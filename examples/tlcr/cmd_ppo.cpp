@@ -54,7 +54,7 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   const ChatFormat chat;
   TokenSequences prompts;
   int64_t longest = 0;
-  for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records) {
+  for (const PromptRecord& record : require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
     prompts.push_back(chat.encode_prompt(tokenizer, record.prompt));
     longest = std::max<int64_t>(longest, prompts.back().size());
   }
@@ -140,7 +140,7 @@ EvalResult run_eval_with(const EvalArgs& a, const BpeTokenizer& tokenizer,
 void run_eval(const EvalArgs& a) {
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.policy);
   std::vector<std::string> prompts;
-  for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records) {
+  for (const PromptRecord& record : require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
     if (a.limit > 0 && static_cast<int64_t>(prompts.size()) == a.limit) break;
     prompts.push_back(record.prompt);
   }

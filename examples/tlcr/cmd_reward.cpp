@@ -63,7 +63,7 @@ void run_label(const LabelArgs& a) {
       read_jsonl<RevisionRecord>(a.revisions, a.skip_bad ? OnBadRecord::Skip : OnBadRecord::Fail);
   for (const std::string& warning : read.warnings)
     std::fprintf(stderr, "skipped %s\n", warning.c_str());
-  const auto labelled = label_revisions(tokenizer, read.records);
+  const auto labelled = label_revisions(tokenizer, require_records(read.records, a.revisions));
   write_labels(a.out, labelled);
   const LabelCounts c = count_labels(labelled);
   std::printf(
@@ -89,9 +89,14 @@ struct DiscriminatorArgs {
 void run_train_discriminator(const DiscriminatorArgs& a) {
   check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
-  const auto records = read_labels(a.labels).records;
+  const auto read = read_labels(a.labels);
+  const auto& records = read.records;
   TLCR_CHECK(records.size() >= 2, a.labels.string(), ": need at least 2 label records, found ",
              records.size());
+  // Every record is checked against the tokenizer here, in file order, so that a bad one is
+  // named by its line (after the shuffled split only its index there would be known).
+  for (std::size_t i = 0; i < records.size(); ++i)
+    make_discriminator_example(tokenizer, records[i], {}, a.labels.string() + ":" + std::to_string(read.lines[i]));
   const auto [train_records, held_records] = split_held_out(records, a.eval_fraction, a.seed);
   const auto train = make_discriminator_examples(tokenizer, train_records);
   const auto held_out = make_discriminator_examples(tokenizer, held_records);
@@ -207,7 +212,7 @@ struct ScoreArgs {
 void run_score(const ScoreArgs& a) {
   const BpeTokenizer tokenizer = a.reward.open();
   const AnyTokenReward reward = a.reward.reward(tokenizer);
-  const auto records = read_jsonl<SftRecord>(a.data).records;
+  const auto records = require_records(read_jsonl<SftRecord>(a.data).records, a.data);
   const std::vector<TokenRewardView> views = view_rewards(reward, tokenizer, records);
   write_reward_views_jsonl(a.out, views);
   if (!a.html.empty()) write_reward_views_html(a.html, views, "tlcr score: " + reward.name());

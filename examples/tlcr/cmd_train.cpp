@@ -113,7 +113,7 @@ struct GenerateArgs {
 void run_generate(const GenerateArgs& a) {
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   const ChatFormat chat;
-  const auto prompts = read_jsonl<PromptRecord>(a.prompts).records;
+  const auto prompts = require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts);
   std::vector<SftRecord> out;
   with_model_dir(a.model, std::nullopt, [&](auto& model) {
     GenerationOptions options = a.generation;
@@ -166,6 +166,7 @@ void run_logprobs(const LogprobsArgs& a) {
       } else {
         detail::fail(where, ": field 'text' (or 'prompt' and 'response'): expected strings, found ", line.substr(0, 80));
       }
+      TLCR_CHECK(!tokens.empty(), where, ": expected some text to score, found none (and no BOS)");
       TLCR_CHECK(static_cast<int64_t>(tokens.size()) <= model.config().context_length, where, ": ",
                  tokens.size(), " tokens exceed the context length ", model.config().context_length);
       const int64_t T = tokens.size();
@@ -177,6 +178,7 @@ void run_logprobs(const LogprobsArgs& a) {
       lines_out += nlohmann::json{{"tokens", tokens}, {"logprobs", logprobs}}.dump() + "\n";
     }
   });
+  TLCR_CHECK(!lines_out.empty(), a.data.string(), ": expected at least one record, found none");
   write_file_atomically(a.out, lines_out);
 }
 

@@ -50,4 +50,14 @@ inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& bat
   command.add_option("--resume", o.resume_from, "checkpoint directory to continue from");
 }
 
+// The records read from an input file, which must hold at least one: an empty file (or one whose
+// every line was skipped as bad) is an error, not an empty output and exit status 0.
+template <class Records>
+const Records& require_records(const Records& records, const fs::path& path) {
+  TLCR_CHECK(!records.empty(), path.string(),
+             ": expected at least one record, found none (the file is empty, or every line was "
+             "blank or skipped as bad)");
+  return records;
+}
+
 }  // namespace tlcr::cli

@@ -211,3 +211,10 @@ TEST_CASE("a number JSON cannot hold is a bad line like any other: named, and sk
   REQUIRE(read.warnings.size() == 1);
   CHECK(read.warnings[0].rfind("data.jsonl:2: ", 0) == 0);
 }
+
+TEST_CASE("each record carries its file line, blank and skipped lines counted") {
+  std::istringstream in("{\"prompt\": \"a\"}\n\n{\"prompt\": 3}\n{\"prompt\": \"b\"}\n");
+  const auto read = read_jsonl<PromptRecord>(in, "data.jsonl", OnBadRecord::Skip);
+  REQUIRE(read.records.size() == 2);
+  CHECK(read.lines == std::vector<int64_t>{1, 4});
+}

@@ -170,6 +170,7 @@ enum class OnBadRecord {
 template <class Record>
 struct JsonlReadResult {
   std::vector<Record> records;
+  std::vector<int64_t> lines;         // the file line of each record (1-based), for messages
   std::vector<std::string> warnings;  // one per skipped record, "file:line: message"
   int64_t skipped() const { return static_cast<int64_t>(warnings.size()); }
 };
@@ -204,6 +205,7 @@ JsonlReadResult<Record> read_jsonl(std::istream& in, const std::string& source,
     }
     if (record) {
       result.records.push_back(std::move(*record));
+      result.lines.push_back(line_number);
       continue;
     }
     std::string message = source + ":" + std::to_string(line_number) + ": " + problem;
