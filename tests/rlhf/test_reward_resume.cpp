@@ -295,8 +295,8 @@ TEST_CASE("a NaN loss stops the run naming the last good checkpoint, which survi
     Gpt2<float> model = resume_tiny_reward_model(5);
     model.params().get("h.0.mlp.c_fc.weight").value()[3] = NAN;
     CHECK_THROWS_WITH_AS(train_reward_model(model, pairs, {}, kResumeEnds, options),
-                         doctest::Contains("loss became nan at step 0; stopped. There is no "
-                                           "checkpoint yet"),
+                         // the sign of a NaN is not specified: "nan" or "-nan"
+                         doctest::Contains("nan at step 0; stopped. There is no checkpoint yet"),
                          Error);
     CHECK_FALSE(fs::exists(dir.path / "ckpt"));
   }
