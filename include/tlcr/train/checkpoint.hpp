@@ -30,6 +30,17 @@ inline BatcherState batcher_state_from_json(const nlohmann::json& j) {
   return s;
 }
 
+// Fails naming the first of `settings` that the run checkpointed in `dir` had set differently
+// (`saved`): a resumed run must be the run that stopped.
+inline void check_resumed_settings(const nlohmann::json& saved, const nlohmann::json& settings,
+                                   const std::filesystem::path& dir) {
+  for (const auto& [key, value] : settings.items())
+    if (!saved.contains(key) || saved[key] != value)
+      detail::fail("resuming from '", dir.string(), "': setting '", key, "' was ",
+                   saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
+                   ", this run has ", describe_json(value));
+}
+
 // After a crash between replace_directory's two renames `dir` is gone and "<dir>.old" holds the
 // last complete checkpoint: it is renamed back. A half-written "<dir>.tmp" is left for
 // replace_directory to clear.

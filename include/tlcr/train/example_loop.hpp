@@ -135,13 +135,7 @@ inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
   require("step", &nlohmann::json::is_number_integer, "an integer");
   require("order", &nlohmann::json::is_object, "an object");
   require("settings", &nlohmann::json::is_object, "an object");
-  for (const auto& [key, value] : settings.items()) {
-    const nlohmann::json& saved = state["settings"];
-    if (!saved.contains(key) || saved[key] != value)
-      detail::fail("resuming from '", dir.string(), "': setting '", key, "' was ",
-                   saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
-                   ", this run has ", describe_json(value));
-  }
+  check_resumed_settings(state["settings"], settings, dir);
   return state;
 }
 }  // namespace detail

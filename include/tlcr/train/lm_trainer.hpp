@@ -110,13 +110,7 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
     try {
       // Checkpoints written before settings were saved have none to compare.
       if (state.contains("settings"))
-        for (const auto& [key, value] : settings.items()) {
-          const nlohmann::json& saved = state.at("settings");
-          if (!saved.contains(key) || saved[key] != value)
-            detail::fail("resuming from '", options.resume_from.string(), "': setting '", key,
-                         "' was ", saved.contains(key) ? describe_json(saved[key]) : "(missing)",
-                         ", this run has ", describe_json(value));
-        }
+        check_resumed_settings(state.at("settings"), settings, options.resume_from);
       first_step = state.at("step").get<int64_t>();
       batcher.set_state(batcher_state_from_json(state.at("batcher")));
     } catch (const nlohmann::json::exception& e) {

@@ -305,16 +305,10 @@ class PpoTrainer {
 
   // The saved config must equal ours, except for keys that do not change the numbers.
   void check_resumable_config(const nlohmann::json& saved, const std::filesystem::path& dir) const {
-    const nlohmann::json current = to_json(config_);
-    for (const auto& [key, value] : current.items()) {
-      if (key == "iterations" || key == "sample_every" || key == "sample_rows" ||
-          key == "checkpoint_every")
-        continue;
-      if (!saved.contains(key) || saved[key] != value)
-        detail::fail("resuming from ", dir.string(), ": setting '", key, "' was ",
-                     saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
-                     ", this run has ", describe_json(value));
-    }
+    nlohmann::json current = to_json(config_);
+    for (const char* key : {"iterations", "sample_every", "sample_rows", "checkpoint_every"})
+      current.erase(key);
+    check_resumed_settings(saved, current, dir);
   }
 
   // Throws naming the row and token of x's first non-finite entry, at flat index i (first_non_finite);
