@@ -93,13 +93,14 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   const auto& records = read.records;
   TLCR_CHECK(records.size() >= 2, a.labels.string(), ": need at least 2 label records, found ",
              records.size());
-  // Every record is checked against the tokenizer here, in file order, so that a bad one is
-  // named by its line (after the shuffled split only its index there would be known).
+  // Examples are made (and checked against the tokenizer) in file order, so that a bad record is
+  // named by its line; the split depends only on the count and the seed.
+  std::vector<DiscriminatorExample> examples;
+  examples.reserve(records.size());
   for (std::size_t i = 0; i < records.size(); ++i)
-    make_discriminator_example(tokenizer, records[i], {}, a.labels.string() + ":" + std::to_string(read.lines[i]));
-  const auto [train_records, held_records] = split_held_out(records, a.eval_fraction, a.seed);
-  const auto train = make_discriminator_examples(tokenizer, train_records);
-  const auto held_out = make_discriminator_examples(tokenizer, held_records);
+    examples.push_back(
+        make_discriminator_example(tokenizer, records[i], {}, a.labels.string() + ":" + std::to_string(read.lines[i])));
+  const auto [train, held_out] = split_held_out(examples, a.eval_fraction, a.seed);
   DiscriminatorTrainOptions options = a.train;
   options.labels = a.hard_labels ? LabelMode::Hard : LabelMode::Soft;
   options.seed = a.seed;
