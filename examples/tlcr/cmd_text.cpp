@@ -1,6 +1,6 @@
 // examples/tlcr/cmd_text.cpp — `tlcr tokenizer train` and `tlcr tokenizer encode`.
-// encode reads tlcr's own tokenizer.json, a directory of GPT-2 files (vocab.json + merges.txt,
-// or encoder.json + vocab.bpe), or a *.tiktoken rank file.
+// encode reads every tokenizer open_tokenizer knows (io/tokenizer_file.hpp): tlcr's and Hugging
+// Face's tokenizer.json, GPT-2's files, *.tiktoken rank files, and directories holding them.
 #include <iostream>
 #include <iterator>
 
@@ -29,20 +29,6 @@ void run_train(TrainArgs& a) {
   std::printf("tokenizer: %d tokens -> %s\n", tokenizer.vocab_size(), a.out.string().c_str());
 }
 
-// Any supported tokenizer file or directory.
-BpeTokenizer open_any_tokenizer(const fs::path& path, const std::string& pretokenizer) {
-  if (fs::is_directory(path)) {
-    if (fs::exists(path / "vocab.json") && fs::exists(path / "merges.txt"))
-      return load_gpt2_tokenizer(path / "vocab.json", path / "merges.txt");
-    if (fs::exists(path / "encoder.json") && fs::exists(path / "vocab.bpe"))
-      return load_gpt2_tokenizer(path / "encoder.json", path / "vocab.bpe");
-    return find_tokenizer(path);
-  }
-  if (path.extension() == ".tiktoken")
-    return load_tiktoken(path, pretokenizer_from_name(pretokenizer.empty() ? "cl100k" : pretokenizer), {});
-  return find_tokenizer(path);
-}
-
 struct EncodeArgs {
   fs::path tokenizer;
   std::string pretokenizer;
@@ -50,7 +36,9 @@ struct EncodeArgs {
 };
 
 void run_encode(const EncodeArgs& a) {
-  const BpeTokenizer tokenizer = open_any_tokenizer(a.tokenizer, a.pretokenizer);
+  const BpeTokenizer tokenizer =
+      a.pretokenizer.empty() ? open_tokenizer(a.tokenizer)
+                             : open_tokenizer(a.tokenizer, pretokenizer_from_name(a.pretokenizer));
   const std::string text = a.text ? *a.text : std::string(std::istreambuf_iterator<char>(std::cin), {});
   std::printf("%s\n", nlohmann::json(tokenizer.encode(text)).dump().c_str());
 }
@@ -72,8 +60,8 @@ void add_text_commands(CLI::App& app) {
   {
     static EncodeArgs a;
     CLI::App* c = group->add_subcommand("encode", "Print the token ids of --text (or stdin) as a JSON array");
-    c->add_option("--tokenizer", a.tokenizer, "tokenizer.json, a GPT-2 directory, or a .tiktoken file")->required()->check(CLI::ExistingPath);
-    c->add_option("--pretokenizer", a.pretokenizer, "gpt2 or cl100k (for .tiktoken files)")->check(CLI::IsMember({"gpt2", "cl100k"}));
+    c->add_option("--tokenizer", a.tokenizer, "a tokenizer.json (tlcr or Hugging Face), GPT-2 files, a .tiktoken file, or a directory with one")->required()->check(CLI::ExistingPath);
+    c->add_option("--pretokenizer", a.pretokenizer, "gpt2 or cl100k (for a .tiktoken file whose name is not a known encoding)")->check(CLI::IsMember({"gpt2", "cl100k"}));
     c->add_option("--text", a.text, "text to encode (default: stdin)");
     c->callback([] { run_encode(a); });
   }

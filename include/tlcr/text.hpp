@@ -8,6 +8,7 @@
 #include "tlcr/text/bpe_train.hpp"
 #include "tlcr/text/byte_alphabet.hpp"
 #include "tlcr/text/chat.hpp"
+#include "tlcr/text/hf_tokenizer_json.hpp"
 #include "tlcr/text/json_describe.hpp"
 #include "tlcr/text/openai_files.hpp"
 #include "tlcr/text/pretokenizer.hpp"

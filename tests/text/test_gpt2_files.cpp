@@ -6,8 +6,13 @@
 // The expected ids below were produced by the reference JavaScript encoders of the npm packages
 // gpt-3-encoder 1.1.4 (GPT-2) and gpt-tokenizer 4.0.0 (cl100k_base); TestPlans.txt, shipped with
 // gpt-tokenizer 2.1.1, adds 256 more samples across four encodings.
+// Hugging Face tokenizer.json files of GPT-2, Mistral 7B (SentencePiece-style BPE with byte
+// fallback, as in Llama 2) and Llama 3, from npm @lenml/tokenizer-*, are checked against the test
+// cases of mistral-tokenizer-js and llama3-tokenizer-js, whose expected ids their authors took
+// from the reference tokenizers (SentencePiece, tiktoken).
 #include <doctest/doctest.h>
 #include <tlcr/io/tokenizer_file.hpp>
+#include <tlcr/text/hf_tokenizer_json.hpp>
 #include <tlcr/text/openai_files.hpp>
 
 #include "text_testing.hpp"
@@ -233,4 +238,121 @@ TEST_CASE("GPT-2 and cl100k survive our JSON format") {
   save_tokenizer(*cl100k, dir.path / "cl100k.json");
   check_known(load_tokenizer(dir.path / "gpt2.json"), gpt2_known);
   check_known(load_tokenizer(dir.path / "cl100k.json"), cl100k_known);
+}
+
+// ---- Hugging Face tokenizer.json ----------------------------------------------------------------
+
+namespace {
+
+// A tokenizer of the hub, opened from its directory as every command opens it.
+const BpeTokenizer* hub(const std::string& model) {
+  static std::map<std::string, std::unique_ptr<BpeTokenizer>> loaded;
+  if (loaded.count(model) == 0) {
+    const auto path = data_file("hf/" + model + "/tokenizer.json");
+    if (!path) return nullptr;
+    loaded[model] = std::make_unique<BpeTokenizer>(open_tokenizer(path->parent_path()));
+  }
+  return loaded[model].get();
+}
+
+struct GoldenCase {
+  std::string text;
+  Ids ids;
+};
+
+std::vector<GoldenCase> golden(const std::string& model) {
+  const auto path = data_file("hf/" + model + "_golden.json");
+  if (!path) return {};
+  std::vector<GoldenCase> cases;
+  for (const auto& entry : nlohmann::json::parse(detail::read_whole_file(*path, "golden")))
+    cases.push_back({entry.at("text").get<std::string>(), entry.at("ids").get<Ids>()});
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("GPT-2's Hugging Face tokenizer.json encodes like its merge files") {
+  const BpeTokenizer* merges = gpt2();
+  const BpeTokenizer* hf = hub("gpt2");
+  if (merges == nullptr || hf == nullptr) return;
+  CHECK(hf->vocab_size() == 50257);
+  CHECK(hf->eos_id() == 50256);
+  check_known(*hf, gpt2_known);
+  Rng rng(107);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::string text = trial % 2 == 0 ? testing::random_text(rng, 50)
+                                            : testing::random_bytes(rng, rng.uniform_int(300));
+    REQUIRE(hf->encode(text) == merges->encode(text));
+  }
+}
+
+TEST_CASE("Mistral's tokenizer.json (Llama 2-style BPE with byte fallback) gives the reference ids") {
+  const BpeTokenizer* llama2 = hub("mistral");
+  const std::vector<GoldenCase> cases = golden("mistral");
+  if (llama2 == nullptr || cases.empty()) return;
+  CHECK(llama2->vocab_size() == 32000);
+  CHECK(llama2->spec().units == BpeUnits::characters);
+  CHECK(llama2->bos_id() == 1);
+  CHECK(llama2->eos_id() == 2);
+  CHECK(cases.size() >= 10);
+  for (const GoldenCase& c : cases) {
+    CAPTURE(c.text);
+    // The reference adds BOS (id 1) in front; our encode leaves it to the caller.
+    REQUIRE(c.ids.front() == 1);
+    const Ids expected(c.ids.begin() + 1, c.ids.end());
+    CHECK(llama2->encode_with_special_tokens(c.text) == expected);
+    CHECK(llama2->decode(expected) == c.text);
+  }
+  CHECK(llama2->encode_with_special_tokens("<s>Hi</s>") == Ids{1, 15359, 2});
+  CHECK(llama2->encode("") == Ids{});
+}
+
+TEST_CASE("Llama 3's tokenizer.json (byte-level, cl100k pattern, ignore_merges) gives the reference ids") {
+  const BpeTokenizer* llama3 = hub("llama3");
+  const std::vector<GoldenCase> cases = golden("llama3");
+  if (llama3 == nullptr || cases.empty()) return;
+  CHECK(llama3->vocab_size() == 128256);
+  CHECK(llama3->pretokenizer() == Pretokenizer::cl100k);
+  CHECK(llama3->spec().whole_pieces_first);
+  CHECK(llama3->bos_id() == 128000);
+  CHECK(cases.size() >= 10);
+  int checked = 0;
+  for (const GoldenCase& c : cases) {
+    CAPTURE(c.text);
+    // The test cases are Llama 3.1's, whose <|eom_id|> is a reserved token of this Llama 3 file.
+    if (c.text.find("<|eom_id|>") != std::string::npos && !llama3->special_token_id("<|eom_id|>"))
+      continue;
+    ++checked;
+    // Hugging Face's encode, like the reference, maps special-token text to its id.
+    CHECK(llama3->encode_with_special_tokens(c.text) == c.ids);
+    CHECK(llama3->decode(c.ids) == c.text);
+  }
+  CHECK(checked + 1 >= int(cases.size()));
+}
+
+TEST_CASE("hub tokenizers round-trip random text and survive our JSON format") {
+  const BpeTokenizer* llama2 = hub("mistral");
+  const BpeTokenizer* llama3 = hub("llama3");
+  if (llama2 == nullptr || llama3 == nullptr) return;
+  const testing::ScratchDir dir("hub_tokenizers");
+  save_tokenizer(*llama2, dir.path / "llama2.json");
+  save_tokenizer(*llama3, dir.path / "llama3.json");
+  const BpeTokenizer llama2_again = open_tokenizer(dir.path / "llama2.json");
+  const BpeTokenizer llama3_again = open_tokenizer(dir.path / "llama3.json");
+  Rng rng(109);
+  for (int trial = 0; trial < 100; ++trial) {
+    const std::string text = testing::random_text(rng, 40);
+    CAPTURE(text);
+    const Ids ids2 = llama2->encode(text), ids3 = llama3->encode(text);
+    REQUIRE(llama2->decode(ids2) == text);
+    REQUIRE(llama3->decode(ids3) == text);
+    REQUIRE(llama2_again.encode(text) == ids2);
+    REQUIRE(llama3_again.encode(text) == ids3);
+    // Random bytes (invalid UTF-8): byte fallback and byte-level BPE both keep every byte.
+    const std::string bytes = testing::random_bytes(rng, rng.uniform_int(200));
+    REQUIRE(llama3->decode(llama3->encode(bytes)) == bytes);
+    const Ids fallback = llama2->encode(bytes);
+    REQUIRE(llama2->decode(fallback) == bytes);
+    REQUIRE(llama2_again.encode(bytes) == fallback);
+  }
 }

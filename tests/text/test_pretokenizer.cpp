@@ -88,8 +88,15 @@ TEST_CASE("invalid UTF-8 bytes count as punctuation-like characters") {
 }
 
 TEST_CASE("pretokenizer names round-trip and unknown names are rejected") {
-  for (const Pretokenizer kind : {Pretokenizer::gpt2, Pretokenizer::cl100k})
+  for (const Pretokenizer kind : {Pretokenizer::gpt2, Pretokenizer::cl100k, Pretokenizer::none})
     CHECK(pretokenizer_from_name(pretokenizer_name(kind)) == kind);
   CHECK_THROWS_WITH_AS(pretokenizer_from_name("o200k"),
-                       "unknown pre-tokenizer 'o200k' (expected \"gpt2\" or \"cl100k\")", Error);
+                       "unknown pre-tokenizer 'o200k' (expected \"gpt2\", \"cl100k\" or \"none\")",
+                       Error);
+}
+
+TEST_CASE("the none pre-tokenizer keeps the whole text as one piece") {
+  CHECK(split("Hello, world!\n  12345", Pretokenizer::none) ==
+        std::vector<std::string>{"Hello, world!\n  12345"});
+  CHECK(split("", Pretokenizer::none).empty());
 }

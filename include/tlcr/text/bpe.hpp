@@ -1,21 +1,31 @@
-// tlcr/text/bpe.hpp — a byte-level BPE tokenizer: encode bytes to token ids and back.
+// tlcr/text/bpe.hpp — a BPE tokenizer: encode bytes to token ids and back.
 //
 // A tokenizer is a BpeSpec (plain data: token bytes, merge priorities, special tokens, the
 // pre-tokenizer) checked and indexed by BpeTokenizer. Encoding splits the text into pre-token
-// pieces (pretokenizer.hpp), starts each piece as one token per byte, and repeatedly merges the
+// pieces (pretokenizer.hpp), starts each piece as a sequence of units, and repeatedly merges the
 // adjacent pair with the best (lowest) rank — the leftmost one on a tie — until no pair merges.
-// Every byte has a token, so encode/decode round-trips any byte string, invalid UTF-8 included.
 //
-// Two ranking rules cover the files in the wild:
-//   merge_list  ranks come from an ordered merge list (our trainer; GPT-2's merges.txt). Merge k
-//               joins (left, right) into the token whose bytes are their concatenation.
+// Two kinds of unit cover the BPE files in the wild:
+//   bytes       byte-level BPE (GPT-2, tiktoken, Llama 3): one token per byte. Every byte has a
+//               token, so encode/decode round-trips any byte string, invalid UTF-8 included.
+//   characters  SentencePiece-style BPE (Llama 2): one token per UTF-8 character; a character
+//               without a token becomes the byte-fallback tokens <0xXX> of its bytes (or, without
+//               byte fallback, the unknown token). Spaces are written as U+2581 "▁" and one "▁" is
+//               put before the text (space_marker); decoding undoes both, as SentencePiece does.
+//
+// Two ranking rules:
+//   merge_list  ranks come from an ordered merge list (our trainer; GPT-2's merges.txt; Hugging
+//               Face tokenizer.json). Merge k joins (left, right) into the token whose bytes are
+//               their concatenation. With whole_pieces_first (Hugging Face's ignore_merges, as in
+//               Llama 3) a piece that is itself a token is emitted whole.
 //   token_rank  tiktoken's rule: two adjacent tokens may merge whenever their concatenation is a
 //               token, ranked by that token's id; a piece that is itself a token is emitted whole.
 //
 // Special tokens (BOS, EOS, PAD, <|endoftext|>, ...) have ids but no merges: encode() treats
 // their text as ordinary text, encode_with_special_tokens() maps it to their ids.
 // A BpeTokenizer is immutable after construction; encode and decode may run on many threads.
-// Not here: training (bpe_train.hpp), files (tokenizer_json.hpp, openai_files.hpp).
+// Not here: training (bpe_train.hpp), files (tokenizer_json.hpp, openai_files.hpp,
+// hf_tokenizer_json.hpp).
 #pragma once
 
 #include <algorithm>
@@ -51,6 +61,45 @@ inline MergeRanking merge_ranking_from_name(std::string_view name) {
   detail::fail("unknown merge ranking '", name, "' (expected \"merge_list\" or \"token_rank\")");
 }
 
+// What a piece is made of before any merge (see the file comment).
+enum class BpeUnits { bytes, characters };
+
+inline std::string_view bpe_units_name(BpeUnits units) {
+  return units == BpeUnits::bytes ? "bytes" : "characters";
+}
+
+inline BpeUnits bpe_units_from_name(std::string_view name) {
+  if (name == "bytes") return BpeUnits::bytes;
+  if (name == "characters") return BpeUnits::characters;
+  detail::fail("unknown BPE units '", name, "' (expected \"bytes\" or \"characters\")");
+}
+
+// SentencePiece's space handling: where "▁" is put before the text. `every_segment` puts one
+// before each stretch of text between special tokens (Hugging Face's Prepend normalizer, as in
+// Llama 2's tokenizer.json); `first_segment` only before the text's start (Metaspace with
+// prepend_scheme "first").
+enum class SpaceMarker { none, every_segment, first_segment };
+
+inline std::string_view space_marker_name(SpaceMarker marker) {
+  switch (marker) {
+    case SpaceMarker::none: return "none";
+    case SpaceMarker::every_segment: return "every_segment";
+    case SpaceMarker::first_segment: return "first_segment";
+  }
+  return "?";
+}
+
+inline SpaceMarker space_marker_from_name(std::string_view name) {
+  if (name == "none") return SpaceMarker::none;
+  if (name == "every_segment") return SpaceMarker::every_segment;
+  if (name == "first_segment") return SpaceMarker::first_segment;
+  detail::fail("unknown space marker '", name,
+               "' (expected \"none\", \"every_segment\" or \"first_segment\")");
+}
+
+// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
+inline constexpr std::string_view kSpaceMarkerText = "\xE2\x96\x81";
+
 struct SpecialToken {
   std::string text;  // e.g. "<|endoftext|>"
   TokenId id;
@@ -66,6 +115,15 @@ struct BpeSpec {
   std::vector<std::pair<TokenId, TokenId>> merges;
   std::vector<SpecialToken> special_tokens;  // ids must not be ordinary tokens
   std::string bos, eos, pad;                 // text of the special token in each role; "" = none
+
+  BpeUnits units = BpeUnits::bytes;
+  bool whole_pieces_first = false;  // merge_list: a piece that is a token is emitted whole
+  // characters only: byte_fallback[b] is the id of the ordinary token "<0xBB>" (all 256, or none);
+  // unk is the text of the special token for a character with no token and no fallback.
+  std::vector<TokenId> byte_fallback;
+  std::string unk;
+  bool fuse_unk = true;  // consecutive unknown characters give one unknown token
+  SpaceMarker space_marker = SpaceMarker::none;
 };
 
 namespace detail {
@@ -90,6 +148,7 @@ struct MergeWorkspace {
   struct Part {
     TokenId id;  // -1 once merged into its left neighbour
     int prev, next;
+    int begin;  // offset of the part's first byte in the piece
   };
   struct Candidate {
     std::int32_t rank;
@@ -115,6 +174,7 @@ class BpeTokenizer {
                kMaxTokenId + 1);
     index_tokens();
     index_special_tokens();
+    index_units();
     index_merges();
   }
 
@@ -126,7 +186,7 @@ class BpeTokenizer {
   // Text → ids. Special-token text is encoded as ordinary bytes.
   std::vector<TokenId> encode(std::string_view text) const {
     std::vector<TokenId> ids;
-    encode_ordinary_into(text, ids);
+    encode_ordinary_into(text, /*at_start=*/true, ids);
     return ids;
   }
 
@@ -148,24 +208,32 @@ class BpeTokenizer {
         }
       }
       if (special == nullptr) {
-        encode_ordinary_into(text.substr(pos), ids);
+        encode_ordinary_into(text.substr(pos), pos == 0, ids);
         break;
       }
-      encode_ordinary_into(text.substr(pos, found - pos), ids);
+      encode_ordinary_into(text.substr(pos, found - pos), pos == 0, ids);
       ids.push_back(special->id);
       pos = found + special->text.size();
     }
     return ids;
   }
 
-  // Ids → bytes; a special token contributes its text.
+  // Ids → bytes; a special token contributes its text, a byte-fallback token its byte. With a
+  // space marker, "▁" becomes " " and one leading space is dropped (the one encoding put there).
   std::string decode(std::span<const TokenId> ids) const {
     std::string out;
-    for (const TokenId id : ids) out += token_text(id);
+    for (const TokenId id : ids) {
+      check_id(id);
+      if (byte_of_id_.empty() || byte_of_id_[id] < 0)
+        append_token_text(out, token_text(id));
+      else
+        out += char(byte_of_id_[id]);
+    }
+    if (spec_.space_marker != SpaceMarker::none && out.starts_with(' ')) out.erase(0, 1);
     return out;
   }
 
-  // The bytes of one token (its text for a special token).
+  // The bytes of one token as the vocabulary spells it ("▁the", "<0x0A>"; a special token's text).
   std::string_view token_text(TokenId id) const {
     check_id(id);
     if (kind_by_id_[id] == Kind::ordinary) return *spec_.tokens[id];
@@ -212,48 +280,75 @@ class BpeTokenizer {
     return *special_token_id(text);
   }
 
-  void encode_ordinary_into(std::string_view text, std::vector<TokenId>& out) const {
+  // Decoding's half of the space marker: "▁" → " ".
+  void append_token_text(std::string& out, std::string_view text) const {
+    if (spec_.space_marker == SpaceMarker::none) {
+      out += text;
+      return;
+    }
+    for (std::size_t at; (at = text.find(kSpaceMarkerText)) != std::string_view::npos;) {
+      out.append(text.substr(0, at)).push_back(' ');
+      text.remove_prefix(at + kSpaceMarkerText.size());
+    }
+    out += text;
+  }
+
+  // `at_start`: the text begins the input (not after a special token).
+  void encode_ordinary_into(std::string_view text, bool at_start,
+                            std::vector<TokenId>& out) const {
     detail::MergeWorkspace workspace;
-    for_each_pretoken(text, spec_.pretokenizer,
-                      [&](std::string_view piece) { encode_piece(piece, out, workspace); });
+    const auto encode = [&](std::string_view piece) { encode_piece(piece, out, workspace); };
+    if (spec_.space_marker == SpaceMarker::none || text.empty()) {
+      for_each_pretoken(text, spec_.pretokenizer, encode);
+      return;
+    }
+    // Encoding's half of the space marker: " " → "▁", and one "▁" before the text.
+    std::string marked;
+    if (spec_.space_marker == SpaceMarker::every_segment || at_start) marked = kSpaceMarkerText;
+    for (const char c : text) {
+      if (c == ' ')
+        marked += kSpaceMarkerText;
+      else
+        marked += c;
+    }
+    for_each_pretoken(marked, spec_.pretokenizer, encode);
   }
 
   void encode_piece(std::string_view piece, std::vector<TokenId>& out,
                     detail::MergeWorkspace& workspace) const {
     if (piece.empty()) return;
-    if (piece.size() == 1) {
+    if (spec_.units == BpeUnits::bytes && piece.size() == 1) {
       out.push_back(byte_token_[std::uint8_t(piece[0])]);
       return;
     }
-    if (spec_.ranking == MergeRanking::token_rank) {
+    if (spec_.ranking == MergeRanking::token_rank || spec_.whole_pieces_first) {
       if (const std::optional<TokenId> whole = token_id(piece)) {
         out.push_back(*whole);
         return;
       }
     }
-    // One part per byte in a doubly linked list; a part's index is the offset of its first byte
-    // (a merged part keeps its left part's index). Candidate merges wait in a min-heap ordered
-    // by (rank, position). A popped candidate whose parts have changed since it was pushed is
-    // stale and skipped: merged tokens are longer, so equal ids at one position are equal parts.
+    // One part per unit in a doubly linked list (a merged part keeps its left part's index).
+    // Candidate merges wait in a min-heap ordered by (rank, position). A popped candidate whose
+    // parts have changed since it was pushed is stale and skipped: merged tokens are longer, so
+    // equal ids at one position are equal parts.
     auto& parts = workspace.parts;
     auto& heap = workspace.heap;
-    parts.clear();
+    split_into_units(piece, parts);
     heap.clear();
     const int count = int(piece.size());
-    for (int i = 0; i < count; ++i)
-      parts.push_back({byte_token_[std::uint8_t(piece[i])], i - 1, i + 1 < count ? i + 1 : -1});
 
     const auto consider = [&](int left) {
       const int right = parts[left].next;
       if (right < 0) return;
-      const int end = parts[right].next < 0 ? count : parts[right].next;
+      const int begin = parts[left].begin;
+      const int end = parts[right].next < 0 ? count : parts[parts[right].next].begin;
       const std::optional<detail::Merge> merge =
-          find_merge(parts[left].id, parts[right].id, piece.substr(left, end - left));
+          find_merge(parts[left].id, parts[right].id, piece.substr(begin, end - begin));
       if (!merge) return;
       heap.push_back({merge->rank, left, parts[left].id, parts[right].id, merge->merged});
       std::push_heap(heap.begin(), heap.end(), std::greater<>{});
     };
-    for (int i = 0; i + 1 < count; ++i) consider(i);
+    for (int i = 0; i + 1 < int(parts.size()); ++i) consider(i);
 
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
@@ -273,6 +368,32 @@ class BpeTokenizer {
     for (int i = 0; i >= 0; i = parts[i].next) out.push_back(parts[i].id);
   }
 
+  // The piece's units before any merge, linked in order.
+  void split_into_units(std::string_view piece, std::vector<detail::MergeWorkspace::Part>& parts) const {
+    parts.clear();
+    const auto push = [&](TokenId id, int begin) {
+      const int index = int(parts.size());
+      if (index > 0) parts.back().next = index;
+      parts.push_back({id, index - 1, -1, begin});
+    };
+    if (spec_.units == BpeUnits::bytes) {
+      for (std::size_t i = 0; i < piece.size(); ++i) push(byte_token_[std::uint8_t(piece[i])], int(i));
+      return;
+    }
+    for (std::size_t pos = 0; pos < piece.size();) {
+      const std::size_t length = decode_utf8_at(piece, pos).length;  // an invalid byte: 1
+      if (const std::optional<TokenId> id = token_id(piece.substr(pos, length))) {
+        push(*id, int(pos));
+      } else if (!spec_.byte_fallback.empty()) {
+        for (std::size_t i = pos; i < pos + length; ++i)
+          push(spec_.byte_fallback[std::uint8_t(piece[i])], int(i));
+      } else if (!(spec_.fuse_unk && !parts.empty() && parts.back().id == unk_id_)) {
+        push(unk_id_, int(pos));
+      }
+      pos += length;
+    }
+  }
+
   void index_tokens() {
     const TokenId size = TokenId(spec_.tokens.size());
     kind_by_id_.assign(size, Kind::unused);
@@ -287,6 +408,7 @@ class BpeTokenizer {
                      bytes_to_printable(bytes), "'");
       kind_by_id_[id] = Kind::ordinary;
     }
+    if (spec_.units == BpeUnits::characters) return;  // checked in index_units
     for (int byte = 0; byte < 256; ++byte) {
       const std::optional<TokenId> id = token_id(std::string(1, char(byte)));
       if (!id)
@@ -327,6 +449,43 @@ class BpeTokenizer {
          {std::pair{"bos", &spec_.bos}, std::pair{"eos", &spec_.eos}, std::pair{"pad", &spec_.pad}})
       if (!text->empty() && !special_token_id(*text))
         detail::fail("BpeTokenizer: ", role, " is '", *text, "', which is not a special token");
+  }
+
+  // Checks the settings of character units and the space marker; indexes byte fallback and unk.
+  void index_units() {
+    if (spec_.units == BpeUnits::bytes) {
+      TLCR_CHECK(spec_.byte_fallback.empty() && spec_.unk.empty() &&
+                     spec_.space_marker == SpaceMarker::none,
+                 "BpeTokenizer: byte fallback, an unknown token and the space marker belong to ",
+                 "character units; byte-level BPE needs none of them");
+      return;
+    }
+    TLCR_CHECK(spec_.ranking == MergeRanking::merge_list,
+               "BpeTokenizer: character units take a merge list (token_rank is byte-level)");
+    if (!spec_.byte_fallback.empty()) {
+      TLCR_CHECK(spec_.byte_fallback.size() == 256, "BpeTokenizer: byte fallback needs 256 ids, ",
+                 spec_.byte_fallback.size(), " given");
+      byte_of_id_.assign(kind_by_id_.size(), -1);
+      for (int byte = 0; byte < 256; ++byte) {
+        const TokenId id = spec_.byte_fallback[byte];
+        if (id < 0 || id >= TokenId(spec_.tokens.size()) || !spec_.tokens[id])
+          detail::fail("BpeTokenizer: the byte-fallback token of byte ", byte, " has id ", id,
+                       ", which is not an ordinary token");
+        if (byte_of_id_[id] >= 0)
+          detail::fail("BpeTokenizer: bytes ", byte_of_id_[id], " and ", byte,
+                       " have the same byte-fallback token ", id);
+        byte_of_id_[id] = std::int16_t(byte);
+      }
+    } else {
+      TLCR_CHECK(!spec_.unk.empty(), "BpeTokenizer: character units need byte fallback or an ",
+                 "unknown token, so that every character can be encoded");
+    }
+    if (!spec_.unk.empty()) {
+      const std::optional<TokenId> id = special_token_id(spec_.unk);
+      if (!id)
+        detail::fail("BpeTokenizer: unk is '", spec_.unk, "', which is not a special token");
+      unk_id_ = *id;
+    }
   }
 
   // The merge of two adjacent tokens whose bytes together are `joined`, if they merge.
@@ -373,7 +532,9 @@ class BpeTokenizer {
   std::vector<Kind> kind_by_id_;
   std::vector<std::int32_t> special_index_by_id_;  // index into spec_.special_tokens, or -1
   std::unordered_map<std::string, TokenId, detail::StringHash, std::equal_to<>> id_by_bytes_;
-  TokenId byte_token_[256] = {};
+  TokenId byte_token_[256] = {};           // bytes units: the token of each byte
+  std::vector<std::int16_t> byte_of_id_;  // characters with byte fallback: id → byte, or -1
+  TokenId unk_id_ = -1;
   std::unordered_map<std::uint64_t, detail::Merge> merges_;  // merge_list: pair_key → merge
 };
 

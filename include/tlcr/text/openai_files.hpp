@@ -87,19 +87,19 @@ inline std::optional<std::string> decode_base64(std::string_view text) {
 
 }  // namespace detail
 
-// GPT-2's vocab.json + merges.txt. Keys of vocab.json listed in special_tokens are special (not
-// in the byte alphabet); the first one, if any, is also BOS and EOS, as in GPT-2.
-inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_path,
-                                        const std::filesystem::path& merges_txt_path,
-                                        const std::vector<std::string>& special_tokens = {
-                                            "<|endoftext|>"}) {
+// GPT-2's vocab.json + merges.txt, given as their text; the names prefix every error. Keys of
+// vocab.json listed in special_tokens are special (not in the byte alphabet); the first one, if
+// any, is also BOS and EOS, as in GPT-2.
+inline BpeTokenizer gpt2_tokenizer_from_text(std::string_view vocab_json_text,
+                                             std::string_view merges_text,
+                                             const std::string& vocab_name,
+                                             const std::string& merges_name,
+                                             const std::vector<std::string>& special_tokens = {
+                                                 "<|endoftext|>"}) {
   using detail::fail;
-  const std::string vocab_name = vocab_json_path.string();
-  const std::string merges_name = merges_txt_path.string();
-
   nlohmann::json vocab;
   try {
-    vocab = nlohmann::json::parse(detail::read_whole_file(vocab_json_path, "load_gpt2_tokenizer"));
+    vocab = nlohmann::json::parse(vocab_json_text);
   } catch (const nlohmann::json::exception& error) {  // malformed, or a number such as 1e999
     fail(vocab_name, ": not valid JSON: ", error.what());
   }
@@ -135,7 +135,6 @@ inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_
   }
   if (!spec.special_tokens.empty()) spec.bos = spec.eos = spec.special_tokens.front().text;
 
-  const std::string merges_text = detail::read_whole_file(merges_txt_path, "load_gpt2_tokenizer");
   std::unordered_set<std::uint64_t> seen;  // pair_key of every merge so far
   detail::for_each_line(merges_text, [&](std::size_t line_number, std::string_view line) {
     if (line.empty() || (line_number == 1 && line.starts_with("#version"))) return;
@@ -170,13 +169,26 @@ inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_
   }
 }
 
-// A *.tiktoken rank file with an explicitly given pre-tokenizer and special tokens.
-inline BpeTokenizer load_tiktoken(const std::filesystem::path& path, Pretokenizer pretokenizer,
-                                  std::vector<SpecialToken> special_tokens,
-                                  const std::string& eos = "") {
+// The same, from the files.
+inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_path,
+                                        const std::filesystem::path& merges_txt_path,
+                                        const std::vector<std::string>& special_tokens = {
+                                            "<|endoftext|>"}) {
+  return gpt2_tokenizer_from_text(
+      detail::read_whole_file(vocab_json_path, "load_gpt2_tokenizer"),
+      detail::read_whole_file(merges_txt_path, "load_gpt2_tokenizer"), vocab_json_path.string(),
+      merges_txt_path.string(), special_tokens);
+}
+
+// The text of a *.tiktoken rank file (`name` prefixes every error), with an explicitly given
+// pre-tokenizer and special tokens.
+inline BpeTokenizer tiktoken_from_text(std::string_view text, const std::string& name,
+                                       Pretokenizer pretokenizer,
+                                       std::vector<SpecialToken> special_tokens,
+                                       const std::string& eos = "") {
   using detail::fail;
-  const std::string name = path.string();
-  const std::string text = detail::read_whole_file(path, "load_tiktoken");
+  TLCR_CHECK(pretokenizer != Pretokenizer::none, name,
+             ": tiktoken encodings split with the gpt2 or cl100k pre-tokenizer");
   BpeSpec spec;
   spec.pretokenizer = pretokenizer;
   spec.ranking = MergeRanking::token_rank;
@@ -210,6 +222,14 @@ inline BpeTokenizer load_tiktoken(const std::filesystem::path& path, Pretokenize
   } catch (const Error& error) {
     fail(name, ": ", error.what());
   }
+}
+
+// A *.tiktoken rank file with an explicitly given pre-tokenizer and special tokens.
+inline BpeTokenizer load_tiktoken(const std::filesystem::path& path, Pretokenizer pretokenizer,
+                                  std::vector<SpecialToken> special_tokens,
+                                  const std::string& eos = "") {
+  return tiktoken_from_text(detail::read_whole_file(path, "load_tiktoken"), path.string(),
+                            pretokenizer, std::move(special_tokens), eos);
 }
 
 // A *.tiktoken file of one of OpenAI's named encodings: r50k_base (GPT-2/GPT-3), p50k_base,

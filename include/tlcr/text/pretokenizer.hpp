@@ -8,7 +8,8 @@
 //   cl100k (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}
 //          | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //
-// (gpt2 is also the pattern of r50k_base and p50k_base.) \p{L}, \p{N} and \s are the Unicode
+// (gpt2 is also the pattern of r50k_base and p50k_base; cl100k is also Llama 3's.) A third kind,
+// none, keeps the whole text as one piece (SentencePiece-style BPE, as in Llama 2). \p{L}, \p{N} and \s are the Unicode
 // tables of unicode_tables.hpp (\s = White_Space, as in tiktoken's regex engine); " " is U+0020
 // only. A byte that is not valid UTF-8 counts as one character outside all three classes, so
 // every byte string splits, and the pieces always concatenate back to the input.
@@ -25,16 +26,22 @@
 
 namespace tlcr {
 
-enum class Pretokenizer { gpt2, cl100k };
+enum class Pretokenizer { gpt2, cl100k, none };
 
 inline std::string_view pretokenizer_name(Pretokenizer kind) {
-  return kind == Pretokenizer::gpt2 ? "gpt2" : "cl100k";
+  switch (kind) {
+    case Pretokenizer::gpt2: return "gpt2";
+    case Pretokenizer::cl100k: return "cl100k";
+    case Pretokenizer::none: return "none";
+  }
+  return "?";
 }
 
 inline Pretokenizer pretokenizer_from_name(std::string_view name) {
   if (name == "gpt2") return Pretokenizer::gpt2;
   if (name == "cl100k") return Pretokenizer::cl100k;
-  detail::fail("unknown pre-tokenizer '", name, "' (expected \"gpt2\" or \"cl100k\")");
+  if (name == "none") return Pretokenizer::none;
+  detail::fail("unknown pre-tokenizer '", name, "' (expected \"gpt2\", \"cl100k\" or \"none\")");
 }
 
 namespace detail {
@@ -146,6 +153,10 @@ inline std::size_t match_cl100k(std::string_view text, std::size_t pos) {
 // Calls visit(piece) for every piece of text, in order; the pieces concatenate to text.
 template <class Visit>
 void for_each_pretoken(std::string_view text, Pretokenizer kind, Visit&& visit) {
+  if (kind == Pretokenizer::none) {
+    if (!text.empty()) visit(text);
+    return;
+  }
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = kind == Pretokenizer::gpt2 ? detail::match_gpt2(text, pos)

@@ -10,6 +10,11 @@
 //     "bos": "<|bos|>", "eos": "<|eos|>", "pad": "<|pad|>"   // "" = no such role
 //   }
 //
+// Version 2 adds, for tokenizers read from Hugging Face files (bpe.hpp explains each):
+//     "units": "characters", "whole_pieces_first": true, "byte_fallback": [3, 4, ...],
+//     "unk": "<unk>", "fuse_unk": true, "space_marker": "every_segment"
+// A tokenizer that needs none of them is written as version 1, so older readers still read it.
+//
 // Token bytes are spelled in GPT-2's printable byte alphabet (byte_alphabet.hpp), so the file is
 // valid UTF-8 whatever the bytes; null marks an id that is special or unused. Tokens and merges
 // are written one per line. Reading names the source and the field of any problem.
@@ -30,14 +35,23 @@
 
 namespace tlcr {
 
-inline constexpr int kTokenizerFileVersion = 1;
+inline constexpr int kTokenizerFileVersion = 2;
+
+namespace detail {
+// Whether the spec uses a setting that version 1 of the format cannot express.
+inline bool needs_version_2(const BpeSpec& spec) {
+  return spec.units != BpeUnits::bytes || spec.whole_pieces_first || !spec.byte_fallback.empty() ||
+         !spec.unk.empty() || spec.space_marker != SpaceMarker::none;
+}
+}  // namespace detail
 
 // The JSON text of a tokenizer, tokens and merges one per line.
 inline std::string tokenizer_to_json_text(const BpeTokenizer& tokenizer) {
   const BpeSpec& spec = tokenizer.spec();
   const auto quoted = [](std::string_view text) { return nlohmann::json(text).dump(); };
   std::ostringstream out;
-  out << "{\n  \"format\": \"tlcr-bpe\",\n  \"version\": " << kTokenizerFileVersion << ",\n";
+  const bool version_2 = detail::needs_version_2(spec);
+  out << "{\n  \"format\": \"tlcr-bpe\",\n  \"version\": " << (version_2 ? 2 : 1) << ",\n";
   out << "  \"pretokenizer\": " << quoted(pretokenizer_name(spec.pretokenizer)) << ",\n";
   out << "  \"merge_ranking\": " << quoted(merge_ranking_name(spec.ranking)) << ",\n";
   out << "  \"tokens\": [";
@@ -58,7 +72,16 @@ inline std::string tokenizer_to_json_text(const BpeTokenizer& tokenizer) {
   out << "\n  ],\n";
   out << "  \"bos\": " << quoted(spec.bos) << ",\n";
   out << "  \"eos\": " << quoted(spec.eos) << ",\n";
-  out << "  \"pad\": " << quoted(spec.pad) << "\n}\n";
+  out << "  \"pad\": " << quoted(spec.pad);
+  if (version_2) {
+    out << ",\n  \"units\": " << quoted(bpe_units_name(spec.units));
+    out << ",\n  \"whole_pieces_first\": " << (spec.whole_pieces_first ? "true" : "false");
+    out << ",\n  \"byte_fallback\": " << nlohmann::json(spec.byte_fallback).dump();
+    out << ",\n  \"unk\": " << quoted(spec.unk);
+    out << ",\n  \"fuse_unk\": " << (spec.fuse_unk ? "true" : "false");
+    out << ",\n  \"space_marker\": " << quoted(space_marker_name(spec.space_marker));
+  }
+  out << "\n}\n";
   return out.str();
 }
 
@@ -99,8 +122,8 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
   const std::string format = detail::string_field(json, "format", source);
   if (format != "tlcr-bpe") fail(source, ": field 'format' is '", format, "', expected 'tlcr-bpe'");
   const nlohmann::json& version = detail::required_field(json, "version", source);
-  if (version != kTokenizerFileVersion)
-    fail(source, ": field 'version' is ", describe_json(version), ", this build reads version ",
+  if (version != 1 && version != 2)
+    fail(source, ": field 'version' is ", describe_json(version), ", this build reads versions 1 to ",
          kTokenizerFileVersion);
 
   BpeSpec spec;
@@ -153,6 +176,26 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
   spec.bos = detail::string_field(json, "bos", source);
   spec.eos = detail::string_field(json, "eos", source);
   spec.pad = detail::string_field(json, "pad", source);
+  if (version == 2) {
+    try {
+      spec.units = bpe_units_from_name(detail::string_field(json, "units", source));
+      spec.space_marker =
+          space_marker_from_name(detail::string_field(json, "space_marker", source));
+    } catch (const Error& error) {
+      fail(source, ": ", error.what());
+    }
+    for (const char* key : {"whole_pieces_first", "fuse_unk"})
+      if (!detail::required_field(json, key, source).is_boolean())
+        fail(source, ": field '", key, "': expected true or false, found ", describe_json(json[key]));
+    spec.whole_pieces_first = json["whole_pieces_first"].get<bool>();
+    spec.fuse_unk = json["fuse_unk"].get<bool>();
+    spec.unk = detail::string_field(json, "unk", source);
+    const nlohmann::json& fallback = detail::required_field(json, "byte_fallback", source);
+    if (!fallback.is_array()) fail(source, ": field 'byte_fallback': expected an array of ids");
+    for (std::size_t i = 0; i < fallback.size(); ++i)
+      spec.byte_fallback.push_back(
+          detail::id_value(fallback[i], source, "byte_fallback[" + std::to_string(i) + "]"));
+  }
 
   try {
     return BpeTokenizer(std::move(spec));
