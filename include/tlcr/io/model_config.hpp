@@ -40,7 +40,7 @@ inline nlohmann::json to_json(const TransformerConfig& c) {
          {"intermediate_size", c.hidden()},
          {"num_hidden_layers", c.layers},
          {"num_attention_heads", c.heads},
-         {"num_key_value_heads", c.heads},
+         {"num_key_value_heads", c.key_value_heads()},
          {"rms_norm_eps", c.norm_epsilon},
          {"rope_theta", c.rope_theta},
          {"hidden_act", "silu"},
@@ -110,9 +110,23 @@ inline TransformerConfig config_from_json(const nlohmann::json& j,
     c.mlp_hidden = need("intermediate_size");
     c.layers = need("num_hidden_layers");
     c.heads = need("num_attention_heads");
-    if (integer_or("num_key_value_heads", c.heads) != c.heads)
-      detail::fail(where,
-                   ": field 'num_key_value_heads': grouped-query attention is not supported");
+    c.kv_heads = integer_or("num_key_value_heads", c.heads);
+    if (c.kv_heads <= 0 || c.kv_heads > c.heads || c.heads % c.kv_heads != 0)
+      detail::fail(where, ": field 'num_key_value_heads' is ", c.kv_heads,
+                   "; expected a divisor of num_attention_heads (", c.heads, ")");
+    // What would make the model compute something else is refused, never ignored.
+    if (c.width % c.heads == 0 && integer_or("head_dim", c.width / c.heads) != c.width / c.heads)
+      detail::fail(where, ": field 'head_dim' is ", j["head_dim"].get<int64_t>(),
+                   "; only hidden_size / num_attention_heads (", c.width / c.heads,
+                   ") is supported");
+    for (const char* key : {"attention_bias", "mlp_bias"})
+      if (flag_or(key, false)) detail::fail(where, ": field '", key, "' is true; not supported");
+    if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
+      detail::fail(where, ": field 'rope_scaling' is ", describe_json(j["rope_scaling"]),
+                   "; scaled rotary positions are not supported");
+    const std::string activation = text_or("hidden_act", "silu");
+    if (activation != "silu")
+      detail::fail(where, ": field 'hidden_act': expected silu, found ", activation);
     c.norm_epsilon = number_or("rms_norm_eps", 1e-6);
     c.rope_theta = number_or("rope_theta", 10000.0);
     c.tied_embeddings = flag_or("tie_word_embeddings", false);

@@ -116,13 +116,53 @@ struct LoadOptions {
   bool allow_missing_heads = false;
 };
 
-// Copies the tensors of <dir>/model.safetensors into `model`, by name, checking every shape. On a
+// The tensors of a model directory: model.safetensors, or the shards that
+// model.safetensors.index.json lists ({"weight_map": {tensor name: shard file}}), as one set.
+// F16 / BF16 / F64 tensors are converted to T on reading (safetensors.hpp).
+template <class T>
+SafetensorsFile<T> read_model_tensors(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  if (fs::exists(dir / "model.safetensors") || !fs::exists(dir / "model.safetensors.index.json"))
+    return safetensors::read<T>(dir / "model.safetensors");
+  const fs::path index_path = dir / "model.safetensors.index.json";
+  const std::string where = index_path.string();
+  const nlohmann::json index = read_json_file(index_path);
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+    detail::fail(where, ": expected an object with a 'weight_map' object {tensor: shard file}");
+  std::map<std::string, std::vector<std::string>> names_by_shard;
+  for (const auto& item : index["weight_map"].items()) {
+    const std::string& name = item.key();
+    const nlohmann::json& shard = item.value();
+    const std::string file = shard.is_string() ? shard.get<std::string>() : std::string();
+    // A shard is a file of this directory: no path may lead elsewhere.
+    if (file.empty() || file.find('/') != std::string::npos ||
+        file.find('\\') != std::string::npos || file == "." || file == "..")
+      detail::fail(where, ": weight_map['", name, "']: expected a file name in ", dir.string(),
+                   ", found ", describe_json(shard));
+    names_by_shard[file].push_back(name);
+  }
+  SafetensorsFile<T> all;
+  all.path = index_path;
+  for (const auto& [shard, names] : names_by_shard) {
+    SafetensorsFile<T> file = safetensors::read<T>(dir / shard);
+    for (const std::string& name : names)
+      if (!file.contains(name))
+        detail::fail(where, ": weight_map puts '", name, "' in ", shard, ", which does not hold it");
+    for (auto& [name, stored] : file.tensors)
+      if (!all.tensors.emplace(name, std::move(stored)).second)
+        detail::fail(where, ": tensor '", name, "' is stored in more than one shard");
+  }
+  return all;
+}
+
+// Copies the tensors of the model directory (read_model_tensors) into `model`, by name, checking
+// every shape. Buffers that are not parameters (attention masks, rotary inv_freq) are ignored. On a
 // device the weights are assembled in a host copy of the flat parameter buffer and go up in one
 // upload (after one download when missing heads keep their initialisation).
 template <class T, class Arch, class D>
 void load_weights(Transformer<T, Arch, D>& model, const std::filesystem::path& dir,
                   const LoadOptions& options = {}) {
-  const SafetensorsFile<T> file = safetensors::read<T>(dir / "model.safetensors");
+  const SafetensorsFile<T> file = read_model_tensors<T>(dir);
   // Cpu: the live buffer (to_host aliases it), so the copies below land in the model directly.
   Tensor<T> flat;
   if (std::same_as<D, Cpu> || options.allow_missing_heads)
@@ -156,6 +196,7 @@ void load_weights(Transformer<T, Arch, D>& model, const std::filesystem::path& d
   for (const std::string& name : file.names()) {
     const bool skippable =
         name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") ||
+        name.ends_with("rotary_emb.inv_freq") ||
         (name == "lm_head.weight" && (model.config().tied_embeddings || !model.heads().lm));
     if (!used.count(name) && !skippable)
       detail::fail("loading ", dir.string(), ": model.safetensors holds '", name,

@@ -21,6 +21,7 @@ struct TransformerConfig {
   int64_t context_length = 128;  // maximum positions (learned table size; rope has no table)
   int64_t layers = 4;
   int64_t heads = 4;
+  int64_t kv_heads = 0;    // key/value heads; 0 → heads. Fewer: grouped-query attention (Llama)
   int64_t width = 256;     // model dimension C
   int64_t mlp_hidden = 0;  // 0 → 4·width (GPT-2); Llama presets set it explicitly
   double norm_epsilon = 1e-5;
@@ -29,6 +30,7 @@ struct TransformerConfig {
   int32_t bos_token = -1, eos_token = -1, pad_token = -1;  // -1: none
 
   int64_t head_size() const { return width / heads; }
+  int64_t key_value_heads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t hidden() const { return mlp_hidden > 0 ? mlp_hidden : 4 * width; }
 
   void validate() const {
@@ -37,6 +39,11 @@ struct TransformerConfig {
                context_length, ", layers ", layers, ", heads ", heads, ", width ", width, ")");
     TLCR_CHECK(width % heads == 0, "TransformerConfig: width ", width,
                " is not divisible by heads ", heads);
+    TLCR_CHECK(kv_heads >= 0 && kv_heads <= heads && heads % key_value_heads() == 0,
+               "TransformerConfig: ", heads, " heads cannot share ", kv_heads,
+               " key/value heads (expected a divisor of heads)");
+    TLCR_CHECK(key_value_heads() == heads || architecture == Architecture::Llama,
+               "TransformerConfig: grouped-query attention needs the Llama architecture");
     TLCR_CHECK(architecture != Architecture::Llama || head_size() % 2 == 0,
                "TransformerConfig: rotary positions need an even head size, got ", head_size());
   }

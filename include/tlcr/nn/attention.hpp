@@ -5,7 +5,8 @@
 // ops/attention.hpp does softmax(q·kᵀ/√D + causal & padding mask)·v; the heads are merged and
 // projected back ("c_proj" / "o_proj").
 // Not here: the kernel itself; the cache storage (nn/kv_cache.hpp).
-// Shape legend: x (B,T,C) → (B,T,C); H heads of size D = C/H.
+// Shape legend: x (B,T,C) → (B,T,C); H heads of size D = C/H; Hkv key/value heads (H/Hkv query
+// heads share each one: grouped-query attention; the cache holds keys/values repeated to H heads).
 #pragma once
 
 #include <span>
@@ -32,23 +33,33 @@ struct SelfAttention {
   bool fused_qkv = true;
   bool rotary = false;
   int64_t heads = 1;
+  int64_t kv_heads = 1;  // key/value heads; fewer than heads: grouped-query attention
   double rope_theta = 10000.0;
   Linear<T, D> qkv;      // fused: (C, 3C)
-  Linear<T, D> q, k, v;  // separate: (C, C) each
+  Linear<T, D> q, k, v;  // separate: q (C, C); k, v (C, Hkv·D)
   Linear<T, D> out;
 
   SelfAttention() = default;
   // GPT-2 names: <prefix>c_attn, <prefix>c_proj. Llama names: <prefix>{q,k,v,o}_proj.
+  // kv_heads < n_heads: grouped-query attention (separate projections only); 0 → n_heads.
   SelfAttention(ParameterStore<T, D>& store, const std::string& prefix, int64_t width,
-                int64_t n_heads, bool fused, bool use_bias, bool use_rotary, double theta)
-      : fused_qkv(fused), rotary(use_rotary), heads(n_heads), rope_theta(theta) {
+                int64_t n_heads, bool fused, bool use_bias, bool use_rotary, double theta,
+                int64_t n_kv_heads = 0)
+      : fused_qkv(fused),
+        rotary(use_rotary),
+        heads(n_heads),
+        kv_heads(n_kv_heads > 0 ? n_kv_heads : n_heads),
+        rope_theta(theta) {
+    TLCR_CHECK(!fused || kv_heads == heads,
+               "SelfAttention: grouped-query attention needs separate q/k/v projections");
+    const int64_t kv_width = width / heads * kv_heads;
     if (fused) {
       qkv = Linear<T, D>(store, prefix + "c_attn", width, 3 * width, use_bias);
       out = Linear<T, D>(store, prefix + "c_proj", width, width, use_bias);
     } else {
       q = Linear<T, D>(store, prefix + "q_proj", width, width, use_bias, WeightLayout::OutIn);
-      k = Linear<T, D>(store, prefix + "k_proj", width, width, use_bias, WeightLayout::OutIn);
-      v = Linear<T, D>(store, prefix + "v_proj", width, width, use_bias, WeightLayout::OutIn);
+      k = Linear<T, D>(store, prefix + "k_proj", width, kv_width, use_bias, WeightLayout::OutIn);
+      v = Linear<T, D>(store, prefix + "v_proj", width, kv_width, use_bias, WeightLayout::OutIn);
       out = Linear<T, D>(store, prefix + "o_proj", width, width, use_bias, WeightLayout::OutIn);
     }
   }
@@ -63,12 +74,16 @@ struct SelfAttention {
       qh = parts[0], kh = parts[1], vh = parts[2];
     } else {
       qh = split_heads(q(x), 1, heads)[0];
-      kh = split_heads(k(x), 1, heads)[0];
-      vh = split_heads(v(x), 1, heads)[0];
+      kh = split_heads(k(x), 1, kv_heads)[0];
+      vh = split_heads(v(x), 1, kv_heads)[0];
     }
     if (rotary) {
       qh = rope(qh, layout.positions, rope_theta);
       kh = rope(kh, layout.positions, rope_theta);
+    }
+    if (kv_heads != heads) {  // each group of heads / kv_heads query heads shares one key/value head
+      kh = repeat_heads(kh, heads / kv_heads);
+      vh = repeat_heads(vh, heads / kv_heads);
     }
     Var<T, D> y;
     if (cache) {  // inference only: keys and values of earlier steps come from the cache

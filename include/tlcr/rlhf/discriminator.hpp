@@ -276,14 +276,14 @@ struct DiscriminatorEval {
   // The inverse of to_json (null → NaN), for the copy a checkpoint keeps.
   static DiscriminatorEval from_json(const nlohmann::json& j) {
     auto number = [&](const char* key) {
-      return j.at(key).is_null() ? NAN : j.at(key).get<double>();
+      return j.at(key).is_null() ? NAN : state_number(j, key);
     };
     DiscriminatorEval eval;
-    eval.examples = j.at("examples").get<int64_t>();
+    eval.examples = state_integer(j, "examples");
     eval.loss = number("loss");
-    eval.negative_tokens = j.at("negative_tokens").get<int64_t>();
-    eval.positive_tokens = j.at("positive_tokens").get<int64_t>();
-    eval.neutral_tokens = j.at("neutral_tokens").get<int64_t>();
+    eval.negative_tokens = state_integer(j, "negative_tokens");
+    eval.positive_tokens = state_integer(j, "positive_tokens");
+    eval.neutral_tokens = state_integer(j, "neutral_tokens");
     eval.negative_accuracy = number("negative_accuracy");
     eval.positive_accuracy = number("positive_accuracy");
     eval.edited_accuracy = number("edited_accuracy");

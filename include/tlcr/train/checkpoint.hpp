@@ -10,7 +10,10 @@
 // Not here: what the trainer stores in trainer_state.json (train/lm_trainer.hpp, rlhf/ppo.hpp).
 #pragma once
 
+#include <array>
 #include <filesystem>
+#include <limits>
+#include <string_view>
 
 #include "tlcr/io/model_dir.hpp"
 #include "tlcr/optim/adamw.hpp"
@@ -18,15 +21,53 @@
 
 namespace tlcr {
 
+// Checked readers of trainer_state.json values. nlohmann-json's get<int64_t>() of a number
+// outside int64_t's range (parsed as a double) is undefined behaviour, so every integer is checked
+// first; errors name the field.
+inline int64_t state_integer_value(const nlohmann::json& value, std::string_view field) {
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() &&
+       value.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())))
+    detail::fail("field '", field, "': expected an integer, found ", describe_json(value));
+  return value.get<int64_t>();
+}
+inline int64_t state_integer(const nlohmann::json& object, const char* key) {
+  return state_integer_value(object.at(key), key);
+}
+inline double state_number(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& value = object.at(key);
+  if (!value.is_number())
+    detail::fail("field '", key, "': expected a number, found ", describe_json(value));
+  return value.get<double>();
+}
+// An Rng state: six unsigned 64-bit words.
+inline std::array<uint64_t, 6> state_rng(const nlohmann::json& object, const char* key) {
+  const nlohmann::json& value = object.at(key);
+  if (!value.is_array() || value.size() != 6)
+    detail::fail("field '", key, "': expected 6 unsigned integers, found ", describe_json(value));
+  std::array<uint64_t, 6> words{};
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (!value[i].is_number_unsigned())
+      detail::fail("field '", key, "': expected 6 unsigned integers, found ", describe_json(value));
+    words[i] = value[i].get<uint64_t>();
+  }
+  return words;
+}
+
 inline nlohmann::json to_json(const BatcherState& s) {
   return {{"rng", s.rng}, {"epoch", s.epoch}, {"cursor", s.cursor}, {"order", s.order}};
 }
 inline BatcherState batcher_state_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) detail::fail("batcher state: expected an object, found ", describe_json(j));
   BatcherState s;
-  s.rng = j.at("rng").get<std::array<uint64_t, 6>>();
-  s.epoch = j.at("epoch").get<int64_t>();
-  s.cursor = j.at("cursor").get<std::size_t>();
-  s.order = j.at("order").get<std::vector<int64_t>>();
+  s.rng = state_rng(j, "rng");
+  s.epoch = state_integer(j, "epoch");
+  const int64_t cursor = state_integer(j, "cursor");
+  if (cursor < 0) detail::fail("field 'cursor': expected a non-negative integer, found ", cursor);
+  s.cursor = std::size_t(cursor);
+  const nlohmann::json& order = j.at("order");
+  if (!order.is_array()) detail::fail("field 'order': expected an array, found ", describe_json(order));
+  for (const nlohmann::json& index : order) s.order.push_back(state_integer_value(index, "order"));
   return s;
 }
 

@@ -179,9 +179,8 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
     const std::string where = (options.resume_from / "trainer_state.json").string();
     try {
       order.set_state(batcher_state_from_json(state.at("order")));
-      result.steps = state.at("step").get<int64_t>();
-      const nlohmann::json& loss = state.at("last_loss");
-      result.last_loss = loss.is_null() ? NAN : loss.get<double>();
+      result.steps = state_integer(state, "step");
+      result.last_loss = state.at("last_loss").is_null() ? NAN : state_number(state, "last_loss");
       result.before = Eval::from_json(state.at("before"));
     } catch (const nlohmann::json::exception& e) {
       detail::fail(where, ": ", e.what());

@@ -111,7 +111,7 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
       // Checkpoints written before settings were saved have none to compare.
       if (state.contains("settings"))
         check_resumed_settings(state.at("settings"), settings, options.resume_from);
-      first_step = state.at("step").get<int64_t>();
+      first_step = state_integer(state, "step");
       batcher.set_state(batcher_state_from_json(state.at("batcher")));
     } catch (const nlohmann::json::exception& e) {
       detail::fail(where, ": ", e.what());

@@ -1,9 +1,11 @@
 // tlcr/autograd/fn/heads.hpp — differentiable split into heads and merge of heads (ops/heads.hpp).
-// split_heads: x (B,T,parts·H·D) → `parts` Vars (B,H,T,D); merge_heads: (B,H,T,D) → (B,T,H·D).
+// split_heads: x (B,T,parts·H·D) → `parts` Vars (B,H,T,D); merge_heads: (B,H,T,D) → (B,T,H·D);
+// repeat_heads: (B,Hkv,T,D) → (B,Hkv·n,T,D), each head n times in a row (grouped-query attention).
 #pragma once
 
 #include <vector>
 
+#include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/autograd/var.hpp"
 #include "tlcr/ops/heads.hpp"
 
@@ -45,5 +47,18 @@ Var<T, D> merge_heads(const Var<T, D>& y) {
   extern_ template std::vector<Var<T>> split_heads<T, Cpu>(const Var<T>&, int64_t, int64_t); \
   extern_ template Var<T> merge_heads<T, Cpu>(const Var<T>&);
 TLCR_DECLARE_INSTANCES(TLCR_FN_HEADS_INSTANCES)
+
+// x (B,Hkv,T,D) → (B,Hkv·n,T,D): output head h is input head h / n, as Hugging Face's repeat_kv.
+// Composed of reshape and concat, so its backward (the sum over each group) is theirs.
+template <class T, class D>
+Var<T, D> repeat_heads(const Var<T, D>& x, int64_t n) {
+  const Shape& s = x.shape();
+  TLCR_CHECK(s.rank == 4 && n > 0, "repeat_heads: expected x (B,Hkv,T,D) and n > 0, got ",
+             s.str(), " and n = ", n);
+  if (n == 1) return x;
+  const Var<T, D> rows = reshape(x, Shape{s.dims[0], s.dims[1], 1, s.dims[2] * s.dims[3]});
+  const Var<T, D> repeated = concat(std::vector<Var<T, D>>(n, rows), 2);  // (B,Hkv,n,T·D)
+  return reshape(repeated, Shape{s.dims[0], s.dims[1] * n, s.dims[2], s.dims[3]});
+}
 
 }  // namespace tlcr

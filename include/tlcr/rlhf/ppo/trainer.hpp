@@ -231,12 +231,19 @@ class PpoTrainer {
       load_weights(*models_.critic, dir / "critic");
       load_optimizer(dir / "critic" / "optimizer.safetensors", *models_.critic, *critic_optimizer_);
     }
-    iteration_ = state.at("iteration").get<int64_t>();
-    episodes_ = state.at("episodes").get<int64_t>();
-    kl_.set_state(state.at("kl_coef").get<double>());
-    generation_rng_.set_state(state.at("generation_rng").get<std::array<uint64_t, 6>>());
-    shuffle_rng_.set_state(state.at("shuffle_rng").get<std::array<uint64_t, 6>>());
-    sampler_.set_state(batcher_state_from_json(state.at("prompts")));
+    const std::string where = (dir / "trainer_state.json").string();
+    try {
+      iteration_ = state_integer(state, "iteration");
+      episodes_ = state_integer(state, "episodes");
+      kl_.set_state(state_number(state, "kl_coef"));
+      generation_rng_.set_state(state_rng(state, "generation_rng"));
+      shuffle_rng_.set_state(state_rng(state, "shuffle_rng"));
+      sampler_.set_state(batcher_state_from_json(state.at("prompts")));
+    } catch (const nlohmann::json::exception& e) {
+      detail::fail(where, ": ", e.what());
+    } catch (const Error& e) {
+      detail::fail(where, ": ", e.what());
+    }
   }
 
   // Iterates until config.iterations (or run.stop_after), logging, printing and checkpointing.
