@@ -54,6 +54,9 @@ endif()
 file(WRITE ${WORK}/empty.jsonl "\n")
 expect_error("generate on an empty prompts file" "expected at least one record, found none"
              generate --model ${WORK}/model --prompts ${WORK}/empty.jsonl --out ${WORK}/out.jsonl)
+file(WRITE ${WORK}/bad_tokens.jsonl "{\"tokens\": [1, 2]}\n{\"tokens\": [1, 99999]}\n")
+expect_error("logprobs of an id outside the vocabulary" "bad_tokens.jsonl:2: field 'tokens': expected ids in [0, "
+             logprobs --model ${WORK}/model --data ${WORK}/bad_tokens.jsonl --out ${WORK}/out.jsonl)
 expect_error("score on an empty file" "expected at least one record, found none"
              score --reward random --data ${WORK}/empty.jsonl --out ${WORK}/out.jsonl
              --tokenizer ${WORK}/tokenizer.json)

@@ -156,15 +156,23 @@ void run_logprobs(const LogprobsArgs& a) {
         detail::fail(where, ": expected a JSON object, found malformed JSON: ", e.what());
       }
       std::vector<int32_t> tokens;
-      if (record.contains("text") && record["text"].is_string()) {
+      if (record.is_object() && record.contains("tokens")) {  // ids as they are, no BOS added
+        const nlohmann::json& ids = record["tokens"];
+        TLCR_CHECK(ids.is_array(), where, ": field 'tokens': expected an array of ids, found ", describe_json(ids));
+        for (const nlohmann::json& id : ids) {
+          TLCR_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < model.config().vocab_size,
+                     where, ": field 'tokens': expected ids in [0, ", model.config().vocab_size, "), found ", describe_json(id));
+          tokens.push_back(static_cast<int32_t>(id.get<int64_t>()));
+        }
+      } else if (record.is_object() && record.contains("text") && record["text"].is_string()) {
         if (tokenizer.has_bos()) tokens.push_back(tokenizer.bos_id());
         const auto ids = tokenizer.encode(record["text"].get<std::string>());
         tokens.insert(tokens.end(), ids.begin(), ids.end());
-      } else if (record.contains("prompt") && record["prompt"].is_string() && record.contains("response") &&
+      } else if (record.is_object() && record.contains("prompt") && record["prompt"].is_string() && record.contains("response") &&
                  record["response"].is_string()) {
         tokens = chat.encode(tokenizer, record["prompt"].get<std::string>(), record["response"].get<std::string>()).ids;
       } else {
-        detail::fail(where, ": field 'text' (or 'prompt' and 'response'): expected strings, found ", line.substr(0, 80));
+        detail::fail(where, ": field 'tokens', 'text' (or 'prompt' and 'response'): expected ids or strings, found ", line.substr(0, 80));
       }
       TLCR_CHECK(!tokens.empty(), where, ": expected some text to score, found none (and no BOS)");
       TLCR_CHECK(static_cast<int64_t>(tokens.size()) <= model.config().context_length, where, ": ",
@@ -227,7 +235,7 @@ void add_train_commands(CLI::App& app) {
     CLI::App* c = app.add_subcommand("logprobs", "Log-probability of every token given those before it");
     c->add_option("--model", a.model, "model directory")->required()->check(CLI::ExistingDirectory);
     c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the model's)");
-    c->add_option("--data", a.data, "JSONL of {\"text\"} or {\"prompt\",\"response\"}")->required()->check(CLI::ExistingFile);
+    c->add_option("--data", a.data, "JSONL of {\"text\"}, {\"prompt\",\"response\"} or {\"tokens\": [ids]}")->required()->check(CLI::ExistingFile);
     c->add_option("--out", a.out, "output JSONL of {\"tokens\",\"logprobs\"}")->required();
     c->callback([] { run_logprobs(a); });
   }
