@@ -95,6 +95,10 @@ TEST_CASE("SentencePiece-style BPE: the space marker, merges and byte fallback, 
   CHECK(t.bos_id() == 1);
   CHECK(t.eos_id() == 2);
   CHECK(t.encode("").empty());
+  // A continuation gets no marker of its own: " ab" after a prompt is "▁ab", as in one text.
+  CHECK(t.encode_continuation(" ab") == Ids{264});
+  CHECK(t.encode_continuation("ab") == Ids{263});
+  CHECK(t.decode(Ids{264}) == "ab");  // the leading space reads as the marker's
   // Any bytes round-trip (invalid UTF-8 goes through byte fallback).
   Rng rng(11);
   for (int trial = 0; trial < 50; ++trial) {
@@ -136,6 +140,7 @@ TEST_CASE("byte-level BPE: merges by rank, or the whole piece first (ignore_merg
   CHECK(whole.spec().whole_pieces_first);
   CHECK(whole.encode("abc") == Ids{258});
   CHECK(whole.encode("abc abc") == Ids{258, ' ', 'a', 257});  // " abc" is no token: merges
+  CHECK(whole.encode_continuation(" abc") == whole.encode(" abc"));
   CHECK(whole.encode_with_special_tokens("ab<|end|>") == Ids{256, 259});
   CHECK(whole.has_eos() == false);  // no usual name and no tokenizer_config.json
 }

@@ -186,7 +186,15 @@ class BpeTokenizer {
   // Text → ids. Special-token text is encoded as ordinary bytes.
   std::vector<TokenId> encode(std::string_view text) const {
     std::vector<TokenId> ids;
-    encode_ordinary_into(text, /*at_start=*/true, ids);
+    encode_ordinary_into(text, /*mark_start=*/true, ids);
+    return ids;
+  }
+
+  // Text that continues earlier text (a response after its prompt): like encode(), except that a
+  // space-marker tokenizer puts no "▁" before it, so " yes" is "▁yes" as inside a longer text.
+  std::vector<TokenId> encode_continuation(std::string_view text) const {
+    std::vector<TokenId> ids;
+    encode_ordinary_into(text, /*mark_start=*/false, ids);
     return ids;
   }
 
@@ -207,11 +215,13 @@ class BpeTokenizer {
           special = &candidate;
         }
       }
+      // Each stretch between special tokens gets its "▁" (every_segment), or only the first.
+      const bool mark_start = pos == 0 || spec_.space_marker == SpaceMarker::every_segment;
       if (special == nullptr) {
-        encode_ordinary_into(text.substr(pos), pos == 0, ids);
+        encode_ordinary_into(text.substr(pos), mark_start, ids);
         break;
       }
-      encode_ordinary_into(text.substr(pos, found - pos), pos == 0, ids);
+      encode_ordinary_into(text.substr(pos, found - pos), mark_start, ids);
       ids.push_back(special->id);
       pos = found + special->text.size();
     }
@@ -293,8 +303,8 @@ class BpeTokenizer {
     out += text;
   }
 
-  // `at_start`: the text begins the input (not after a special token).
-  void encode_ordinary_into(std::string_view text, bool at_start,
+  // `mark_start`: a space-marker tokenizer puts "▁" before the text.
+  void encode_ordinary_into(std::string_view text, bool mark_start,
                             std::vector<TokenId>& out) const {
     detail::MergeWorkspace workspace;
     const auto encode = [&](std::string_view piece) { encode_piece(piece, out, workspace); };
@@ -304,7 +314,7 @@ class BpeTokenizer {
     }
     // Encoding's half of the space marker: " " → "▁", and one "▁" before the text.
     std::string marked;
-    if (spec_.space_marker == SpaceMarker::every_segment || at_start) marked = kSpaceMarkerText;
+    if (mark_start) marked = kSpaceMarkerText;
     for (const char c : text) {
       if (c == ' ')
         marked += kSpaceMarkerText;

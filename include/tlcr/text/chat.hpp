@@ -58,7 +58,8 @@ struct ChatFormat {
   // The separator + response text [+ EOS].
   std::vector<TokenId> encode_response(const BpeTokenizer& tokenizer,
                                        std::string_view response) const {
-    std::vector<TokenId> ids = tokenizer.encode(response_separator + std::string(response));
+    std::vector<TokenId> ids =
+        tokenizer.encode_continuation(response_separator + std::string(response));
     if (add_eos) ids.push_back(tokenizer.eos_id());
     return ids;
   }
