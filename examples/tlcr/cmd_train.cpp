@@ -108,13 +108,21 @@ struct GenerateArgs {
   GenerationOptions generation{.max_new_tokens = 64};
   int64_t batch = 16;
   uint64_t seed = 0;
+  bool with_tokens = false;
 };
+
+// Why a sampled response ended: its EOS, another stop token, or the token budget.
+const char* stop_reason(const std::vector<int32_t>& tokens, bool stopped, int32_t eos) {
+  if (!stopped) return "length";
+  return !tokens.empty() && tokens.back() == eos ? "eos" : "stop_token";
+}
 
 void run_generate(const GenerateArgs& a) {
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.model);
   const ChatFormat chat;
   const auto prompts = require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts);
-  std::vector<SftRecord> out;
+  std::string lines;  // one JSON object per prompt
+  std::size_t responses = 0;
   with_model_dir(a.model, std::nullopt, [&](auto& model) {
     GenerationOptions options = a.generation;
     options.eos_token = tokenizer.eos_id(), options.pad_token = tokenizer.pad_id();
@@ -125,12 +133,23 @@ void run_generate(const GenerateArgs& a) {
       for (std::size_t i = begin; i < end; ++i)
         batch.push_back(chat.encode_prompt(tokenizer, prompts[i].prompt));
       const GenerationResult result = generate(model, batch, options, rng);
-      for (std::size_t i = begin; i < end; ++i)
-        out.push_back({prompts[i].prompt, chat.decode_response(tokenizer, result.tokens[i - begin])});
+      for (std::size_t i = begin; i < end; ++i) {
+        const std::size_t row = i - begin;
+        const SftRecord record{prompts[i].prompt, chat.decode_response(tokenizer, result.tokens[row]),
+                               /*complete=*/bool(result.stopped[row])};
+        nlohmann::ordered_json line = JsonlTraits<SftRecord>::to_json(record);
+        if (a.with_tokens) {  // what was sampled, and its log-probs under the unmodified model
+          line["tokens"] = result.tokens[row];
+          line["logprobs"] = result.logprobs[row];
+          line["stop"] = stop_reason(result.tokens[row], result.stopped[row], options.eos_token);
+        }
+        lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        ++responses;
+      }
     }
   });
-  write_jsonl(a.out, out);
-  std::printf("generate: %zu responses -> %s\n", out.size(), a.out.string().c_str());
+  write_file_atomically(a.out, lines);
+  std::printf("generate: %zu responses -> %s\n", responses, a.out.string().c_str());
 }
 
 struct LogprobsArgs {
@@ -221,7 +240,12 @@ void add_train_commands(CLI::App& app) {
     c->add_option("--model", a.model, "model directory")->required()->check(CLI::ExistingDirectory);
     c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the model's)");
     c->add_option("--prompts", a.prompts, "prompts JSONL")->required()->check(CLI::ExistingFile);
-    c->add_option("--out", a.out, "output JSONL of {\"prompt\",\"response\"}")->required();
+    c->add_option("--out", a.out,
+                  "output JSONL of {\"prompt\",\"response\"} (\"complete\": false when the token budget cut it)")
+        ->required();
+    c->add_flag("--with-tokens", a.with_tokens,
+                "also write each response's \"tokens\" (ids, the stop token included), \"logprobs\" (log p of each "
+                "token under the model, before temperature, top-k and top-p) and \"stop\" (eos, stop_token or length)");
     c->add_option("--temperature", a.generation.sampling.temperature, "0 = greedy");
     c->add_option("--top-k", a.generation.sampling.top_k, "keep the k most likely tokens (0 = all)");
     c->add_option("--top-p", a.generation.sampling.top_p, "nucleus probability mass");

@@ -123,12 +123,19 @@ TEST_CASE("views from reward models: tokens, rewards and probabilities line up")
   for (std::size_t i = 0; i < 2; ++i) {
     CHECK(views[i].prompt == records[i].prompt);
     CHECK(views[i].response() == " " + records[i].response + "<|eos|>");
+    CHECK(reward_view_json(views[i])["response"] == records[i].response);  // the input, echoed
     REQUIRE(views[i].p.size() == views[i].tokens.size());
     CHECK(views[i].r.back() == 0.0f);  // EOS
     CHECK(std::isnan(views[i].p.back()));
     for (std::size_t t = 0; t + 1 < views[i].r.size(); ++t)
       CHECK(views[i].r[t] == doctest::Approx(2 * views[i].p[t] - 1));
   }
+  // A cut-off response ("complete": false) is scored without EOS.
+  std::vector<SftRecord> cut = records;
+  cut[0].complete = false;
+  const auto cut_views = view_rewards(tlcr, task.tokenizer, cut);
+  CHECK(cut_views[0].ids.size() + 1 == views[0].ids.size());
+  CHECK(cut_views[0].response() == " " + records[0].response);
   const auto random_views = view_rewards(RandomReward(ends, 3), task.tokenizer, records);
   CHECK(random_views[0].p.empty());
   CHECK(random_views[0].reward_name == "random");

@@ -35,6 +35,7 @@ enum class JsonlFieldKind {
   String,    // any JSON string
   IntArray,  // array of integers that fit in int32
   OpString,  // string whose letters all come from allowed_letters
+  Bool,      // true or false
 };
 
 struct JsonlField {
@@ -42,6 +43,7 @@ struct JsonlField {
   JsonlFieldKind kind = JsonlFieldKind::String;
   std::string allowed_letters = {};  // OpString only
   std::string same_length_as = {};   // optional: a field whose length this one must equal
+  bool optional = false;             // a record may leave the field out
 };
 
 using JsonlSchema = std::vector<JsonlField>;
@@ -88,13 +90,21 @@ inline std::string jsonl_schema_error(const nlohmann::json& record, const JsonlS
     const auto it = record.find(field.name);
     const char* expected = field.kind == JsonlFieldKind::String     ? "a string"
                            : field.kind == JsonlFieldKind::IntArray ? "an array of 32-bit integers"
+                           : field.kind == JsonlFieldKind::Bool     ? "true or false"
                                                                     : "a string of op letters";
-    if (it == record.end()) return where + "expected " + expected + ", found nothing (missing)";
+    if (it == record.end()) {
+      if (field.optional) continue;
+      return where + "expected " + expected + ", found nothing (missing)";
+    }
     const nlohmann::json& value = *it;
     switch (field.kind) {
       case JsonlFieldKind::String:
         if (!value.is_string())
           return where + "expected a string, found " + detail::jsonl_describe(value);
+        break;
+      case JsonlFieldKind::Bool:
+        if (!value.is_boolean())
+          return where + "expected true or false, found " + detail::jsonl_describe(value);
         break;
       case JsonlFieldKind::IntArray: {
         if (!value.is_array())
@@ -131,7 +141,7 @@ inline std::string jsonl_schema_error(const nlohmann::json& record, const JsonlS
   }
   // Lengths last, so that both fields are known to have the right types.
   for (const JsonlField& field : schema) {
-    if (field.same_length_as.empty()) continue;
+    if (field.same_length_as.empty() || !record.contains(field.name)) continue;
     const auto other = record.find(field.same_length_as);
     TLCR_CHECK(other != record.end(), "JSONL schema: field '", field.name,
                "' must match the length of '", field.same_length_as, "', which the schema lacks");

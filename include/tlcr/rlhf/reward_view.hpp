@@ -12,7 +12,8 @@
 //             as U+FFFD. Written atomically.
 //   JSONL     one object per view: {"prompt", "response", "reward", "tokens": [...], "ids": [...],
 //             "p": [... | null], "r": [...], "total"} — null where p is not defined; numbers
-//             rounded to 6 decimals.
+//             rounded to 6 decimals; "response" is the input text when the view was made from
+//             one (view_rewards), else the tokens' text.
 // Colours clamp r to [−1, 1] (sequence scores can exceed it; the numbers are exact).
 // Not here: computing rewards (rewards.hpp, sequence_reward.hpp, any_reward.hpp).
 #pragma once
@@ -48,7 +49,9 @@ struct TokenRewardView {
   std::vector<std::string> tokens;  // the bytes of each response token
   std::vector<float> p;             // empty, or one per token (NaN where not scored)
   std::vector<float> r;             // one per token
+  std::optional<std::string> input_response;  // the response text as given, when there was one
 
+  // The response as the tokens spell it (separator, EOS and all).
   std::string response() const {
     std::string text;
     for (const std::string& token : tokens) text += token;
@@ -90,7 +93,9 @@ std::vector<TokenRewardView> view_rewards(const Reward& reward, const BpeTokeniz
   TokenSequences prompts, responses;
   for (const SftRecord& record : records) {
     prompts.push_back(format.encode_prompt(tokenizer, record.prompt));
-    responses.push_back(format.encode_response(tokenizer, record.response));
+    ChatFormat record_format = format;  // a cut-off response ("complete": false) has no EOS
+    record_format.add_eos = format.add_eos && record.complete;
+    responses.push_back(record_format.encode_response(tokenizer, record.response));
   }
   const TokenRewards r = reward.score(prompts, responses);
   check_reward_shape(responses, r, reward.name());
@@ -101,10 +106,12 @@ std::vector<TokenRewardView> view_rewards(const Reward& reward, const BpeTokeniz
     p = reward.probabilities(prompts, responses);
   }
   std::vector<TokenRewardView> views;
-  for (std::size_t i = 0; i < records.size(); ++i)
+  for (std::size_t i = 0; i < records.size(); ++i) {
     views.push_back(make_reward_view(tokenizer, records[i].prompt, responses[i], r[i],
                                      p.empty() ? std::span<const float>() : std::span(p[i]),
                                      reward.name()));
+    views.back().input_response = records[i].response;
+  }
   return views;
 }
 
@@ -273,7 +280,7 @@ inline nlohmann::ordered_json reward_view_json(const TokenRewardView& view) {
   for (float x : view.p) p.push_back(number(x));
   for (float x : view.r) r.push_back(number(x));
   return {{"prompt", view.prompt},
-          {"response", view.response()},
+          {"response", view.input_response.value_or(view.response())},
           {"reward", view.reward_name},
           {"tokens", view.tokens},
           {"ids", view.ids},

@@ -2,9 +2,11 @@
 // training rows SFT makes of them.
 //
 //   PromptRecord  {"prompt"}                 prompts for sampling, PPO and evaluation
-//   SftRecord     {"prompt", "response"}     demonstrations (the shape TRL / OpenRLHF use)
-// Each row is ChatFormat's prompt tokens then response tokens (EOS last); the loss covers the
-// response tokens only, so the model learns to answer, not to ask.
+//   SftRecord     {"prompt", "response"}     demonstrations (the shape TRL / OpenRLHF use);
+//                 optional "complete": false  the response is cut off: no EOS after it
+// Each row is ChatFormat's prompt tokens then response tokens (EOS last, unless the record says
+// the response is incomplete, so the model does not learn to stop where the text was cut); the
+// loss covers the response tokens only, so the model learns to answer, not to ask.
 // Not here: the JSONL machinery (io/jsonl.hpp), batching (train/batches.hpp), the chat layout
 // itself (text/chat.hpp), preference and label records (rlhf/records.hpp).
 #pragma once
@@ -24,6 +26,7 @@ struct PromptRecord {
 };
 struct SftRecord {
   std::string prompt, response;
+  bool complete = true;  // false: the response is cut off, and no EOS follows it
   bool operator==(const SftRecord&) const = default;
 };
 
@@ -38,18 +41,30 @@ struct JsonlTraits<PromptRecord> {
 
 template <>
 struct JsonlTraits<SftRecord> {
-  static JsonlSchema schema() { return detail::jsonl_string_fields({"prompt", "response"}); }
-  static SftRecord from_json(const nlohmann::json& j) {
-    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "response")};
+  static JsonlSchema schema() {
+    JsonlSchema schema = detail::jsonl_string_fields({"prompt", "response"});
+    schema.push_back({.name = "complete", .kind = JsonlFieldKind::Bool, .optional = true});
+    return schema;
   }
+  static SftRecord from_json(const nlohmann::json& j) {
+    return {detail::jsonl_string(j, "prompt"), detail::jsonl_string(j, "response"),
+            !j.contains("complete") || j["complete"].get<bool>()};
+  }
+  // "complete" is written only when false, so complete records keep the two-field shape.
   static nlohmann::ordered_json to_json(const SftRecord& r) {
-    return {{"prompt", r.prompt}, {"response", r.response}};
+    nlohmann::ordered_json j = {{"prompt", r.prompt}, {"response", r.response}};
+    if (!r.complete) j["complete"] = false;
+    return j;
   }
 };
 
+// complete = false: the response is cut off, so no EOS is appended.
 inline SequenceRow sft_row(const BpeTokenizer& tokenizer, const ChatFormat& chat,
-                           const std::string& prompt, const std::string& response) {
-  const ChatTokens tokens = chat.encode(tokenizer, prompt, response);
+                           const std::string& prompt, const std::string& response,
+                           bool complete = true) {
+  ChatFormat format = chat;
+  format.add_eos = chat.add_eos && complete;
+  const ChatTokens tokens = format.encode(tokenizer, prompt, response);
   return {tokens.ids, static_cast<int64_t>(tokens.response_start)};
 }
 
@@ -57,7 +72,8 @@ inline std::vector<SequenceRow> sft_rows(const std::vector<SftRecord>& records,
                                          const BpeTokenizer& tokenizer, const ChatFormat& chat) {
   std::vector<SequenceRow> rows;
   rows.reserve(records.size());
-  for (const SftRecord& r : records) rows.push_back(sft_row(tokenizer, chat, r.prompt, r.response));
+  for (const SftRecord& r : records)
+    rows.push_back(sft_row(tokenizer, chat, r.prompt, r.response, r.complete));
   return rows;
 }
 
