@@ -57,6 +57,9 @@ expect_error("generate on an empty prompts file" "expected at least one record, 
 file(WRITE ${WORK}/bad_tokens.jsonl "{\"tokens\": [1, 2]}\n{\"tokens\": [1, 99999]}\n")
 expect_error("logprobs of an id outside the vocabulary" "bad_tokens.jsonl:2: field 'tokens': expected ids in [0, "
              logprobs --model ${WORK}/model --data ${WORK}/bad_tokens.jsonl --out ${WORK}/out.jsonl)
+expect_error("a PPO setting of the wrong type" "command line: field 'kl_coef': expected a number, found \"abc\""
+             ppo --policy ${WORK}/model --reward random --prompts ${WORK}/empty.jsonl --out ${WORK}/ppo
+             --kl-coef abc)
 expect_error("score on an empty file" "expected at least one record, found none"
              score --reward random --data ${WORK}/empty.jsonl --out ${WORK}/out.jsonl
              --tokenizer ${WORK}/tokenizer.json)

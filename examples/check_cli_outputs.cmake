@@ -1,6 +1,6 @@
 # cmake -P script: what the `tlcr` commands write, on a tiny model: generate's token ids,
 # log-probabilities and stop reasons (--with-tokens), "complete": false on cut-off responses, score
-# echoing its input, and sft taking cut-off responses.
+# echoing its input, sft taking cut-off responses, and ppo's settings as flags.
 #   cmake -DTLCR=<tlcr binary> -DWORK=<scratch dir> -P check_cli_outputs.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
@@ -89,4 +89,20 @@ file(WRITE ${WORK}/sft.jsonl
      "{\"prompt\": \"the cat\", \"response\": \"sat on\", \"complete\": false}\n")
 run_tlcr("sft" sft --model ${WORK}/model --data ${WORK}/sft.jsonl --out ${WORK}/sft-model
          --steps 2 --batch 2)
+# ppo: every setting is a flag; the settings used land in ppo_config.json.
+run_tlcr("ppo" ppo --policy ${WORK}/model --reward random --prompts ${WORK}/prompts.jsonl
+         --out ${WORK}/ppo --value-head --iterations 1 --batch 2 --minibatch-size 1
+         --max-new-tokens 4 --kl-estimator k3 --kl-coef 0.2 --whiten-rewards false --lr 1e-4)
+file(READ ${WORK}/ppo/ppo_config.json used)
+# (CMake prints JSON numbers its own way, so a pattern: 0.2 may read 0.20000000000000001)
+foreach(pair "kl_estimator=^k3$" "kl_coef=^0\\.2" "minibatch_size=^1$" "batch_size=^2$"
+             "whiten_rewards=^OFF$" "lr=^0\\.0001" "epochs=^4$")  # epochs: the small preset's
+  string(REPLACE "=" ";" parts "${pair}")
+  list(GET parts 0 key)
+  list(GET parts 1 expected)
+  string(JSON value GET "${used}" ${key})
+  if(NOT value MATCHES "${expected}")
+    message(FATAL_ERROR "check_cli_outputs: ppo_config.json has ${key} = ${value}, expected ${expected}")
+  endif()
+endforeach()
 message(STATUS "check_cli_outputs: all outputs as expected")

@@ -11,6 +11,7 @@
 // --value-head a head on the policy trunk.
 #include <unistd.h>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include <tlcr/rlhf/any_reward.hpp>
@@ -29,23 +30,57 @@ struct PpoArgs {
   std::string preset = "small";
   RewardSpec reward;
   bool value_head = false;
-  std::optional<int64_t> iterations, batch, max_new_tokens;
-  std::optional<double> lr;
-  std::optional<uint64_t> seed;
+  std::optional<int64_t> batch;
+  std::map<std::string, std::string> settings;  // PpoConfig key → the flag's text, as given
 };
 
+// A flag's text as a JSON value: a number, true / false, or else the bare word as a string.
+nlohmann::json setting_value(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return text;
+  }
+}
+
+// The preset, then --config, then the flags, each overriding the one before.
 PpoConfig ppo_config(const PpoArgs& a) {
   PpoConfig config = a.preset == "tlcr" ? tlcr_ppo_preset() : small_ppo_preset();
   if (!a.config_file.empty())
     config = apply_ppo_config_json(config, read_json_file(a.config_file), a.config_file.string());
-  if (a.iterations) config.iterations = *a.iterations;
   if (a.batch)
     config.batch_size = *a.batch, config.minibatch_size = std::min(config.minibatch_size, *a.batch);
-  if (a.max_new_tokens) config.max_new_tokens = *a.max_new_tokens;
-  if (a.lr) config.lr = *a.lr;
-  if (a.seed) config.seed = *a.seed;
+  nlohmann::json flags = nlohmann::json::object();
+  for (const auto& [key, text] : a.settings) flags[key] = setting_value(text);
+  config = apply_ppo_config_json(config, flags, "command line");
   config.validate();
   return config;
+}
+
+// "kl_coef" → "--kl-coef".
+std::string flag_name(std::string_view key) {
+  std::string flag = "--";
+  for (const char c : key) flag += c == '_' ? '-' : c;
+  return flag;
+}
+
+// One flag per PpoConfig setting (but batch_size: --batch), in option groups, with both presets'
+// values in the help.
+void add_ppo_setting_flags(CLI::App& command, PpoArgs& a) {
+  const nlohmann::json small = to_json(small_ppo_preset()), tlcr = to_json(tlcr_ppo_preset());
+  std::map<std::string, CLI::Option_group*> groups;
+  for (const std::string group : {"rollout", "reward shaping", "KL", "optimisation", "critic", "reporting"})
+    groups[group] = command.add_option_group("PPO: " + group);
+  for (const PpoSettingInfo& setting : ppo_setting_info()) {
+    const std::string key = setting.name;
+    if (key == "batch_size") continue;  // --batch, which also caps minibatch_size
+    const std::string help = std::string(setting.help) + " [small: " + small[key].dump() +
+                             ", tlcr: " + tlcr[key].dump() + "]";
+    groups.at(setting.group)
+        ->add_option_function<std::string>(
+            flag_name(key), [&a, key](const std::string& text) { a.settings[key] = text; }, help)
+        ->type_name("VALUE");
+  }
 }
 
 template <class Arch>
@@ -195,7 +230,8 @@ void add_ppo_commands(CLI::App& app) {
     c->add_option("--preset", a.preset,
                   "tlcr (the paper's settings) or small (tiny models, learns fast)")
         ->check(CLI::IsMember({"tlcr", "small"}));
-    c->add_option("--config", a.config_file, "JSON of PpoConfig fields overriding the preset")
+    c->add_option("--config", a.config_file,
+                  "JSON of PPO settings (the flags' names with _) overriding the preset; flags override it")
         ->check(CLI::ExistingFile);
     c->add_option("--metrics", a.metrics, "metrics JSONL (default: <out>/metrics.jsonl)");
     c->add_option("--samples", a.samples, "sample tables JSONL (default: <out>/samples.jsonl)");
@@ -208,11 +244,8 @@ void add_ppo_commands(CLI::App& app) {
         ->check(CLI::ExistingDirectory);
     c->add_flag("--value-head", a.value_head,
                 "value head on the policy trunk instead of a separate critic");
-    c->add_option("--iterations", a.iterations, "override: rollout + update cycles");
-    c->add_option("--batch", a.batch, "override: prompts per rollout");
-    c->add_option("--max-new-tokens", a.max_new_tokens, "override: response length limit");
-    c->add_option("--lr", a.lr, "override: policy learning rate");
-    c->add_option("--seed", a.seed, "override: seed of sampling, shuffling and fresh heads");
+    c->add_option("--batch", a.batch, "prompts per rollout (batch_size; also caps minibatch_size)");
+    add_ppo_setting_flags(*c, a);
     c->callback([] { run_ppo(a); });
   }
   {

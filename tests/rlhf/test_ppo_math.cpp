@@ -4,6 +4,8 @@
 // k1 and k3 agreeing with the full KL in expectation); the adaptive KL controller; config JSON.
 #include "support/testing.hpp"
 
+#include <set>
+
 #include <tlcr/rlhf/ppo.hpp>
 
 #include <cmath>
@@ -261,4 +263,20 @@ TEST_CASE("PpoConfig: the presets, a JSON round trip, and clear errors") {
   CHECK_THROWS_WITH_AS(
       apply_ppo_config_json(small, nlohmann::json{{"minibatch_size", 5}}, "ppo.json"),
       doctest::Contains("minibatch_size 5 must divide batch_size 32"), Error);
+}
+
+TEST_CASE("ppo_setting_info describes every PPO setting once, in visit order, in a known group") {
+  std::vector<std::string> visited;
+  PpoConfig config;
+  visit_ppo_config(config, [&](const char* name, auto&) { visited.emplace_back(name); });
+  const auto& info = ppo_setting_info();
+  REQUIRE(info.size() == visited.size());
+  const std::set<std::string> groups = {"rollout", "reward shaping", "KL", "optimisation", "critic",
+                                        "reporting"};
+  for (std::size_t i = 0; i < info.size(); ++i) {
+    CAPTURE(visited[i]);
+    CHECK(info[i].name == visited[i]);
+    CHECK(groups.count(info[i].group) == 1);
+    CHECK(std::string(info[i].help).size() > 5);
+  }
 }

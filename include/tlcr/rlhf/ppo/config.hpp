@@ -15,7 +15,7 @@
 //                       advantage whitening, an approx-KL early stop, shorter responses, plain
 //                       sampling, β = 0.05.
 // JSON: the keys are the member names below; reading rejects unknown keys and wrong types, naming
-// the source and the field.
+// the source and the field. ppo_setting_info() describes each setting (the `tlcr ppo` flags).
 // Not here: the training loop (trainer.hpp), file locations (PpoRunOptions).
 #pragma once
 
@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -217,6 +218,57 @@ void visit_ppo_config(Config& c, Visit&& visit) {
   visit("sample_every", c.sample_every);
   visit("sample_rows", c.sample_rows);
   visit("checkpoint_every", c.checkpoint_every);
+}
+
+// What each setting does and where it belongs, in visit_ppo_config's order: the source of the
+// `tlcr ppo` flags (one per setting, grouped) and of the README's table.
+struct PpoSettingInfo {
+  const char* name;   // the member / JSON key
+  const char* group;  // rollout, reward shaping, KL, optimisation, critic, reporting
+  const char* help;
+};
+
+inline const std::vector<PpoSettingInfo>& ppo_setting_info() {
+  static const std::vector<PpoSettingInfo> info = {
+      {"iterations", "rollout", "rollout + update cycles"},
+      {"batch_size", "rollout", "prompts per rollout, one response each"},
+      {"minibatch_size", "rollout", "responses per gradient step (divides batch_size)"},
+      {"epochs", "rollout", "passes over each rollout batch"},
+      {"max_new_tokens", "rollout", "response length limit"},
+      {"temperature", "rollout", "sampling temperature"},
+      {"top_k", "rollout", "sample from the k most likely tokens (0 = all)"},
+      {"top_p", "rollout", "nucleus probability mass"},
+      {"reward_clip", "reward shaping", "clip each r_t to [-c, c] before the KL term (0 = off)"},
+      {"missing_eos_penalty", "reward shaping",
+       "subtracted from the last r_t of a response cut by the length limit"},
+      {"kl_estimator", "KL", "per-token KL in the reward: k1, k3 or full (exact, whole vocabulary)"},
+      {"kl_coef", "KL", "beta, the KL penalty's weight (the starting value when adaptive)"},
+      {"kl_target", "KL", "> 0: adapt beta toward this KL per response (Ziegler et al.)"},
+      {"kl_horizon", "KL", "the adaptive controller's horizon, in episodes"},
+      {"whiten_rewards", "reward shaping", "scale a batch's shaped rewards to unit std"},
+      {"gamma", "optimisation", "discount of GAE"},
+      {"lambda", "optimisation", "lambda of GAE"},
+      {"whiten_advantages", "optimisation", "advantages to zero mean, unit std over the batch"},
+      {"clip_ratio", "optimisation", "epsilon of the clipped surrogate"},
+      {"clip_value", "critic", "values stay within +-clip of the rollout's (0 = unclipped)"},
+      {"value_coef", "critic", "value-loss weight when the value head shares the policy trunk"},
+      {"entropy_coef", "optimisation", "entropy bonus"},
+      {"early_stop_kl", "optimisation",
+       "stop an update once a minibatch's approx KL exceeds it (0 = off)"},
+      {"lr", "optimisation", "policy learning rate (AdamW, cosine schedule over iterations)"},
+      {"critic_lr", "critic", "the separate critic's learning rate"},
+      {"min_lr_ratio", "optimisation", "the schedule ends at lr * min_lr_ratio"},
+      {"warmup_iterations", "optimisation", "linear warmup (capped at iterations - 1)"},
+      {"weight_decay", "optimisation", "AdamW weight decay"},
+      {"beta1", "optimisation", "AdamW beta1"},
+      {"beta2", "optimisation", "AdamW beta2"},
+      {"grad_clip", "optimisation", "global gradient-norm clip, per model"},
+      {"seed", "optimisation", "seed of sampling, shuffling and fresh heads"},
+      {"sample_every", "reporting", "a sample table every N iterations (0 = never)"},
+      {"sample_rows", "reporting", "responses in each sample table"},
+      {"checkpoint_every", "reporting", "iterations between checkpoints (0 = only at the end)"},
+  };
+  return info;
 }
 
 inline nlohmann::json to_json(const PpoConfig& config) {
