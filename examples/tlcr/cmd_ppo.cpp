@@ -16,6 +16,7 @@
 
 #include <tlcr/rlhf/any_reward.hpp>
 #include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/external_scorer.hpp>
 #include <tlcr/rlhf/task/evaluate.hpp>
 
 #include "common.hpp"
@@ -162,14 +163,26 @@ struct EvalArgs {
   fs::path policy, reference, prompts, tokenizer, out;
   EvalOptions options;
   int64_t limit = 0;
+  std::string scorer;  // a command (rlhf/external_scorer.hpp); "" = the oracle, if it applies
 };
 
+// Scored by --scorer if given, else by the built-in task's oracle when every prompt is the
+// task's, else not scored (KL, length, repetition and distinct-n still are).
 template <class Arch>
 EvalResult run_eval_with(const EvalArgs& a, const BpeTokenizer& tokenizer,
                          const std::vector<std::string>& prompts) {
   const Transformer<float, Arch> policy = load_model<float, Arch>(a.policy);
   const Transformer<float, Arch> reference = load_model<float, Arch>(a.reference);
-  return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options);
+  if (!a.scorer.empty()) {
+    const ResponseScorer scorer = external_scorer(a.scorer);
+    return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options, &scorer);
+  }
+  if (are_task_prompts(prompts))
+    return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options);
+  std::fprintf(stderr, "eval: the prompts are not the built-in task's and no --scorer was given: "
+                       "responses are not scored\n");
+  return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options,
+                         static_cast<const ResponseScorer*>(nullptr));
 }
 
 void run_eval(const EvalArgs& a) {
@@ -251,7 +264,8 @@ void add_ppo_commands(CLI::App& app) {
   {
     static EvalArgs a;
     CLI::App* c = app.add_subcommand(
-        "eval", "Oracle score, KL, win rate and length of a policy on held-out prompts");
+        "eval", "KL (full, k1, k3), length, repetition, distinct-n and, with a scorer, score and win "
+                "rate of a policy against its reference on held-out prompts");
     c->add_option("--policy", a.policy, "policy model directory")
         ->required()
         ->check(CLI::ExistingDirectory);
@@ -259,12 +273,15 @@ void add_ppo_commands(CLI::App& app) {
         ->required()
         ->check(CLI::ExistingDirectory);
     c->add_option("--prompts", a.prompts,
-                  "held-out prompts JSONL ({\"prompt\"}) of the built-in task")
+                  "held-out prompts JSONL ({\"prompt\"}); the built-in task's are scored by its oracle")
         ->required()
         ->check(CLI::ExistingFile);
     c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the policy's)");
     c->add_option("--out", a.out, "JSON file for the summary and every sample");
     c->add_option("--limit", a.limit, "evaluate only the first N prompts (0 = all)");
+    c->add_option("--scorer", a.scorer,
+                  "command that scores responses: reads {\"prompt\",\"response\"} JSONL on stdin, "
+                  "prints one number per line");
     c->add_option("--temperature", a.options.sampling.temperature, "0 = greedy");
     c->add_option("--top-k", a.options.sampling.top_k, "keep the k most likely tokens (0 = all)");
     c->add_option("--top-p", a.options.sampling.top_p, "nucleus probability mass");

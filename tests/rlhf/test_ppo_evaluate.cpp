@@ -3,6 +3,7 @@
 // the oracle; the repetition rule on hand-made cases; JSON and terminal summaries; errors.
 #include "support/testing.hpp"
 
+#include <tlcr/rlhf/external_scorer.hpp>
 #include <tlcr/rlhf/task/evaluate.hpp>
 #include <tlcr/text/bpe_train.hpp>
 
@@ -121,4 +122,72 @@ TEST_CASE("evaluate_policy reports what it cannot evaluate") {
   CHECK_THROWS_WITH_AS(evaluate_policy(policy, other, task_tokenizer(), ChatFormat{},
                                        some_prompts(2), quick_options()),
                        doctest::Contains("vocabularies differ"), Error);
+}
+
+// ---- any prompts: no oracle, or a user's scorer (rlhf/evaluate.hpp, rlhf/external_scorer.hpp) --
+
+TEST_CASE("without a scorer: KL three ways, length, repetition and distinct-n, on any prompts") {
+  const Gpt2<float> policy = tiny_task_model(3), reference = tiny_task_model(2);
+  const std::vector<std::string> prompts = {"what is the capital of france ?", "say something",
+                                            "a prompt of the user's own"};
+  const EvalResult r = evaluate_policy(policy, reference, task_tokenizer(), ChatFormat{}, prompts,
+                                       quick_options(), static_cast<const ResponseScorer*>(nullptr));
+  CHECK_FALSE(r.scored());
+  REQUIRE(r.samples.size() == 3);
+  double k3 = 0;
+  for (const EvalSample& s : r.samples) {
+    CHECK(s.kl > 0.0);
+    CHECK(s.kl_k3 >= 0.0);  // each term (r − 1) − log r is ≥ 0
+    k3 += s.kl_k3;
+  }
+  CHECK(r.mean_kl_k3 == doctest::Approx(k3 / 3));
+  CHECK(r.distinct_1 > 0.0);
+  const nlohmann::json j = to_json(r);
+  CHECK_FALSE(j.contains("mean_score"));
+  CHECK(j.contains("mean_kl_k1"));
+  CHECK(format_eval_summary(r).find("win rate") == std::string::npos);
+
+  // Identical models: every KL is 0 up to the float noise between sampling and a full forward.
+  const EvalResult same = evaluate_policy(reference, reference, task_tokenizer(), ChatFormat{},
+                                          prompts, quick_options(),
+                                          static_cast<const ResponseScorer*>(nullptr));
+  for (const EvalSample& s : same.samples) {
+    CHECK(s.kl == 0.0);
+    CHECK(std::abs(s.kl_k1) < 1e-4);
+    CHECK(std::abs(s.kl_k3) < 1e-6);
+  }
+}
+
+TEST_CASE("distinct-n: distinct word n-grams over all n-grams, hand-checked") {
+  CHECK(distinct_n({"a b a b", "a c"}, 1) == doctest::Approx(3.0 / 6.0));
+  CHECK(distinct_n({"a b a b", "a c"}, 2) == doctest::Approx(3.0 / 4.0));  // ab ba ab | ac
+  CHECK(distinct_n({"", "x"}, 2) == 0.0);
+}
+
+TEST_CASE("an external scorer: JSONL in, one number per line out, errors named") {
+  const Gpt2<float> policy = tiny_task_model(3), reference = tiny_task_model(2);
+  const std::vector<std::string> prompts = {"first prompt", "second prompt", "third prompt"};
+  // Scores the line number: policy and reference responses get 1, 2, 3 alike, so all tie.
+  const ResponseScorer by_line = external_scorer("awk '{print NR}'");
+  const EvalResult r = evaluate_policy(policy, reference, task_tokenizer(), ChatFormat{}, prompts,
+                                       quick_options(), &by_line);
+  CHECK(r.scorer == "awk '{print NR}'");
+  CHECK(r.samples[2].score == 3.0);
+  CHECK(r.mean_score == doctest::Approx(2.0));
+  CHECK(r.win_rate == 0.5);
+  // The scorer sees the prompt and response as JSON: score the length of the prompt field.
+  const ResponseScorer prompt_length =
+      external_scorer("sed -e 's/^{\"prompt\":\"\\([^\"]*\\)\".*/\\1/' | awk '{print length($0)}'");
+  const std::vector<double> lengths =
+      prompt_length.score({"abc", "hello there"}, {"x", "y"});
+  CHECK(lengths == std::vector<double>{3.0, 11.0});
+
+  CHECK_THROWS_WITH_AS(external_scorer("exit 3").score({"p"}, {"r"}),
+                       doctest::Contains("scorer 'exit 3' failed (exit status 3)"), Error);
+  CHECK_THROWS_WITH_AS(external_scorer("echo 1; echo 2").score({"p"}, {"r"}),
+                       "scorer 'echo 1; echo 2': expected 1 scores (one per input line), found 2",
+                       Error);
+  CHECK_THROWS_WITH_AS(external_scorer("echo good").score({"p"}, {"r"}),
+                       "scorer 'echo good': line 1 of its output: expected a number, found 'good'",
+                       Error);
 }

@@ -167,6 +167,11 @@ class TaskWorld {
   }
 
   // The prompt with this text (whitespace-insensitive); throws if it is not one of the task's.
+  // Whether `text` is one of the task's prompts (spacing aside).
+  bool has_prompt(std::string_view text) const {
+    return prompt_by_text_.count(join_words(split_words(text))) > 0;
+  }
+
   const TaskPrompt& find_prompt(std::string_view text) const {
     const auto it = prompt_by_text_.find(join_words(split_words(text)));
     TLCR_CHECK(it != prompt_by_text_.end(), "task oracle: expected one of the built-in task's ",
