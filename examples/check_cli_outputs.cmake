@@ -1,6 +1,7 @@
 # cmake -P script: what the `tlcr` commands write, on a tiny model: generate's token ids,
 # log-probabilities and stop reasons (--with-tokens), "complete": false on cut-off responses, score
-# echoing its input, sft taking cut-off responses, and ppo's settings as flags.
+# echoing its input, sft taking cut-off responses, ppo's settings as flags, and eval on any prompts
+# (with a scorer command).
 #   cmake -DTLCR=<tlcr binary> -DWORK=<scratch dir> -P check_cli_outputs.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
@@ -105,4 +106,22 @@ foreach(pair "kl_estimator=^k3$" "kl_coef=^0\\.2" "minibatch_size=^1$" "batch_si
     message(FATAL_ERROR "check_cli_outputs: ppo_config.json has ${key} = ${value}, expected ${expected}")
   endif()
 endforeach()
+# eval on prompts that are not the built-in task's: unscored, or scored by a user's program.
+run_tlcr("eval" eval --policy ${WORK}/model --reference ${WORK}/model --prompts ${WORK}/prompts.jsonl
+         --max-new-tokens 4 --out ${WORK}/eval.json)
+file(READ ${WORK}/eval.json evaluation)
+string(JSON has_score ERROR_VARIABLE unscored GET "${evaluation}" mean_score)
+string(JSON kl GET "${evaluation}" mean_kl)  # full KL: exactly 0 for one model
+if(NOT unscored OR NOT kl EQUAL 0)
+  message(FATAL_ERROR "check_cli_outputs: eval without a scorer: ${evaluation}")
+endif()
+run_tlcr("eval --scorer" eval --policy ${WORK}/model --reference ${WORK}/model
+         --prompts ${WORK}/prompts.jsonl --max-new-tokens 4 --out ${WORK}/eval.json
+         --scorer "awk '{print NR}'")
+file(READ ${WORK}/eval.json evaluation)
+string(JSON scorer GET "${evaluation}" scorer)
+string(JSON second GET "${evaluation}" samples 1 score)
+if(NOT scorer STREQUAL "awk '{print NR}'" OR NOT second EQUAL 2)
+  message(FATAL_ERROR "check_cli_outputs: eval --scorer: ${evaluation}")
+endif()
 message(STATUS "check_cli_outputs: all outputs as expected")
