@@ -11,6 +11,8 @@
 // --value-head a head on the policy trunk.
 #include <unistd.h>
 #include <cstdio>
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -209,6 +211,47 @@ void run_eval(const EvalArgs& a) {
   }
 }
 
+struct PlotArgs {
+  std::vector<std::string> points;  // LABEL=FILE: one scored `tlcr eval --out` file each
+  fs::path out;
+  std::string title = "score against KL to the reference";
+};
+
+// The reward–KL frontier: one point per evaluation at (mean KL, mean score); evaluations with the
+// same label form one line, ordered by KL; the reference's score sits at KL 0.
+void run_plot(const PlotArgs& a) {
+  std::map<std::string, std::vector<std::pair<double, double>>> by_label;
+  std::vector<std::string> order;  // labels in first-seen order
+  double reference_score = NAN;
+  for (const std::string& point : a.points) {
+    const std::size_t eq = point.find('=');
+    TLCR_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < point.size(),
+               "plot: expected LABEL=FILE, found '", point, "'");
+    const std::string label = point.substr(0, eq);
+    const fs::path file = point.substr(eq + 1);
+    const nlohmann::json result = read_json_file(file);
+    for (const char* key : {"mean_kl", "mean_score", "mean_reference_score"})
+      TLCR_CHECK(result.is_object() && result.contains(key) && result[key].is_number(), file.string(),
+                 ": field '", key, "': expected a number (a scored `tlcr eval --out` file; "
+                 "evaluate with --scorer or on the built-in task's prompts)");
+    if (!by_label.count(label)) order.push_back(label);
+    by_label[label].emplace_back(result["mean_kl"].get<double>(), result["mean_score"].get<double>());
+    if (std::isnan(reference_score)) reference_score = result["mean_reference_score"].get<double>();
+  }
+  LinePlot plot{a.title, "KL to the reference (nats per response)", "mean score", {}};
+  plot.series.push_back({"reference", {0.0}, {reference_score}, {}});
+  for (const std::string& label : order) {
+    auto points = by_label[label];
+    std::sort(points.begin(), points.end());
+    PlotSeries series{label, {}, {}, {}};
+    for (const auto& [kl, score] : points) series.x.push_back(kl), series.y.push_back(score);
+    plot.series.push_back(std::move(series));
+  }
+  plot.write(a.out);
+  std::printf("plot: %zu evaluations in %zu series -> %s\n", a.points.size(), order.size(),
+              a.out.string().c_str());
+}
+
 }  // namespace
 
 void add_ppo_commands(CLI::App& app) {
@@ -260,6 +303,17 @@ void add_ppo_commands(CLI::App& app) {
     c->add_option("--batch", a.batch, "prompts per rollout (batch_size; also caps minibatch_size)");
     add_ppo_setting_flags(*c, a);
     c->callback([] { run_ppo(a); });
+  }
+  {
+    static PlotArgs a;
+    CLI::App* c = app.add_subcommand(
+        "plot", "The reward–KL frontier (SVG) of scored `tlcr eval --out` files");
+    c->add_option("points", a.points,
+                  "LABEL=FILE for each evaluation; evaluations with the same label form one line")
+        ->required();
+    c->add_option("--out", a.out, "SVG file to write")->required();
+    c->add_option("--title", a.title, "plot title");
+    c->callback([] { run_plot(a); });
   }
   {
     static EvalArgs a;
