@@ -9,9 +9,9 @@
 
 #include "tlcr/rlhf/any_reward.hpp"
 #include "tlcr/rlhf/discriminator.hpp"
+#include "tlcr/rlhf/edit_labels.hpp"
 #include "tlcr/rlhf/evaluate.hpp"
 #include "tlcr/rlhf/external_scorer.hpp"
-#include "tlcr/rlhf/edit_labels.hpp"
 #include "tlcr/rlhf/labels.hpp"
 #include "tlcr/rlhf/ppo.hpp"
 #include "tlcr/rlhf/records.hpp"

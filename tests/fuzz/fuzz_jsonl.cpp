@@ -36,12 +36,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view text = tlcr::fuzz::as_text(data + 1, size - 1);
   switch (data[0] % 6) {
-    case 0: read_as<tlcr::PromptRecord>(text); break;
-    case 1: read_as<tlcr::SftRecord>(text); break;
-    case 2: read_as<tlcr::PreferenceRecord>(text); break;
-    case 3: read_as<tlcr::RevisionRecord>(text); break;
-    case 4: read_as<tlcr::LabelRecord>(text); break;
-    case 5: read_as<tlcr::PromptLabelRecord>(text); break;
+    case 0:
+      read_as<tlcr::PromptRecord>(text);
+      break;
+    case 1:
+      read_as<tlcr::SftRecord>(text);
+      break;
+    case 2:
+      read_as<tlcr::PreferenceRecord>(text);
+      break;
+    case 3:
+      read_as<tlcr::RevisionRecord>(text);
+      break;
+    case 4:
+      read_as<tlcr::LabelRecord>(text);
+      break;
+    case 5:
+      read_as<tlcr::PromptLabelRecord>(text);
+      break;
   }
   return 0;
 }

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace fs = std::filesystem;
   using namespace tlcr;
   static const fs::path dir = [] {
-    const fs::path path = fs::temp_directory_path() / ("tlcr_fuzz_index_" + std::to_string(::getpid()));
+    const fs::path path =
+        fs::temp_directory_path() / ("tlcr_fuzz_index_" + std::to_string(::getpid()));
     fs::create_directories(path);
     safetensors::write(path / "a.safetensors",
                        safetensors::NamedTensors<float>{{"w", Tensor<float>::full({2, 3}, 0.5f)}});

@@ -9,8 +9,9 @@
 #include "fuzz_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                            ("tlcr_fuzz_" + std::to_string(::getpid()) + ".safetensors");
+  static const std::filesystem::path path =
+      std::filesystem::temp_directory_path() /
+      ("tlcr_fuzz_" + std::to_string(::getpid()) + ".safetensors");
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   tlcr::fuzz::expect_only_tlcr_errors([&] {

@@ -18,13 +18,12 @@
 
 #include <tlcr/config.hpp>
 
-#define FUZZ_REQUIRE(condition)                                                  \
-  do {                                                                           \
-    if (!(condition)) {                                                          \
-      std::fprintf(stderr, "%s:%d: FUZZ_REQUIRE(%s) failed\n", __FILE__, __LINE__, \
-                   #condition);                                                  \
-      std::abort();                                                              \
-    }                                                                            \
+#define FUZZ_REQUIRE(condition)                                                                 \
+  do {                                                                                          \
+    if (!(condition)) {                                                                         \
+      std::fprintf(stderr, "%s:%d: FUZZ_REQUIRE(%s) failed\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (false)
 
 namespace tlcr::fuzz {

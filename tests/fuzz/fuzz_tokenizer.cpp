@@ -22,16 +22,20 @@ tlcr::BpeTokenizer load(std::uint8_t format, std::string_view text) {
     }
   };
   switch (format % 5) {
-    case 0: return tokenizer_from_json(parsed(), "fuzz.json");
-    case 1: return tokenizer_from_hf_json(parsed(), nullptr, "fuzz.json");
+    case 0:
+      return tokenizer_from_json(parsed(), "fuzz.json");
+    case 1:
+      return tokenizer_from_hf_json(parsed(), nullptr, "fuzz.json");
     case 2: {
       const std::size_t split = std::min(text.find('\0'), text.size());
       return gpt2_tokenizer_from_text(text.substr(0, split),
                                       text.substr(std::min(split + 1, text.size())), "vocab.json",
                                       "merges.txt");
     }
-    case 3: return tiktoken_from_text(text, "fuzz.tiktoken", Pretokenizer::gpt2, {});
-    default: return tiktoken_from_text(text, "fuzz.tiktoken", Pretokenizer::cl100k, {});
+    case 3:
+      return tiktoken_from_text(text, "fuzz.tiktoken", Pretokenizer::gpt2, {});
+    default:
+      return tiktoken_from_text(text, "fuzz.tiktoken", Pretokenizer::cl100k, {});
   }
 }
 
@@ -42,13 +46,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = tlcr::fuzz::as_text(data + 1, size - 1);
   tlcr::fuzz::expect_only_tlcr_errors([&] {
     const tlcr::BpeTokenizer tokenizer = load(data[0], text);
-    for (const std::string_view sample : {text.substr(0, 256), std::string_view("Hello, world! 123")}) {
+    for (const std::string_view sample :
+         {text.substr(0, 256), std::string_view("Hello, world! 123")}) {
       const std::vector<tlcr::TokenId> ids = tokenizer.encode_with_special_tokens(sample);
       const std::string decoded = tokenizer.decode(ids);
       if (tokenizer.spec().units == tlcr::BpeUnits::bytes)
         FUZZ_REQUIRE(decoded == sample || !tokenizer.spec().special_tokens.empty());
       const std::vector<tlcr::TokenId> plain = tokenizer.encode(sample);
-      if (tokenizer.spec().units == tlcr::BpeUnits::bytes) FUZZ_REQUIRE(tokenizer.decode(plain) == sample);
+      if (tokenizer.spec().units == tlcr::BpeUnits::bytes)
+        FUZZ_REQUIRE(tokenizer.decode(plain) == sample);
     }
   });
   return 0;

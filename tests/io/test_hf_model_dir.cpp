@@ -150,9 +150,9 @@ TEST_CASE("sharded bf16 weights with inv_freq buffers load as Hugging Face write
     weight_map[name] = "model-00002-of-00002.safetensors";
   }
   safetensors::write(dir / "model-00002-of-00002.safetensors", rest);
-  write_file_atomically(dir / "model.safetensors.index.json",
-                        nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}
-                            .dump());
+  write_file_atomically(
+      dir / "model.safetensors.index.json",
+      nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump());
 
   const Llama<float> loaded = load_model<float, LlamaArch>(dir);
   model.params().get("model.embed_tokens.weight").value().copy_from(rounded);
@@ -192,10 +192,12 @@ TEST_CASE("Llama config fields that would change the model are refused, by name"
         "config.json: field 'num_key_value_heads' is 3; expected a divisor of "
         "num_attention_heads (4)");
   CHECK(error_of("head_dim", 8).starts_with("config.json: field 'head_dim' is 8"));
-  CHECK(error_of("attention_bias", true) == "config.json: field 'attention_bias' is true; not supported");
+  CHECK(error_of("attention_bias", true) ==
+        "config.json: field 'attention_bias' is true; not supported");
   CHECK(error_of("rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}})
             .find("scaled rotary positions are not supported") != std::string::npos);
-  CHECK(error_of("hidden_act", "gelu") == "config.json: field 'hidden_act': expected silu, found gelu");
+  CHECK(error_of("hidden_act", "gelu") ==
+        "config.json: field 'hidden_act': expected silu, found gelu");
   CHECK(error_of("rope_scaling", nullptr) == "(no error)");
   TransformerConfig gpt2 = TransformerConfig::gpt2(10, 8, 1, 4, 16);
   gpt2.kv_heads = 2;

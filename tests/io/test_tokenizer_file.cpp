@@ -125,8 +125,8 @@ TEST_CASE("loading names the file and the field of each problem") {
                        testing::message(name + ": missing field 'tokens'"), Error);
   CHECK_THROWS_WITH_AS(
       load(file_with("pretokenizer", "\"bert\"")),
-      testing::message(name +
-                       ": unknown pre-tokenizer 'bert' (expected \"gpt2\", \"cl100k\" or \"none\")"),
+      testing::message(
+          name + ": unknown pre-tokenizer 'bert' (expected \"gpt2\", \"cl100k\" or \"none\")"),
       Error);
   CHECK_THROWS_WITH_AS(load(file_with("eos", "3")),
                        testing::message(name + ": field 'eos': expected a string, found number"),

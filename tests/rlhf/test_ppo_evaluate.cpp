@@ -130,8 +130,9 @@ TEST_CASE("without a scorer: KL three ways, length, repetition and distinct-n, o
   const Gpt2<float> policy = tiny_task_model(3), reference = tiny_task_model(2);
   const std::vector<std::string> prompts = {"what is the capital of france ?", "say something",
                                             "a prompt of the user's own"};
-  const EvalResult r = evaluate_policy(policy, reference, task_tokenizer(), ChatFormat{}, prompts,
-                                       quick_options(), static_cast<const ResponseScorer*>(nullptr));
+  const EvalResult r =
+      evaluate_policy(policy, reference, task_tokenizer(), ChatFormat{}, prompts, quick_options(),
+                      static_cast<const ResponseScorer*>(nullptr));
   CHECK_FALSE(r.scored());
   REQUIRE(r.samples.size() == 3);
   double k3 = 0;
@@ -148,9 +149,9 @@ TEST_CASE("without a scorer: KL three ways, length, repetition and distinct-n, o
   CHECK(format_eval_summary(r).find("win rate") == std::string::npos);
 
   // Identical models: every KL is 0 up to the float noise between sampling and a full forward.
-  const EvalResult same = evaluate_policy(reference, reference, task_tokenizer(), ChatFormat{},
-                                          prompts, quick_options(),
-                                          static_cast<const ResponseScorer*>(nullptr));
+  const EvalResult same =
+      evaluate_policy(reference, reference, task_tokenizer(), ChatFormat{}, prompts,
+                      quick_options(), static_cast<const ResponseScorer*>(nullptr));
   for (const EvalSample& s : same.samples) {
     CHECK(s.kl == 0.0);
     CHECK(std::abs(s.kl_k1) < 1e-4);
@@ -178,8 +179,7 @@ TEST_CASE("an external scorer: JSONL in, one number per line out, errors named")
   // The scorer sees the prompt and response as JSON: score the length of the prompt field.
   const ResponseScorer prompt_length =
       external_scorer("sed -e 's/^{\"prompt\":\"\\([^\"]*\\)\".*/\\1/' | awk '{print length($0)}'");
-  const std::vector<double> lengths =
-      prompt_length.score({"abc", "hello there"}, {"x", "y"});
+  const std::vector<double> lengths = prompt_length.score({"abc", "hello there"}, {"x", "y"});
   CHECK(lengths == std::vector<double>{3.0, 11.0});
 
   CHECK_THROWS_WITH_AS(external_scorer("exit 3").score({"p"}, {"r"}),

@@ -271,8 +271,8 @@ TEST_CASE("ppo_setting_info describes every PPO setting once, in visit order, in
   visit_ppo_config(config, [&](const char* name, auto&) { visited.emplace_back(name); });
   const auto& info = ppo_setting_info();
   REQUIRE(info.size() == visited.size());
-  const std::set<std::string> groups = {"rollout", "reward shaping", "KL", "optimisation", "critic",
-                                        "reporting"};
+  const std::set<std::string> groups = {"rollout",      "reward shaping", "KL",
+                                        "optimisation", "critic",         "reporting"};
   for (std::size_t i = 0; i < info.size(); ++i) {
     CAPTURE(visited[i]);
     CHECK(info[i].name == visited[i]);

@@ -286,7 +286,8 @@ TEST_CASE("GPT-2's Hugging Face tokenizer.json encodes like its merge files") {
   }
 }
 
-TEST_CASE("Mistral's tokenizer.json (Llama 2-style BPE with byte fallback) gives the reference ids") {
+TEST_CASE(
+    "Mistral's tokenizer.json (Llama 2-style BPE with byte fallback) gives the reference ids") {
   const BpeTokenizer* llama2 = hub("mistral");
   const std::vector<GoldenCase> cases = golden("mistral");
   if (llama2 == nullptr || cases.empty()) return;
@@ -307,7 +308,9 @@ TEST_CASE("Mistral's tokenizer.json (Llama 2-style BPE with byte fallback) gives
   CHECK(llama2->encode("") == Ids{});
 }
 
-TEST_CASE("Llama 3's tokenizer.json (byte-level, cl100k pattern, ignore_merges) gives the reference ids") {
+TEST_CASE(
+    "Llama 3's tokenizer.json (byte-level, cl100k pattern, ignore_merges) gives the reference "
+    "ids") {
   const BpeTokenizer* llama3 = hub("llama3");
   const std::vector<GoldenCase> cases = golden("llama3");
   if (llama3 == nullptr || cases.empty()) return;

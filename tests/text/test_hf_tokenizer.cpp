@@ -37,7 +37,9 @@ Json sentencepiece_file() {
   Json added = Json::array();
   for (int id = 0; id < 3; ++id)
     added.push_back({{"id", id},
-                     {"content", id == 0 ? "<unk>" : id == 1 ? "<s>" : "</s>"},
+                     {"content", id == 0   ? "<unk>"
+                                 : id == 1 ? "<s>"
+                                           : "</s>"},
                      {"special", true}});
   return {{"version", "1.0"},
           {"added_tokens", added},
@@ -60,16 +62,18 @@ Json sentencepiece_file() {
 // (258) with merges "b c" < "a b" (no merge makes abc from ab + c), and <|end|> (259).
 Json byte_level_file(bool ignore_merges) {
   Json vocab = Json::object();
-  for (int byte = 0; byte < 256; ++byte) vocab[bytes_to_printable(std::string(1, char(byte)))] = byte;
+  for (int byte = 0; byte < 256; ++byte)
+    vocab[bytes_to_printable(std::string(1, char(byte)))] = byte;
   vocab["ab"] = 256, vocab["bc"] = 257, vocab["abc"] = 258;
-  return {{"added_tokens", {{{"id", 259}, {"content", "<|end|>"}, {"special", true}}}},
-          {"normalizer", nullptr},
-          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-          {"model",
-           {{"type", "BPE"},
-            {"ignore_merges", ignore_merges},
-            {"vocab", vocab},
-            {"merges", Json::array({Json::array({"b", "c"}), Json::array({"a", "b"})})}}}};
+  return {
+      {"added_tokens", {{{"id", 259}, {"content", "<|end|>"}, {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"},
+        {"ignore_merges", ignore_merges},
+        {"vocab", vocab},
+        {"merges", Json::array({Json::array({"b", "c"}), Json::array({"a", "b"})})}}}};
 }
 
 }  // namespace
@@ -120,10 +124,8 @@ TEST_CASE("without byte fallback, unknown characters fuse into one unknown token
 TEST_CASE("Metaspace with prepend_scheme first marks only the text's start") {
   Json file = sentencepiece_file();
   file["normalizer"] = nullptr;
-  file["pre_tokenizer"] = {{"type", "Metaspace"},
-                           {"replacement", kMark},
-                           {"prepend_scheme", "first"},
-                           {"split", false}};
+  file["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", kMark}, {"prepend_scheme", "first"}, {"split", false}};
   const BpeTokenizer t = tokenizer_from_hf_json(file);
   CHECK(t.spec().space_marker == SpaceMarker::first_segment);
   CHECK(t.encode_with_special_tokens("ab<s>ab") == Ids{264, 1, 263});
@@ -146,8 +148,8 @@ TEST_CASE("byte-level BPE: merges by rank, or the whole piece first (ignore_merg
 }
 
 TEST_CASE("tokenizer_config.json gives the roles") {
-  const Json config = {{"bos_token", {{"content", "<|end|>"}}}, {"eos_token", "<|end|>"},
-                       {"pad_token", nullptr}};
+  const Json config = {
+      {"bos_token", {{"content", "<|end|>"}}}, {"eos_token", "<|end|>"}, {"pad_token", nullptr}};
   const BpeTokenizer t = tokenizer_from_hf_json(byte_level_file(false), &config);
   CHECK(t.bos_id() == 259);
   CHECK(t.eos_id() == 259);
@@ -195,13 +197,15 @@ TEST_CASE("what a tokenizer.json asks for and this reader cannot do is an error 
   };
   Json file = byte_level_file(false);
   file["model"]["type"] = "WordPiece";
-  CHECK(error_of(file) == "t.json: field 'model.type' is 'WordPiece'; only BPE tokenizers are supported");
+  CHECK(error_of(file) ==
+        "t.json: field 'model.type' is 'WordPiece'; only BPE tokenizers are supported");
   file = byte_level_file(false);
   file["model"]["dropout"] = 0.1;
   CHECK(error_of(file) == "t.json: field 'model.dropout' is 0.1; BPE dropout is not supported");
   file = byte_level_file(false);
   file["normalizer"] = {{"type", "NFC"}};
-  CHECK(error_of(file).starts_with("t.json: field 'normalizer': a byte-level tokenizer with a normalizer"));
+  CHECK(error_of(file).starts_with(
+      "t.json: field 'normalizer': a byte-level tokenizer with a normalizer"));
   file = byte_level_file(false);
   file["pre_tokenizer"] = {{"type", "Sequence"},
                            {"pretokenizers",
@@ -232,8 +236,9 @@ TEST_CASE("what a tokenizer.json asks for and this reader cannot do is an error 
   CHECK(error_of(file) == "t.json: model.byte_fallback: '<0x41>' is not in the vocabulary");
   file = sentencepiece_file();
   file["normalizer"] = nullptr;
-  CHECK(error_of(file).find("is not supported for a tokenizer without a byte-level pre-tokenizer") !=
-        std::string::npos);
+  CHECK(
+      error_of(file).find("is not supported for a tokenizer without a byte-level pre-tokenizer") !=
+      std::string::npos);
   file = byte_level_file(false);
   file["pre_tokenizer"]["type"] = 7;
   CHECK(error_of(file).starts_with("t.json: field 'pre_tokenizer.type': expected a string"));

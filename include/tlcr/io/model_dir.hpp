@@ -147,7 +147,8 @@ SafetensorsFile<T> read_model_tensors(const std::filesystem::path& dir) {
     SafetensorsFile<T> file = safetensors::read<T>(dir / shard);
     for (const std::string& name : names)
       if (!file.contains(name))
-        detail::fail(where, ": weight_map puts '", name, "' in ", shard, ", which does not hold it");
+        detail::fail(where, ": weight_map puts '", name, "' in ", shard,
+                     ", which does not hold it");
     for (auto& [name, stored] : file.tensors)
       if (!all.tensors.emplace(name, std::move(stored)).second)
         detail::fail(where, ": tensor '", name, "' is stored in more than one shard");

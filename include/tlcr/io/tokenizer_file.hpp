@@ -80,7 +80,8 @@ inline BpeTokenizer open_tokenizer(const std::filesystem::path& path,
                                    std::optional<Pretokenizer> tiktoken_pretokenizer = {}) {
   namespace fs = std::filesystem;
   if (fs::is_directory(path)) {
-    if (fs::exists(path / "tokenizer.json")) return detail::open_tokenizer_json(path / "tokenizer.json");
+    if (fs::exists(path / "tokenizer.json"))
+      return detail::open_tokenizer_json(path / "tokenizer.json");
     if (fs::exists(path / "vocab.json") && fs::exists(path / "merges.txt"))
       return load_gpt2_tokenizer(path / "vocab.json", path / "merges.txt");
     if (fs::exists(path / "encoder.json") && fs::exists(path / "vocab.bpe"))

@@ -91,10 +91,9 @@ class Transformer {
       const std::string prefix = Arch::block(i);
       Block block;
       block.norm1 = FinalNorm(params_, prefix + Arch::norm1(), C, config_.norm_epsilon);
-      block.attention =
-          SelfAttention<T, D>(params_, prefix + Arch::attention(), C, config_.heads,
-                              Arch::kFusedQkv, Arch::kBiases, Arch::kRotary, config_.rope_theta,
-                              config_.key_value_heads());
+      block.attention = SelfAttention<T, D>(params_, prefix + Arch::attention(), C, config_.heads,
+                                            Arch::kFusedQkv, Arch::kBiases, Arch::kRotary,
+                                            config_.rope_theta, config_.key_value_heads());
       block.norm2 = FinalNorm(params_, prefix + Arch::norm2(), C, config_.norm_epsilon);
       block.mlp =
           typename Arch::template Mlp<T, D>(params_, prefix + Arch::mlp(), C, config_.hidden());

@@ -81,7 +81,8 @@ struct SelfAttention {
       qh = rope(qh, layout.positions, rope_theta);
       kh = rope(kh, layout.positions, rope_theta);
     }
-    if (kv_heads != heads) {  // each group of heads / kv_heads query heads shares one key/value head
+    if (kv_heads !=
+        heads) {  // each group of heads / kv_heads query heads shares one key/value head
       kh = repeat_heads(kh, heads / kv_heads);
       vh = repeat_heads(vh, heads / kv_heads);
     }

@@ -275,9 +275,7 @@ struct DiscriminatorEval {
   }
   // The inverse of to_json (null → NaN), for the copy a checkpoint keeps.
   static DiscriminatorEval from_json(const nlohmann::json& j) {
-    auto number = [&](const char* key) {
-      return j.at(key).is_null() ? NAN : state_number(j, key);
-    };
+    auto number = [&](const char* key) { return j.at(key).is_null() ? NAN : state_number(j, key); };
     DiscriminatorEval eval;
     eval.examples = state_integer(j, "examples");
     eval.loss = number("loss");

@@ -138,8 +138,7 @@ template <class T, class Arch, class D>
 ResponseKl response_kl(const Transformer<T, Arch, D>& policy,
                        const Transformer<T, Arch, D>& reference, const TokenSequences& prompts,
                        const TokenSequences& responses,
-                       const std::vector<std::vector<double>>& policy_logprobs,
-                       int32_t pad_token) {
+                       const std::vector<std::vector<double>>& policy_logprobs, int32_t pad_token) {
   NoGrad no_grad;
   std::vector<int64_t> rows(prompts.size());
   for (std::size_t b = 0; b < rows.size(); ++b) rows[b] = static_cast<int64_t>(b);
@@ -307,7 +306,8 @@ inline std::string format_eval_summary(const EvalResult& r) {
       out += text;
     }
     out += ")\n";
-    std::snprintf(text, sizeof text, "win rate         %.1f%% against the reference (ties count half)\n",
+    std::snprintf(text, sizeof text,
+                  "win rate         %.1f%% against the reference (ties count half)\n",
                   100 * r.win_rate);
     out += text;
   }

@@ -78,8 +78,7 @@ inline ResponseScorer external_scorer(const std::string& command) {
               }
               if (!value.is_number())
                 detail::fail("scorer '", command, "': line ", line_number,
-                             " of its output: expected a number, found '", line.substr(0, 40),
-                             "'");
+                             " of its output: expected a number, found '", line.substr(0, 40), "'");
               scores.push_back(value.get<double>());
             }
             if (scores.size() != prompts.size())

@@ -44,11 +44,11 @@ namespace tlcr {
 
 struct TokenRewardView {
   std::string reward_name;
-  std::string prompt;               // the prompt text
-  std::vector<int32_t> ids;         // response tokens
-  std::vector<std::string> tokens;  // the bytes of each response token
-  std::vector<float> p;             // empty, or one per token (NaN where not scored)
-  std::vector<float> r;             // one per token
+  std::string prompt;                         // the prompt text
+  std::vector<int32_t> ids;                   // response tokens
+  std::vector<std::string> tokens;            // the bytes of each response token
+  std::vector<float> p;                       // empty, or one per token (NaN where not scored)
+  std::vector<float> r;                       // one per token
   std::optional<std::string> input_response;  // the response text as given, when there was one
 
   // The response as the tokens spell it (separator, EOS and all).

@@ -178,9 +178,7 @@ struct PairwiseEval {
   }
   // The inverse of to_json (null → NaN), for the copy a checkpoint keeps.
   static PairwiseEval from_json(const nlohmann::json& j) {
-    auto number = [&](const char* key) {
-      return j.at(key).is_null() ? NAN : state_number(j, key);
-    };
+    auto number = [&](const char* key) { return j.at(key).is_null() ? NAN : state_number(j, key); };
     return {.pairs = state_integer(j, "pairs"),
             .loss = number("loss"),
             .accuracy = number("accuracy"),

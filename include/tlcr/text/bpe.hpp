@@ -82,9 +82,12 @@ enum class SpaceMarker { none, every_segment, first_segment };
 
 inline std::string_view space_marker_name(SpaceMarker marker) {
   switch (marker) {
-    case SpaceMarker::none: return "none";
-    case SpaceMarker::every_segment: return "every_segment";
-    case SpaceMarker::first_segment: return "first_segment";
+    case SpaceMarker::none:
+      return "none";
+    case SpaceMarker::every_segment:
+      return "every_segment";
+    case SpaceMarker::first_segment:
+      return "first_segment";
   }
   return "?";
 }
@@ -379,7 +382,8 @@ class BpeTokenizer {
   }
 
   // The piece's units before any merge, linked in order.
-  void split_into_units(std::string_view piece, std::vector<detail::MergeWorkspace::Part>& parts) const {
+  void split_into_units(std::string_view piece,
+                        std::vector<detail::MergeWorkspace::Part>& parts) const {
     parts.clear();
     const auto push = [&](TokenId id, int begin) {
       const int index = int(parts.size());
@@ -387,7 +391,8 @@ class BpeTokenizer {
       parts.push_back({id, index - 1, -1, begin});
     };
     if (spec_.units == BpeUnits::bytes) {
-      for (std::size_t i = 0; i < piece.size(); ++i) push(byte_token_[std::uint8_t(piece[i])], int(i));
+      for (std::size_t i = 0; i < piece.size(); ++i)
+        push(byte_token_[std::uint8_t(piece[i])], int(i));
       return;
     }
     for (std::size_t pos = 0; pos < piece.size();) {
@@ -492,8 +497,7 @@ class BpeTokenizer {
     }
     if (!spec_.unk.empty()) {
       const std::optional<TokenId> id = special_token_id(spec_.unk);
-      if (!id)
-        detail::fail("BpeTokenizer: unk is '", spec_.unk, "', which is not a special token");
+      if (!id) detail::fail("BpeTokenizer: unk is '", spec_.unk, "', which is not a special token");
       unk_id_ = *id;
     }
   }
@@ -542,7 +546,7 @@ class BpeTokenizer {
   std::vector<Kind> kind_by_id_;
   std::vector<std::int32_t> special_index_by_id_;  // index into spec_.special_tokens, or -1
   std::unordered_map<std::string, TokenId, detail::StringHash, std::equal_to<>> id_by_bytes_;
-  TokenId byte_token_[256] = {};           // bytes units: the token of each byte
+  TokenId byte_token_[256] = {};          // bytes units: the token of each byte
   std::vector<std::int16_t> byte_of_id_;  // characters with byte fallback: id → byte, or -1
   TokenId unk_id_ = -1;
   std::unordered_map<std::uint64_t, detail::Merge> merges_;  // merge_list: pair_key → merge

@@ -90,8 +90,8 @@ class HfTokenizerReader {
     if (it == object.end()) fail(source_, ": missing field '", where, "'");
     return *it;
   }
-  std::string optional_string(const nlohmann::json& object, const char* key,
-                              std::string_view where, std::string fallback) const {
+  std::string optional_string(const nlohmann::json& object, const char* key, std::string_view where,
+                              std::string fallback) const {
     const auto it = object.find(key);
     if (it == object.end() || it->is_null()) return fallback;
     if (!it->is_string())
@@ -126,8 +126,8 @@ class HfTokenizerReader {
       return false;
     }
     const nlohmann::json& pre = *it;
-    const std::string type = pre.is_object() ? optional_string(pre, "type", "pre_tokenizer.type", "")
-                                             : std::string();
+    const std::string type =
+        pre.is_object() ? optional_string(pre, "type", "pre_tokenizer.type", "") : std::string();
     if (type == "ByteLevel") {
       check_byte_level(pre, "pre_tokenizer", /*splits=*/true);
       spec_.pretokenizer = Pretokenizer::gpt2;
@@ -218,8 +218,8 @@ class HfTokenizerReader {
          {{{"type", "Prepend"}, {"prepend", kSpaceMarkerText}},
           {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpaceMarkerText}}}}};
     if (!has_normalizer || *it != expected)
-      fail(source_, ": field 'normalizer': ",
-           has_normalizer ? describe_json(*it) : std::string("none"),
+      fail(source_,
+           ": field 'normalizer': ", has_normalizer ? describe_json(*it) : std::string("none"),
            " is not supported for a tokenizer without a byte-level pre-tokenizer (expected ",
            "Sequence [Prepend \"", kSpaceMarkerText, "\", Replace \" \" → \"", kSpaceMarkerText,
            "\"], as in Llama 2)");
@@ -259,7 +259,8 @@ class HfTokenizerReader {
 
   TokenId vocabulary_id(const std::string& text, std::string_view where) const {
     const auto it = id_by_text_.find(text);
-    if (it == id_by_text_.end()) fail(source_, ": ", where, ": '", text, "' is not in the vocabulary");
+    if (it == id_by_text_.end())
+      fail(source_, ": ", where, ": '", text, "' is not in the vocabulary");
     return it->second;
   }
 

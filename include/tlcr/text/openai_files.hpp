@@ -90,12 +90,10 @@ inline std::optional<std::string> decode_base64(std::string_view text) {
 // GPT-2's vocab.json + merges.txt, given as their text; the names prefix every error. Keys of
 // vocab.json listed in special_tokens are special (not in the byte alphabet); the first one, if
 // any, is also BOS and EOS, as in GPT-2.
-inline BpeTokenizer gpt2_tokenizer_from_text(std::string_view vocab_json_text,
-                                             std::string_view merges_text,
-                                             const std::string& vocab_name,
-                                             const std::string& merges_name,
-                                             const std::vector<std::string>& special_tokens = {
-                                                 "<|endoftext|>"}) {
+inline BpeTokenizer gpt2_tokenizer_from_text(
+    std::string_view vocab_json_text, std::string_view merges_text, const std::string& vocab_name,
+    const std::string& merges_name,
+    const std::vector<std::string>& special_tokens = {"<|endoftext|>"}) {
   using detail::fail;
   nlohmann::json vocab;
   try {
@@ -174,10 +172,10 @@ inline BpeTokenizer load_gpt2_tokenizer(const std::filesystem::path& vocab_json_
                                         const std::filesystem::path& merges_txt_path,
                                         const std::vector<std::string>& special_tokens = {
                                             "<|endoftext|>"}) {
-  return gpt2_tokenizer_from_text(
-      detail::read_whole_file(vocab_json_path, "load_gpt2_tokenizer"),
-      detail::read_whole_file(merges_txt_path, "load_gpt2_tokenizer"), vocab_json_path.string(),
-      merges_txt_path.string(), special_tokens);
+  return gpt2_tokenizer_from_text(detail::read_whole_file(vocab_json_path, "load_gpt2_tokenizer"),
+                                  detail::read_whole_file(merges_txt_path, "load_gpt2_tokenizer"),
+                                  vocab_json_path.string(), merges_txt_path.string(),
+                                  special_tokens);
 }
 
 // The text of a *.tiktoken rank file (`name` prefixes every error), with an explicitly given

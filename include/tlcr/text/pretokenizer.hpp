@@ -30,9 +30,12 @@ enum class Pretokenizer { gpt2, cl100k, none };
 
 inline std::string_view pretokenizer_name(Pretokenizer kind) {
   switch (kind) {
-    case Pretokenizer::gpt2: return "gpt2";
-    case Pretokenizer::cl100k: return "cl100k";
-    case Pretokenizer::none: return "none";
+    case Pretokenizer::gpt2:
+      return "gpt2";
+    case Pretokenizer::cl100k:
+      return "cl100k";
+    case Pretokenizer::none:
+      return "none";
   }
   return "?";
 }

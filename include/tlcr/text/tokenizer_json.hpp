@@ -123,8 +123,8 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
   if (format != "tlcr-bpe") fail(source, ": field 'format' is '", format, "', expected 'tlcr-bpe'");
   const nlohmann::json& version = detail::required_field(json, "version", source);
   if (version != 1 && version != 2)
-    fail(source, ": field 'version' is ", describe_json(version), ", this build reads versions 1 to ",
-         kTokenizerFileVersion);
+    fail(source, ": field 'version' is ", describe_json(version),
+         ", this build reads versions 1 to ", kTokenizerFileVersion);
 
   BpeSpec spec;
   try {
@@ -186,7 +186,8 @@ inline BpeTokenizer tokenizer_from_json(const nlohmann::json& json,
     }
     for (const char* key : {"whole_pieces_first", "fuse_unk"})
       if (!detail::required_field(json, key, source).is_boolean())
-        fail(source, ": field '", key, "': expected true or false, found ", describe_json(json[key]));
+        fail(source, ": field '", key, "': expected true or false, found ",
+             describe_json(json[key]));
     spec.whole_pieces_first = json["whole_pieces_first"].get<bool>();
     spec.fuse_unk = json["fuse_unk"].get<bool>();
     spec.unk = detail::string_field(json, "unk", source);

@@ -66,7 +66,8 @@ inline BatcherState batcher_state_from_json(const nlohmann::json& j) {
   if (cursor < 0) detail::fail("field 'cursor': expected a non-negative integer, found ", cursor);
   s.cursor = std::size_t(cursor);
   const nlohmann::json& order = j.at("order");
-  if (!order.is_array()) detail::fail("field 'order': expected an array, found ", describe_json(order));
+  if (!order.is_array())
+    detail::fail("field 'order': expected an array, found ", describe_json(order));
   for (const nlohmann::json& index : order) s.order.push_back(state_integer_value(index, "order"));
   return s;
 }

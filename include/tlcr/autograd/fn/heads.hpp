@@ -53,8 +53,8 @@ TLCR_DECLARE_INSTANCES(TLCR_FN_HEADS_INSTANCES)
 template <class T, class D>
 Var<T, D> repeat_heads(const Var<T, D>& x, int64_t n) {
   const Shape& s = x.shape();
-  TLCR_CHECK(s.rank == 4 && n > 0, "repeat_heads: expected x (B,Hkv,T,D) and n > 0, got ",
-             s.str(), " and n = ", n);
+  TLCR_CHECK(s.rank == 4 && n > 0, "repeat_heads: expected x (B,Hkv,T,D) and n > 0, got ", s.str(),
+             " and n = ", n);
   if (n == 1) return x;
   const Var<T, D> rows = reshape(x, Shape{s.dims[0], s.dims[1], 1, s.dims[2] * s.dims[3]});
   const Var<T, D> repeated = concat(std::vector<Var<T, D>>(n, rows), 2);  // (B,Hkv,n,T·D)
