@@ -58,6 +58,7 @@ void run_pretrain(const PretrainArgs& a) {
   config.bos_token = tokenizer.bos_id(), config.eos_token = tokenizer.eos_id(), config.pad_token = tokenizer.pad_id();
   LmTrainOptions options = a.train;
   options.settings = {{"batch", a.batch}, {"seed", a.seed}, {"context", a.size.context}};
+  options.dropout_seed = a.seed;
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   auto train = [&](auto model) {
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
@@ -95,6 +96,7 @@ void run_sft(const SftArgs& a) {
                                          context, tokenizer.pad_id()));
     LmTrainOptions options = a.train;
     options.settings = {{"batch", a.batch}, {"seed", a.seed}};
+    options.dropout_seed = a.seed;
     if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
     const LmTrainReport report = train_language_model(model, batcher, eval, options);
     save_model(a.out, model, tokenizer);

@@ -42,6 +42,16 @@ inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& bat
   command.add_option("--warmup", o.warmup_steps, "linear warmup steps");
   command.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay");
   command.add_option("--grad-clip", o.grad_clip, "global gradient-norm clip");
+  // --dropout first: CLI11 runs option callbacks in the order they are defined, so a site's own
+  // flag overrides it.
+  command.add_option_function<double>(
+      "--dropout", [&o](double p) { o.dropout = {p, p, p}; },
+      "dropout at every site (embedding, residual, attention); 0: none");
+  command.add_option("--embedding-dropout", o.dropout.embedding, "dropout after the embeddings");
+  command.add_option("--residual-dropout", o.dropout.residual,
+                     "dropout on attention and MLP outputs before the residual add");
+  command.add_option("--attention-dropout", o.dropout.attention,
+                     "dropout on the attention probabilities");
   command.add_option("--eval-every", o.eval_every, "steps between held-out evaluations");
   command.add_option("--checkpoint-dir", o.checkpoint_dir,
                      "checkpoint directory (default: <out>/checkpoint)");

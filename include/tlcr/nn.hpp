@@ -6,6 +6,7 @@
 
 #include "tlcr/nn/attention.hpp"
 #include "tlcr/nn/block.hpp"
+#include "tlcr/nn/dropout.hpp"
 #include "tlcr/nn/kv_cache.hpp"
 #include "tlcr/nn/linear.hpp"
 #include "tlcr/nn/mlp.hpp"

@@ -259,3 +259,72 @@ TEST_CASE("attention shape errors say what was expected") {
   CHECK_THROWS_WITH_AS(causal_attention_forward(out, no_probs, flat, flat, flat),
                        doctest::Contains("expected q, k, v of rank 4 (B,H,T,D)"), Error);
 }
+
+TEST_CASE("attention dropout: out = (P ⊙ M)·V with M drawn from the flat (pair, t, s) index") {
+  Rng rng(308);
+  const int64_t B = 2, H = 2, T = 70, D = 3;  // two query blocks
+  Tensor<double> q = random_normal<double>({B, H, T, D}, rng);
+  Tensor<double> k = random_normal<double>({B, H, T, D}, rng);
+  Tensor<double> v = random_normal<double>({B, H, T, D}, rng);
+  const std::vector<uint8_t> mask = random_key_mask(rng, B, T, 0.2);
+  const AttentionDropout dropout{0.3, 77};
+  Tensor<double> out(q.shape()), probs({B, H, T, T});
+  causal_attention_forward(out, &probs, q, k, v, std::span<const uint8_t>(mask), 0, dropout);
+  // The reference: P from the kernel without dropout, the mask entry by entry, then the product.
+  Tensor<double> plain(q.shape()), plain_probs({B, H, T, T});
+  causal_attention_forward(plain, &plain_probs, q, k, v, std::span<const uint8_t>(mask));
+  CHECK(testing::max_abs_diff(probs, plain_probs) == 0.0);  // probs are kept before dropout
+  double largest_change = 0;
+  int64_t dropped = 0, visible = 0;
+  for (int64_t pair = 0; pair < B * H; ++pair)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t d = 0; d < D; ++d) {
+        double expected = 0;
+        for (int64_t s = 0; s < T; ++s) {
+          const uint64_t index = uint64_t((pair * T + t) * T + s);
+          const double p = plain_probs[(pair * T + t) * T + s];
+          const bool drop = dropout_drops(77, index, 0.3);
+          if (d == 0 && p > 0) ++visible, dropped += drop;
+          expected += (drop ? 0.0 : p / 0.7) * v[(pair * T + s) * D + d];
+        }
+        const double got = out[(pair * T + t) * D + d];
+        CHECK(got == doctest::Approx(expected).epsilon(1e-12));
+        largest_change = std::max(largest_change, std::abs(got - plain[(pair * T + t) * D + d]));
+      }
+  CHECK(largest_change > 0.1);  // dropout changed the output
+  CHECK(std::abs(double(dropped) / double(visible) - 0.3) < 0.03);
+}
+
+TEST_CASE("attention dropout passes gradcheck and does not depend on the thread count") {
+  Rng rng(309);
+  for (int trial = 0; trial < 3; ++trial) {
+    const int64_t B = random_size(rng, 1, 2), H = random_size(rng, 1, 2);
+    const int64_t T = trial == 2 ? 67 : random_size(rng, 2, 7), D = random_size(rng, 1, 3);
+    auto q = parameter(random_normal<double>({B, H, T, D}, rng));
+    auto k = parameter(random_normal<double>({B, H, T, D}, rng));
+    auto v = parameter(random_normal<double>({B, H, T, D}, rng));
+    const std::vector<uint8_t> mask = random_key_mask(rng, B, T, 0.3);
+    GradcheckOptions options;
+    options.names = {"q", "k", "v"};
+    TLCR_CHECK_GRADIENTS(
+        [&] {
+          return causal_attention(q, k, v, mask, 0, AttentionDropout{0.4, 5 + uint64_t(trial)});
+        },
+        {q, k, v}, options);
+  }
+  Tensor<float> q = random_normal<float>({2, 3, 70, 8}, rng);
+  Tensor<float> k = random_normal<float>({2, 3, 70, 8}, rng);
+  Tensor<float> v = random_normal<float>({2, 3, 70, 8}, rng);
+  Tensor<float> d_out = random_normal<float>({2, 3, 70, 8}, rng);
+  auto run = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    Tensor<float> out(q.shape()), probs({2, 3, 70, 70});
+    Tensor<float> dq(q.shape()), dk(k.shape()), dv(v.shape());
+    causal_attention_forward(out, &probs, q, k, v, std::span<const uint8_t>(), 0, {0.2, 3});
+    causal_attention_backward(&dq, &dk, &dv, d_out, probs, q, k, v, 0, {0.2, 3});
+    return std::vector<Tensor<float>>{out, dq, dk, dv};
+  };
+  const auto one = run(1), two = run(2);
+  for (std::size_t i = 0; i < one.size(); ++i)
+    CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].numel() * sizeof(float)) == 0);
+}

@@ -176,3 +176,53 @@ TEST_CASE(
   CHECK(read_json_file(dir / "ckpt" / "trainer_state.json")["step"] == 8);
   fs::remove_all(dir);
 }
+
+TEST_CASE("dropout in training: resume is bitwise, the rates are checked, eval never drops") {
+  const fs::path dir = fresh_dir("dropout");
+  const std::vector<int32_t> stream = counting_stream(3000, 9);
+  const LmTrainOptions base{.steps = 8,
+                            .grad_accum = 2,
+                            .lr = 2e-3,
+                            .warmup_steps = 2,
+                            .dropout = {.embedding = 0.1, .residual = 0.2, .attention = 0.1},
+                            .dropout_seed = 17,
+                            .log_every = 1,
+                            .eval_every = 0,
+                            .progress = false};
+  auto train = [&](LmTrainOptions options, uint64_t init = 3) {
+    Gpt2<float> model(TransformerConfig::gpt2(16, 16, 1, 2, 16), {}, init);
+    LmBatcher batches(stream, 3, 10, 4);
+    train_language_model(model, batches, {}, options);
+    return model.params().values().clone();
+  };
+  const Tensor<float> straight = train(base);
+  LmTrainOptions no_dropout = base;
+  no_dropout.dropout = {};
+  CHECK(testing::max_abs_diff(train(no_dropout), straight) > 0.0);
+  LmTrainOptions other_seed = base;
+  other_seed.dropout_seed = 18;
+  CHECK(testing::max_abs_diff(train(other_seed), straight) > 0.0);
+  CHECK(testing::max_abs_diff(train(base), straight) == 0.0);
+
+  LmTrainOptions first = base;
+  first.stop_after = 3, first.checkpoint_dir = dir / "ckpt";
+  train(first);
+  LmTrainOptions rest = base;
+  rest.resume_from = dir / "ckpt";
+  CHECK(testing::max_abs_diff(train(rest, 999), straight) == 0.0);
+  rest.dropout.residual = 0.3;
+  CHECK_THROWS_WITH_AS(train(rest), doctest::Contains("setting 'dropout' was"), Error);
+  rest.dropout = {};
+  CHECK_THROWS_WITH_AS(train(rest), doctest::Contains("setting 'dropout' was"), Error);
+  rest.dropout = {.embedding = 1.0};
+  CHECK_THROWS_WITH_AS(train(rest), doctest::Contains("each rate must be in [0, 1)"), Error);
+
+  // The held-out loss is the model's, without dropout.
+  Gpt2<float> model = tiny();
+  const std::vector<TokenBatch> eval{LmBatcher(stream, 3, 10, 5).next()};
+  CHECK(evaluate_loss(model, eval) == evaluate_loss(model, eval));
+  CHECK(evaluate_loss(model, eval) == language_model_loss(model, eval[0]).item());
+  CHECK(language_model_loss(model, eval[0], {base.dropout, 1}).item() !=
+        language_model_loss(model, eval[0]).item());
+  fs::remove_all(dir);
+}

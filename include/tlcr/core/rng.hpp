@@ -5,6 +5,9 @@
 // platform and compiler. normal() is Box–Muller in double; it is identical wherever the C library's
 // log/cos/sin are correctly rounded (glibc is). No std::*_distribution is used anywhere: their
 // algorithms differ between standard libraries.
+// counter_hash / counter_uniform are the stateless side: a draw that is a pure function of (seed,
+// index), so elements can be drawn in any order, on any thread or device, and drawn again in a
+// backward pass instead of being stored (dropout masks).
 // Not here: filling tensors with draws (nn/parameter_store.hpp initialisers, ops/dropout.hpp).
 #pragma once
 
@@ -18,6 +21,19 @@
 #include "tlcr/config.hpp"
 
 namespace tlcr {
+
+// 64 bits that depend on every bit of seed and counter: SplitMix64's finaliser applied to the
+// counter-th step of a SplitMix64 sequence started at `seed`.
+constexpr uint64_t counter_hash(uint64_t seed, uint64_t counter) {
+  uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// Uniform double in [0, 1) with 53 bits, a pure function of (seed, counter).
+constexpr double counter_uniform(uint64_t seed, uint64_t counter) {
+  return static_cast<double>(counter_hash(seed, counter) >> 11) * 0x1.0p-53;
+}
 
 class Rng {
  public:
@@ -98,7 +114,8 @@ class Rng {
     uint64_t spare_bits;
     static_assert(sizeof(spare_bits) == sizeof(spare_normal_));
     std::memcpy(&spare_bits, &spare_normal_, sizeof spare_bits);
-    return {state_[0], state_[1], state_[2], state_[3], has_spare_normal_ ? 1ull : 0ull, spare_bits};
+    return {state_[0], state_[1], state_[2], state_[3], has_spare_normal_ ? 1ull : 0ull,
+            spare_bits};
   }
   void set_state(const std::array<uint64_t, 6>& saved) {
     for (int i = 0; i < 4; ++i) state_[i] = saved[i];

@@ -8,7 +8,7 @@
 //   Bradley–Terry reward model:      sequence-scalar head, read at the last real token ("score")
 // Padding-aware: every row carries a key mask and positions that skip padding, so a left-padded
 // row computes exactly what the same row unpadded does. With a KvCache, a call processes only the
-// new steps (generation).
+// new steps (generation). A training pass may apply dropout (nn/dropout.hpp); the default is none.
 // Not here: training loops (train/), sampling (generate/), checkpoint files (io/model_dir.hpp).
 // Shape legend: B = batch, T = time, C = width, V = vocabulary, K = token classes.
 #pragma once
@@ -120,8 +120,9 @@ class Transformer {
   const ParameterStore<T, D>& params() const { return params_; }
 
   // The trunk: hidden states after the final norm, (B,T,C).
-  Var<T, D> hidden(const ModelInput& in, KvCache<T, D>* cache = nullptr) const {
-    return hidden(upload(in, {}, cache).tokens, cache);
+  Var<T, D> hidden(const ModelInput& in, KvCache<T, D>* cache = nullptr,
+                   const Dropout& dropout = {}) const {
+    return hidden(upload(in, {}, cache).tokens, cache, dropout);
   }
   // The index data of `in` on the device, checked as hidden() checks it: ids, positions and the
   // `extra` int32 arrays cross as one upload (views of it come back), the key mask as another.
@@ -162,18 +163,23 @@ class Transformer {
   }
   // The same from index data already on the device (a decoding loop's next step). Positions are
   // required here, and trusted to lie inside a learned position table.
-  Var<T, D> hidden(const DeviceTokens<D>& in, KvCache<T, D>* cache = nullptr) const {
+  Var<T, D> hidden(const DeviceTokens<D>& in, KvCache<T, D>* cache = nullptr,
+                   const Dropout& drop = {}) const {
     const Shape id_shape{in.batch, in.time};
     TLCR_CHECK(in.ids.numel() == in.batch * in.time && in.layout.positions.defined() &&
                    in.layout.positions.numel() == in.ids.numel(),
                "Transformer: ", in.ids.numel(), " ids and ",
                in.layout.positions.defined() ? in.layout.positions.numel() : 0,
                " positions for a batch of ", in.batch, "×", in.time);
+    drop.rates.validate();
+    TLCR_CHECK(!cache || !drop.active(),
+               "Transformer: dropout is for training passes, not decoding with a KV cache");
     Var<T, D> x = embedding(token_embedding_, in.ids, id_shape);
     if constexpr (Arch::kLearnedPositions)
       x = add(x, embedding(position_embedding_, in.layout.positions, id_shape));
+    x = dropout(x, drop.rates.embedding, drop.site_seed(Dropout::Site::Embedding));
     for (std::size_t l = 0; l < blocks_.size(); ++l)
-      x = blocks_[l](x, in.layout, cache, static_cast<int64_t>(l));
+      x = blocks_[l](x, in.layout, cache, static_cast<int64_t>(l), drop);
     if (cache) cache->advance(in.time);
     return final_norm_(x);
   }

@@ -65,9 +65,11 @@ struct SelfAttention {
   }
 
   // x (B,T,C) → (B,T,C). With a cache, x holds only the new steps; their keys/values are appended
-  // to layer `layer` of the cache and attention covers cached + new keys.
+  // to layer `layer` of the cache and attention covers cached + new keys. `dropout` acts on the
+  // attention probabilities (training, no cache).
   Var<T, D> operator()(const Var<T, D>& x, const SequenceLayout<D>& layout,
-                       KvCache<T, D>* cache = nullptr, int64_t layer = 0) const {
+                       KvCache<T, D>* cache = nullptr, int64_t layer = 0,
+                       AttentionDropout dropout = {}) const {
     Var<T, D> qh, kh, vh;  // (B,H,T,D)
     if (fused_qkv) {
       auto parts = split_heads(qkv(x), 3, heads);
@@ -93,7 +95,7 @@ struct SelfAttention {
       y = causal_attention(qh, constant(cache->keys(layer)), constant(cache->values(layer)),
                            layout.key_mask, offset);
     } else {
-      y = causal_attention(qh, kh, vh, layout.key_mask);
+      y = causal_attention(qh, kh, vh, layout.key_mask, 0, dropout);
     }
     return out(merge_heads(y));
   }

@@ -7,6 +7,9 @@
 //   out = P·V
 // P (B,H,Tq,Tk) is all that backward needs; forward keeps it in `probs` when asked to.
 // A query row that sees no key (all its keys padded) gets out = 0 and a zero gradient, not NaN.
+// Attention dropout (training only): out = (P ⊙ M)·V with M a dropout mask (ops/dropout.hpp) over
+// (B,H,Tq,Tk) that is never stored: entry (pair, t, s) is drawn from the flat index
+// (pair·Tq + t)·Tk + s, in forward and again in backward.
 //
 // KV-cache decoding: q holds the Tq newest positions offset … offset+Tq−1 of a sequence whose keys
 // and values are k and v. Query t attends to keys 0 … offset+t. k and v may hold more rows than
@@ -20,8 +23,8 @@
 // by one thread, its matrix products (ops/matmul.hpp's gemm: the packed float GEMM, or Eigen)
 // running single-threaded inside our parallel region, so results are deterministic and the same for
 // every thread count. The 1/√D scale is applied inside the softmax, not to the product. Not here:
-// the q/k/v/output projections, splitting or merging heads (heads.hpp, shape_ops.hpp), dropout on
-// P, non-causal attention. Shape legend: B batch, H heads, Tq queries, Tk stored keys, Tv = offset
+// the q/k/v/output projections, splitting or merging heads (heads.hpp, shape_ops.hpp), non-causal
+// attention. Shape legend: B batch, H heads, Tq queries, Tk stored keys, Tv = offset
 // + Tq keys that can be seen, D head size; key_mask (B, Tk): 1 = real token, 0 = padding (an empty
 // span: no padding).
 #pragma once
@@ -36,6 +39,7 @@
 #include "tlcr/core/fast_math.hpp"
 #include "tlcr/core/parallel.hpp"
 #include "tlcr/core/tensor.hpp"
+#include "tlcr/ops/dropout.hpp"
 #include "tlcr/ops/host_kernels.hpp"
 #include "tlcr/ops/matmul.hpp"
 
@@ -69,7 +73,29 @@ inline AttentionSizes attention_sizes(const char* op, const Shape& q, const Shap
   return sizes;
 }
 
+// Dropout on the attention probabilities: each entry of P dropped with probability p, the mask
+// drawn from `seed`. p = 0: none.
+struct AttentionDropout {
+  double p = 0;
+  uint64_t seed = 0;
+  bool active() const { return p > 0; }
+};
+
 namespace detail {
+// Multiplies the rows first … first + count − 1 of pair `pair`'s (Tq × Tk) mask into `block`
+// (count × keys, its first columns): block ⊙= M. M's kept entries are 1/(1−p).
+template <class T, class Block>
+void apply_attention_dropout(Block&& block, const AttentionDropout& dropout,
+                             const AttentionSizes& s, int64_t pair, int64_t first) {
+  const T kept = dropout.p < 1 ? T(1.0 / (1.0 - dropout.p)) : T(0);
+  for (int64_t t = 0; t < block.rows(); ++t) {
+    const uint64_t row_start = uint64_t((pair * s.queries + first + t) * s.keys);
+    for (int64_t key = 0; key < block.cols(); ++key)
+      block(t, key) *=
+          dropout_drops(dropout.seed, row_start + uint64_t(key), dropout.p) ? T(0) : kept;
+  }
+}
+
 // The Tq × Tv block of one (b, h) pair inside a row-major (…, Tq, Tk) tensor: rows are Tk apart.
 template <class T>
 using StridedMatrixMap = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
@@ -160,17 +186,20 @@ void causal_attention_ref(Tensor<T>& out, const Tensor<T>& q, const Tensor<T>& k
 }
 }  // namespace detail
 
-// out (B,H,Tq,D) = softmax(scale · Q·Kᵀ, causal + key mask) · V. When `probs` is given it receives
-// P (B,H,Tq,Tk) for backward (columns Tv … Tk−1 are 0); pass nullptr when no gradient is needed.
+// out (B,H,Tq,D) = softmax(scale · Q·Kᵀ, causal + key mask) · V, or (P ⊙ M)·V with dropout. When
+// `probs` is given it receives P (B,H,Tq,Tk) for backward, before dropout (columns Tv … Tk−1 are
+// 0); pass nullptr when no gradient is needed.
 template <class T>
 void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
                               const Tensor<T>& k, const Tensor<T>& v,
-                              std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
+                              std::span<const uint8_t> key_mask = {}, int64_t offset = 0,
+                              AttentionDropout dropout = {}) {
   const char* op = "causal_attention_forward";
   const AttentionSizes s =
       attention_sizes(op, q.shape(), k.shape(), v.shape(), key_mask.size(), offset);
   check_same_shape(op, out.shape(), q.shape(), "out", "q");
   if (probs) check_same_shape(op, probs->shape(), s.probs_shape(), "probs", "(B,H,Tq,Tk)");
+  check_dropout_probability(dropout.p);
   const int64_t Tq = s.queries, Tk = s.keys, Tv = s.visible_keys(), D = s.head_dim;
   const T scale = T(1) / std::sqrt(T(D));
 
@@ -179,6 +208,8 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
   parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
     RowMatrix<T> scratch;  // the Tq × Tv scores of one pair when probs are not kept
     if (!probs) scratch.resize(Tq, Tv);
+    RowMatrix<T> dropped;  // P ⊙ M of one query block
+    if (dropout.active()) dropped.resize(std::min(Tq, detail::kQueryBlock), Tv);
     for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
       const int64_t b = pair / s.heads;
       ConstMatrixMap<T> Q(q.data() + pair * Tq * D, Tq, D);
@@ -200,7 +231,14 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
           std::fill(row + block.keys, row + p_stride, T(0));  // keys after the block's last query
         }
         auto O_block = O.middleRows(block.first, block.count);
-        detail::gemm(O_block, P, V.topRows(block.keys), false, false, false);
+        if (dropout.active()) {
+          auto PM = dropped.topLeftCorner(block.count, block.keys);
+          PM = P;
+          detail::apply_attention_dropout<T>(PM, dropout, s, pair, block.first);
+          detail::gemm(O_block, PM, V.topRows(block.keys), false, false, false);
+        } else {
+          detail::gemm(O_block, P, V.topRows(block.keys), false, false, false);
+        }
       }
     }
   });
@@ -208,10 +246,12 @@ void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>&
 
 // Given d_out = dL/d(out) and the P that forward kept, adds dL/dq, dL/dk, dL/dv (nullptr = not
 // needed). The key mask is not needed: padded and future keys have P = 0, so they get no gradient.
+// `dropout` must be forward's: its mask is drawn again.
 template <class T>
 void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
                                const Tensor<T>& d_out, const Tensor<T>& probs, const Tensor<T>& q,
-                               const Tensor<T>& k, const Tensor<T>& v, int64_t offset = 0) {
+                               const Tensor<T>& k, const Tensor<T>& v, int64_t offset = 0,
+                               AttentionDropout dropout = {}) {
   const char* op = "causal_attention_backward";
   const AttentionSizes s = attention_sizes(op, q.shape(), k.shape(), v.shape(), 0, offset);
   check_same_shape(op, d_out.shape(), q.shape(), "d_out", "q");
@@ -223,6 +263,8 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
       detail::query_blocks(s);  // the same for every pair
   parallel_for(0, s.batch * s.heads, 1, [&](int64_t pair_begin, int64_t pair_end) {
     RowMatrix<T> dS_buffer(std::min(Tq, detail::kQueryBlock), Tv);  // dL/dP, then dL/dS, per block
+    RowMatrix<T> dropped;                                           // P ⊙ M of one query block
+    if (dropout.active()) dropped.resize(std::min(Tq, detail::kQueryBlock), Tv);
     for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
       ConstMatrixMap<T> Q(q.data() + pair * Tq * D, Tq, D);
       ConstMatrixMap<T> K(k.data() + pair * Tk * D, Tv, D);
@@ -233,14 +275,23 @@ void causal_attention_backward(Tensor<T>* d_q, Tensor<T>* d_k, Tensor<T>* d_v,
         detail::ConstStridedMatrixMap<T> P(probs.data() + pair * Tq * Tk + block.first * Tk,
                                            block.count, block.keys, Eigen::OuterStride<>(Tk));
         const auto dO_block = dO.middleRows(block.first, block.count);
-        // forward: out = P·V
+        // forward: out = P·V, or (P ⊙ M)·V with dropout
         if (d_v) {
           MatrixMap<T> dV(d_v->data() + pair * Tk * D, block.keys, D);
-          detail::gemm(dV, P, dO_block, true, false, true);  // dV += Pᵀ·dO
+          if (dropout.active()) {
+            auto PM = dropped.topLeftCorner(block.count, block.keys);
+            PM = P;
+            detail::apply_attention_dropout<T>(PM, dropout, s, pair, block.first);
+            detail::gemm(dV, PM, dO_block, true, false, true);  // dV += (P ⊙ M)ᵀ·dO
+          } else {
+            detail::gemm(dV, P, dO_block, true, false, true);  // dV += Pᵀ·dO
+          }
         }
         if (!d_q && !d_k) continue;
         auto dS = dS_buffer.topLeftCorner(block.count, block.keys);
         detail::gemm(dS, dO_block, V.topRows(block.keys), false, true, false);  // dP = dO·Vᵀ
+        if (dropout.active())  // … ⊙ M: the gradient reaches P only where M kept it
+          detail::apply_attention_dropout<T>(dS, dropout, s, pair, block.first);
         // forward: P_t = softmax(S_t), S = scale · Q·Kᵀ → dS_t = P_t ⊙ (dP_t − ⟨dP_t, P_t⟩);
         // the buffer keeps scale · dS, the factor both products below need. O(keys) per row.
         for (int64_t t = 0; t < block.count; ++t) {
@@ -267,11 +318,11 @@ template <class T, class Mask>
 requires std::same_as<Mask, Tensor<uint8_t>>
 void causal_attention_forward(Tensor<T>& out, Tensor<T>* probs, const Tensor<T>& q,
                               const Tensor<T>& k, const Tensor<T>& v, const Mask& key_mask,
-                              int64_t offset = 0) {
+                              int64_t offset = 0, AttentionDropout dropout = {}) {
   const std::span<const uint8_t> mask =
       key_mask.defined() ? std::span<const uint8_t>(key_mask.data(), key_mask.numel())
                          : std::span<const uint8_t>();
-  causal_attention_forward(out, probs, q, k, v, mask, offset);
+  causal_attention_forward(out, probs, q, k, v, mask, offset, dropout);
 }
 
 // The kernels of this family, chosen by device (ops/host_kernels.hpp).
@@ -279,15 +330,15 @@ TLCR_HOST_KERNELS(causal_attention_forward, causal_attention_backward)
 
 // The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
 #define TLCR_OPS_ATTENTION_INSTANCES(extern_, T)                                                \
-  extern_ template void causal_attention_forward<T>(Tensor<T>&, Tensor<T>*, const Tensor<T>&,   \
-                                                    const Tensor<T>&, const Tensor<T>&,         \
-                                                    std::span<const uint8_t>, int64_t);         \
+  extern_ template void causal_attention_forward<T>(                                            \
+      Tensor<T>&, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,             \
+      std::span<const uint8_t>, int64_t, AttentionDropout);                                     \
   extern_ template void causal_attention_backward<T>(                                           \
       Tensor<T>*, Tensor<T>*, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
-      const Tensor<T>&, const Tensor<T>&, int64_t);                                             \
+      const Tensor<T>&, const Tensor<T>&, int64_t, AttentionDropout);                           \
   extern_ template void causal_attention_forward<T, Tensor<uint8_t>>(                           \
       Tensor<T>&, Tensor<T>*, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,             \
-      const Tensor<uint8_t>&, int64_t);
+      const Tensor<uint8_t>&, int64_t, AttentionDropout);
 TLCR_DECLARE_INSTANCES(TLCR_OPS_ATTENTION_INSTANCES)
 
 }  // namespace tlcr

@@ -81,6 +81,11 @@ inline void check_resumed_settings(const nlohmann::json& saved, const nlohmann::
       detail::fail("resuming from '", dir.string(), "': setting '", key, "' was ",
                    saved.contains(key) ? describe_json(saved[key]) : std::string("(missing)"),
                    ", this run has ", describe_json(value));
+  // A setting only some runs record (dropout) must not be dropped on resume either.
+  for (const auto& [key, value] : saved.items())
+    if (!settings.contains(key))
+      detail::fail("resuming from '", dir.string(), "': setting '", key, "' was ",
+                   describe_json(value), ", this run has none");
 }
 
 // After a crash between replace_directory's two renames `dir` is gone and "<dir>.old" holds the

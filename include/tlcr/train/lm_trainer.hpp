@@ -3,7 +3,8 @@
 // from train/batches.hpp; SFT targets only the response tokens).
 //
 // Each step: zero the gradient buffer, accumulate `grad_accum` micro-batches of mean next-token
-// cross-entropy, stop with a report on a non-finite loss, then apply_gradients (train_step.hpp:
+// cross-entropy (with dropout when asked: each micro-batch's masks seeded from (dropout_seed,
+// step, micro-batch), nn/dropout.hpp; held-out batches never drop), stop with a report on a non-finite loss, then apply_gradients (train_step.hpp:
 // finite check, clip, AdamW step at the cosine-schedule rate). Every `log_every` steps a progress line goes to stderr
 // and a record to the metrics JSONL; every `eval_every` steps the held-out batches are scored;
 // every `checkpoint_every` steps (and at the end) a checkpoint is written, from which `resume`
@@ -31,6 +32,8 @@ struct LmTrainOptions {
   double lr = 1e-3, min_lr = 1e-4;
   int64_t warmup_steps = 50;
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, grad_clip = 1.0;
+  DropoutRates dropout;                                            // all 0: none
+  uint64_t dropout_seed = 0;                                       // the run's masks derive from it
   int64_t log_every = 20, eval_every = 200, checkpoint_every = 0;  // 0: checkpoint only at the end
   std::filesystem::path checkpoint_dir;                            // empty: no checkpoints
   std::filesystem::path metrics_path;                              // empty: no metrics file
@@ -55,6 +58,10 @@ inline nlohmann::json lm_train_settings(const LmTrainOptions& o) {
                           {"beta1", o.beta1},
                           {"beta2", o.beta2},
                           {"grad_clip", o.grad_clip}};
+  if (o.dropout.any()) {  // runs without dropout keep the settings they always had
+    settings["dropout"] = o.dropout.to_json();
+    settings["dropout_seed"] = o.dropout_seed;
+  }
   settings.update(o.settings);
   return settings;
 }
@@ -65,12 +72,14 @@ struct LmTrainReport {
   double last_loss = 0, eval_loss = NAN, seconds = 0, tokens_per_second = 0;
 };
 
-// Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0. The targets go
-// up with the ids and positions: two uploads in all.
+// Mean cross-entropy of the batch's targets (B·T, kIgnoreIndex skipped) → rank 0, with `dropout`
+// in the forward pass (default: none). The targets go up with the ids and positions: two uploads
+// in all.
 template <class T, class Arch, class D>
-Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenBatch& batch) {
+Var<T, D> language_model_loss(const Transformer<T, Arch, D>& model, const TokenBatch& batch,
+                              const Dropout& dropout = {}) {
   const DeviceBatch<D> up = model.upload(ModelInput::from(batch), {batch.targets});
-  return model.lm_loss(model.hidden(up.tokens), up.indices[0]);
+  return model.lm_loss(model.hidden(up.tokens, nullptr, dropout), up.indices[0]);
 }
 
 // Mean loss over held-out batches, weighted by their target counts.
@@ -93,6 +102,7 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
                                    const LmTrainOptions& options) {
   TLCR_CHECK(options.steps > 0 && options.grad_accum > 0, options.label,
              ": steps and grad_accum must be positive");
+  options.dropout.validate();
   AdamW<T, D> optimizer(model.params(), {.lr = options.lr,
                                          .beta1 = options.beta1,
                                          .beta2 = options.beta2,
@@ -137,7 +147,8 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
     double loss_sum = 0;
     for (int64_t micro = 0; micro < options.grad_accum; ++micro) {
       const TokenBatch batch = batcher.next();
-      const Var<T, D> loss = language_model_loss(model, batch);
+      const Var<T, D> loss = language_model_loss(
+          model, batch, Dropout::for_step(options.dropout, options.dropout_seed, step, micro));
       const double value = loss.item();
       if (!std::isfinite(value))
         detail::fail(options.label, ": loss became ", value, " at step ", step, " (micro-batch ",

@@ -1,6 +1,7 @@
 // tlcr/autograd/fn/attention.hpp — differentiable fused causal self-attention core.
 // Shapes as in ops/attention.hpp: q (B,H,Tq,D), k and v (B,H,Tk,D) → (B,H,Tq,D); key_mask (B,Tk)
-// with 0 = padded key; offset = absolute position of the first query (KV-cache decoding).
+// with 0 = padded key; offset = absolute position of the first query (KV-cache decoding);
+// dropout on the attention probabilities (training), its mask drawn again in backward.
 // Not here: projections or head splitting (the caller, e.g. nn/attention, does those).
 #pragma once
 
@@ -15,7 +16,8 @@ namespace detail {
 // Key mask: a host span (counted as one upload per call on a device) or a tensor on q's device.
 template <class T, class D, class Mask>
 Var<T, D> causal_attention_with(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
-                                const Mask& key_mask, std::size_t key_mask_size, int64_t offset) {
+                                const Mask& key_mask, std::size_t key_mask_size, int64_t offset,
+                                AttentionDropout dropout) {
   const AttentionSizes sizes =
       attention_sizes("causal_attention", q.shape(), k.shape(), v.shape(), key_mask_size, offset);
   const bool keep_probs =
@@ -24,39 +26,40 @@ Var<T, D> causal_attention_with(const Var<T, D>& q, const Var<T, D>& k, const Va
   Tensor<T, D> probs =
       keep_probs ? Tensor<T, D>::uninitialized(sizes.probs_shape()) : Tensor<T, D>();
   causal_attention_forward(out, keep_probs ? &probs : nullptr, q.value(), k.value(), v.value(),
-                           key_mask, offset);
+                           key_mask, offset, dropout);
   return record<T, D>("causal_attention", std::move(out), {q, k, v},
-                      [q, k, v, probs, offset](const Tensor<T, D>& d_out) {
+                      [q, k, v, probs, offset, dropout](const Tensor<T, D>& d_out) {
                         causal_attention_backward(q.grad_if_needed(), k.grad_if_needed(),
                                                   v.grad_if_needed(), d_out, probs, q.value(),
-                                                  k.value(), v.value(), offset);
+                                                  k.value(), v.value(), offset, dropout);
                       });
 }
 }  // namespace detail
 
 template <class T, class D>
 Var<T, D> causal_attention(const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v,
-                           std::span<const uint8_t> key_mask = {}, int64_t offset = 0) {
-  return detail::causal_attention_with(q, k, v, key_mask, key_mask.size(), offset);
+                           std::span<const uint8_t> key_mask = {}, int64_t offset = 0,
+                           AttentionDropout dropout = {}) {
+  return detail::causal_attention_with(q, k, v, key_mask, key_mask.size(), offset, dropout);
 }
 // The same with the key mask on q's device, (B·Tk) bytes; undefined = no padding. (A template in
 // Mask, so that a braced `{}` mask still means the empty span above.)
 template <class T, class D, class Mask>
-requires std::same_as<Mask, Tensor<uint8_t, D>> Var<T, D> causal_attention(const Var<T, D>& q,
-                                                                           const Var<T, D>& k,
-                                                                           const Var<T, D>& v,
-                                                                           const Mask& key_mask,
-                                                                           int64_t offset = 0) {
+requires std::same_as<Mask, Tensor<uint8_t, D>> Var<T, D> causal_attention(
+    const Var<T, D>& q, const Var<T, D>& k, const Var<T, D>& v, const Mask& key_mask,
+    int64_t offset = 0, AttentionDropout dropout = {}) {
   return detail::causal_attention_with(
-      q, k, v, key_mask, key_mask.defined() ? std::size_t(key_mask.numel()) : 0, offset);
+      q, k, v, key_mask, key_mask.defined() ? std::size_t(key_mask.numel()) : 0, offset, dropout);
 }
 
 // The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
 #define TLCR_FN_ATTENTION_INSTANCES(extern_, T)                                                 \
   extern_ template Var<T> causal_attention<T, Cpu>(const Var<T>&, const Var<T>&, const Var<T>&, \
-                                                   std::span<const uint8_t>, int64_t);          \
+                                                   std::span<const uint8_t>, int64_t,           \
+                                                   AttentionDropout);                           \
   extern_ template Var<T> causal_attention<T, Cpu, Tensor<uint8_t>>(                            \
-      const Var<T>&, const Var<T>&, const Var<T>&, const Tensor<uint8_t>&, int64_t);
+      const Var<T>&, const Var<T>&, const Var<T>&, const Tensor<uint8_t>&, int64_t,             \
+      AttentionDropout);
 TLCR_DECLARE_INSTANCES(TLCR_FN_ATTENTION_INSTANCES)
 
 }  // namespace tlcr

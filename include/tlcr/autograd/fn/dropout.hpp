@@ -7,15 +7,14 @@
 
 namespace tlcr {
 
-// Drops each element of x with probability p and scales the rest by 1/(1−p), drawing the mask from
-// `rng`. In eval mode (training = false) or with p = 0 it returns x itself and draws nothing, so
-// switching dropout off leaves the generator where it was.
+// Drops each element of x with probability p and scales the rest by 1/(1−p), the mask drawn from
+// `seed` (the same seed, the same mask). With p = 0 it returns x itself.
 template <class T, class D>
-Var<T, D> dropout(const Var<T, D>& x, double p, Rng& rng, bool training = true) {
+Var<T, D> dropout(const Var<T, D>& x, double p, uint64_t seed) {
   check_dropout_probability(p);
-  if (!training || p == 0) return x;
+  if (p == 0) return x;
   Tensor<T, D> mask(x.shape());
-  dropout_mask(mask, p, rng);
+  dropout_mask(mask, p, seed);
   Tensor<T, D> out(x.shape());
   dropout_forward(out, x.value(), mask);
   return record<T, D>("dropout", std::move(out), {x}, [x, mask](const Tensor<T, D>& d_out) {
@@ -25,7 +24,7 @@ Var<T, D> dropout(const Var<T, D>& x, double p, Rng& rng, bool training = true) 
 
 // The float and double Cpu instances, compiled once in the prebuilt library (tlcr/config.hpp).
 #define TLCR_FN_DROPOUT_INSTANCES(extern_, T) \
-  extern_ template Var<T> dropout<T, Cpu>(const Var<T>&, double, Rng&, bool);
+  extern_ template Var<T> dropout<T, Cpu>(const Var<T>&, double, uint64_t);
 TLCR_DECLARE_INSTANCES(TLCR_FN_DROPOUT_INSTANCES)
 
 }  // namespace tlcr

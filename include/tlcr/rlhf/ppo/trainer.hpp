@@ -312,10 +312,12 @@ class PpoTrainer {
 
   // The saved config must equal ours, except for keys that do not change the numbers.
   void check_resumable_config(const nlohmann::json& saved, const std::filesystem::path& dir) const {
-    nlohmann::json current = to_json(config_);
-    for (const char* key : {"iterations", "sample_every", "sample_rows", "checkpoint_every"})
+    nlohmann::json current = to_json(config_), recorded = saved;
+    for (const char* key : {"iterations", "sample_every", "sample_rows", "checkpoint_every"}) {
       current.erase(key);
-    check_resumed_settings(saved, current, dir);
+      if (recorded.is_object()) recorded.erase(key);
+    }
+    check_resumed_settings(recorded, current, dir);
   }
 
   // Throws naming the row and token of x's first non-finite entry, at flat index i (first_non_finite);
