@@ -89,12 +89,20 @@ void check_kernel() {
                   n = packed::kPanelCols + 2 * Isa::kLanes + 3, k = 2 * packed::kBlockDepth + 5;
     for (bool ta : {false, true}) check_product<Isa>(rng, m, n, k, ta, !ta, true);
   }
-  SUBCASE("thin products (at most MR rows): B read in place, both orientations, ragged edges") {
+  SUBCASE("thin products of at most MR rows: B read in place, both orientations, ragged edges") {
     for (int trial = 0; trial < 4; ++trial) {
       const int64_t m = random_size(rng, 1, Isa::kRows), n = random_size(rng, 1, 150),
                     k = random_size(rng, 1, packed::kBlockDepth + 40);
       for (bool ta : {false, true})
         for (bool tb : {false, true}) check_product<Isa>(rng, m, n, k, ta, tb, trial % 2 == 1);
+    }
+  }
+  SUBCASE("thin products of several A slivers (MR < m ≤ kThinRows, a row-major B)") {
+    for (int trial = 0; trial < 4; ++trial) {
+      const int64_t m = random_size(rng, Isa::kRows + 1, 4 * Isa::kRows + 5),
+                    n = random_size(rng, 1, 150), k = random_size(rng, 1, packed::kBlockDepth + 40);
+      REQUIRE(packed::takes_thin_path<Isa>(m, false));
+      for (bool ta : {false, true}) check_product<Isa>(rng, m, n, k, ta, false, trial % 2 == 1);
     }
   }
   SUBCASE("a row-major A whose row stride is a multiple of 2 KiB is copied, not read in place") {
@@ -148,11 +156,41 @@ TEST_CASE("packed GEMM gives the same bits on 1 and 2 threads, split by rows or 
   }
 }
 
+TEST_CASE("with a row-major B the thin and the packed path give the same bits, on 1 or 2 threads") {
+  Rng rng(243);
+  using Isa = packed::NativeIsa;
+  for (int64_t m : {int64_t(Isa::kRows) + 1, int64_t(47), int64_t(100)}) {
+    const int64_t n = 130, k = packed::kBlockDepth + 21;
+    for (bool ta : {false, true}) {
+      const StoredOperand a = random_operand(rng, m, k, ta, 0),
+                          b = random_operand(rng, k, n, false, 0);
+      Tensor<float> c0 = random_normal<float>({m, n}, rng);
+      std::vector<float> thin_one(c0.data(), c0.data() + c0.numel()), thin_two = thin_one,
+                                                                      packed_two = thin_one;
+      {
+        ThreadCountGuard threads(1);
+        packed::detail::multiply_thin<Isa>(m, n, k, a.operand(), b.operand(), thin_one.data(), n,
+                                           true);
+      }
+      {
+        ThreadCountGuard threads(2);
+        packed::detail::multiply_thin<Isa>(m, n, k, a.operand(), b.operand(), thin_two.data(), n,
+                                           true);
+        packed::detail::multiply_packed<Isa>(m, n, k, a.operand(), b.operand(), packed_two.data(),
+                                             n, true);
+      }
+      CAPTURE(m);
+      CHECK(std::memcmp(thin_one.data(), thin_two.data(), thin_one.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(thin_two.data(), packed_two.data(), thin_two.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("matmul_forward on floats large enough for the packed GEMM equals the reference") {
   Rng rng(242);
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      const int64_t m = random_size(rng, 48, 130), k = random_size(rng, 16, 300),
+      const int64_t m = random_size(rng, 1, 130), k = random_size(rng, 16, 300),
                     n = random_size(rng, 32, 200);
       REQUIRE(detail::use_packed_gemm<float>(m, n, k));
       Tensor<float> a = random_normal<float>(ta ? Shape{k, m} : Shape{m, k}, rng);

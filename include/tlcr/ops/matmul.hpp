@@ -4,8 +4,9 @@
 //                 are flattened into rows, so a (B,T,C) · b (C,OC) gives out (B,T,OC).
 // batched_matmul: the same per matrix over the leading (batch) axes of rank-3/4 tensors,
 //                 a (…,M,K) · b (…,K,N) → out (…,M,N), batches split across threads.
-// Floats go to tlcr's packed GEMM (ops/packed_gemm.hpp); doubles, thin products and CPUs without
-// AVX2 + FMA use Eigen, with transposes as Eigen expressions on maps.
+// Floats go to tlcr's packed GEMM (ops/packed_gemm.hpp); doubles, slivers (n < 32 or k < 16) and
+// CPUs without AVX2 + FMA use Eigen, one single-threaded Eigen product per thread, with transposes
+// as Eigen expressions on maps.
 // Forward kernels overwrite `out`; backward kernels add into the gradients they are given
 // (nullptr means "not needed").
 // Shape legend: M = rows of op(a), K = inner size, N = columns of op(b).
@@ -36,82 +37,115 @@ inline MatmulShape matmul_sizes(const char* op, int64_t ar, int64_t ac, int64_t 
   return {m, k, n};
 }
 
-constexpr int64_t kSplitRowsPerThread = 256;  // fewest output rows per thread worth a row split
-
 // Whether out (m × n) = op(a) · op(b) (inner size k) goes to tlcr's packed float GEMM
-// (ops/packed_gemm.hpp): float, a CPU it has a kernel for, and either enough rows to amortise
-// packing B (≥ 48) or few enough for its thin path, which reads B in place (≤ MR: a decoding
-// step's few rows against a weight matrix). Between the two, and for tiny sizes, Eigen.
+// (ops/packed_gemm.hpp, which picks its thin or packed path by m): float, a CPU it has a kernel
+// for, and not a sliver of a product (n < 32 or k < 16), which Eigen does as well.
 template <class Scalar>
 constexpr bool use_packed_gemm(int64_t m, int64_t n, int64_t k) {
 #if TLCR_HAVE_PACKED_GEMM
-  if constexpr (std::is_same_v<Scalar, float>)
-    return (m >= 48 || m <= packed::NativeIsa::kRows) && n >= 32 && k >= 16;
+  if constexpr (std::is_same_v<Scalar, float>) return m >= 1 && n >= 32 && k >= 16;
 #endif
   return false;
 }
+
+// Eigen's own threads stay off: its threaded GEMM synchronises its threads many times per product,
+// which on a machine with another job on one core made products of 13–47 rows 35–55× slower at 2
+// threads than at 1. Eigen products run on one thread each, inside tlcr's parallel_for. Called
+// before every Eigen product; the switch happens once per program.
+inline void keep_eigen_single_threaded() {
+  [[maybe_unused]] static const bool switched_off = [] {
+    Eigen::setNbThreads(1);
+    return true;
+  }();
+}
+
+constexpr double kEigenFlopsPerThread = 2e6;  // below this a fork costs more than it saves
+constexpr int64_t kEigenSplitMinimum = 16;    // rows or columns per thread at least
 
 template <class T>
 using StridedRows = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using ConstStridedRows = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
 
+// Columns [first, first + count) of a row-major strided map, as a map of the same type.
+template <class Map>
+Map column_block(Map x, int64_t first, int64_t count) {
+  return Map(x.data() + first, x.rows(), count, Eigen::OuterStride<>(x.outerStride()));
+}
+// Rows [first, first + count), as a map of the same type.
+template <class Map>
+Map row_block(Map x, int64_t first, int64_t count) {
+  return Map(x.data() + first * x.outerStride(), count, x.cols(),
+             Eigen::OuterStride<>(x.outerStride()));
+}
+
+// out (+)= op(a) · op(b) by one single-threaded Eigen product; `accumulate` selects += over =.
+template <class T>
+void eigen_product(StridedRows<T> out, ConstStridedRows<T> a, ConstStridedRows<T> b,
+                   bool transpose_a, bool transpose_b, bool accumulate) {
+  auto apply = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate)
+      out.noalias() += lhs * rhs;
+    else
+      out.noalias() = lhs * rhs;
+  };
+  if (!transpose_a && !transpose_b)
+    apply(a, b);
+  else if (transpose_a && !transpose_b)
+    apply(a.transpose(), b);
+  else if (!transpose_a && transpose_b)
+    apply(a, b.transpose());
+  else
+    apply(a.transpose(), b.transpose());
+}
+
 // out (+)= op(a) · op(b) on row-major maps with a row stride; `accumulate` selects += over =.
-// Floats of enough size go to the packed GEMM (ops/packed_gemm.hpp), which splits C across threads
-// itself. Otherwise Eigen: when a is not transposed and there are enough rows, the rows of out (=
-// rows of a) are cut into one contiguous block per thread and each block is an independent
-// single-threaded Eigen product (measured on the 2-core machine: 8–16% faster than Eigen's own
-// 2-thread GEMM at transformer shapes); for aᵀ Eigen's split is kept. The cut depends only on the
+// Floats go to the packed GEMM (ops/packed_gemm.hpp), which splits C across threads itself.
+// Otherwise Eigen: out is cut along its longer side into one block per thread (rows of out are
+// rows of op(a), columns are columns of op(b); both are column or row blocks of the stored
+// operands), each block an independent single-threaded Eigen product. The cut depends only on the
 // shape and the thread count.
 template <class T>
 void gemm_strided(StridedRows<T> out, ConstStridedRows<T> a, ConstStridedRows<T> b,
                   bool transpose_a, bool transpose_b, bool accumulate) {
-  auto apply = [&](auto&& result, const auto& lhs, const auto& rhs) {
-    if (accumulate)
-      result.noalias() += lhs * rhs;
-    else
-      result.noalias() = lhs * rhs;
-  };
-  const int64_t rows = out.rows(), threads = num_threads();
+  const int64_t rows = out.rows(), cols = out.cols();
   const int64_t inner = transpose_a ? a.rows() : a.cols();
 #if TLCR_HAVE_PACKED_GEMM
   if constexpr (std::is_same_v<T, float>)
-    if (use_packed_gemm<T>(rows, out.cols(), inner)) {
-      packed::multiply(rows, out.cols(), inner, {a.data(), a.outerStride(), transpose_a},
+    if (use_packed_gemm<T>(rows, cols, inner)) {
+      packed::multiply(rows, cols, inner, {a.data(), a.outerStride(), transpose_a},
                        {b.data(), b.outerStride(), transpose_b}, out.data(), out.outerStride(),
                        accumulate);
       return;
     }
 #endif
-  if (!transpose_a && threads > 1 && rows >= 2 * kSplitRowsPerThread && !in_parallel_region()) {
-    const int64_t parts = std::min(threads, rows / kSplitRowsPerThread);
-    const int64_t block = (rows + parts - 1) / parts;
-    parallel_for(0, parts, 1, [&](int64_t part_begin, int64_t part_end) {
-      for (int64_t part = part_begin; part < part_end; ++part) {
-        const int64_t first = part * block, count = std::min(block, rows - first);
-        if (count <= 0) continue;
-        // Row blocks as maps of the same type as the whole operands, so Eigen compiles one product
-        // per transpose case, not two.
-        StridedRows<T> out_rows(out.data() + first * out.outerStride(), count, out.cols(),
-                                Eigen::OuterStride<>(out.outerStride()));
-        const ConstStridedRows<T> a_rows(a.data() + first * a.outerStride(), count, a.cols(),
-                                         Eigen::OuterStride<>(a.outerStride()));
-        if (transpose_b)
-          apply(out_rows, a_rows, b.transpose());
-        else
-          apply(out_rows, a_rows, b);
-      }
-    });
+  keep_eigen_single_threaded();
+  const bool by_rows = rows >= cols;
+  const int64_t extent = by_rows ? rows : cols;
+  const double flops = 2.0 * double(rows) * double(cols) * double(inner);
+  int64_t parts = 1;
+  if (!in_parallel_region())
+    parts = std::min({int64_t(num_threads()), extent / kEigenSplitMinimum,
+                      int64_t(flops / kEigenFlopsPerThread)});
+  if (parts <= 1) {
+    eigen_product<T>(out, a, b, transpose_a, transpose_b, accumulate);
     return;
   }
-  if (!transpose_a && !transpose_b)
-    apply(out, a, b);
-  else if (transpose_a && !transpose_b)
-    apply(out, a.transpose(), b);
-  else if (!transpose_a && transpose_b)
-    apply(out, a, b.transpose());
-  else
-    apply(out, a.transpose(), b.transpose());
+  const int64_t block = (extent + parts - 1) / parts;
+  parallel_for(0, parts, 1, [&](int64_t part_begin, int64_t part_end) {
+    for (int64_t part = part_begin; part < part_end; ++part) {
+      const int64_t first = part * block, count = std::min(block, extent - first);
+      if (count <= 0) continue;
+      if (by_rows)  // rows of op(a): rows of a, or columns of a stored transposed
+        eigen_product<T>(row_block(out, first, count),
+                         transpose_a ? column_block(a, first, count) : row_block(a, first, count),
+                         b, transpose_a, transpose_b, accumulate);
+      else  // columns of op(b): columns of b, or rows of b stored transposed
+        eigen_product<T>(column_block(out, first, count), a,
+                         transpose_b ? row_block(b, first, count) : column_block(b, first, count),
+                         transpose_a, transpose_b, accumulate);
+    }
+  });
 }
 
 // out (+)= op(a) · op(b) on Eigen matrix expressions — maps and row blocks of tensors, row-major

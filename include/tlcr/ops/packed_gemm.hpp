@@ -12,8 +12,8 @@
 //         for each MR-row sliver ir              (A sliver: MR × KC, L1)
 //           for each NR-column sliver jr         micro-kernel: C[ir, jr] (+)= A sliver · B sliver
 // Transposes never reach the micro-kernel: a transposed B is transposed while packed, and A is read
-// by rows or by columns (SliverLayout), whichever way it lies. Products of at most MR rows take a
-// thin path that reads B in place instead of packing it.
+// by rows or by columns (SliverLayout), whichever way it lies. Products of few rows take a thin
+// path that reads B in place instead of packing it (takes_thin_path).
 // Each element of C is one FMA chain per depth block, added to C block after block in the same
 // order whatever the thread count, so results are bitwise identical on any number of threads.
 #pragma once
@@ -332,20 +332,22 @@ void gemm_block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, const
   }
 }
 
-// ---- thin products: at most MR rows of A (a decoding step against a weight matrix) ----------
+// ---- thin products: up to kThinRows rows of A (decoding steps, short rows of tokens) ----------
 // Packing B would copy the whole weight matrix to use it a handful of times, so B is read where it
 // lies and A — a few rows — is the operand that gets copied.
 
-// C[0:m, c0:c1] (+)= op(A) · op(B) for a row-major op(B), m ≤ MR: A packed as one zero-padded
-// sliver per depth block, B slivers read in place at B's row stride (a ragged last sliver is
-// copied, to pad it with zero columns).
+// C[0:m, c0:c1] (+)= op(A) · op(B) for a row-major op(B), m ≤ kThinRows: A packed as ⌈m/MR⌉
+// zero-padded slivers per depth block, B slivers read in place at B's row stride (a ragged last
+// sliver is copied, to pad it with zero columns); each B sliver meets every A sliver while it is in
+// L1, so B is read from memory once whatever m is.
 template <class Isa>
 void thin_block_rows_of_b(int64_t m, int64_t c0, int64_t c1, int64_t k, const Operand& a,
                           const Operand& b, float* c, int64_t ldc, bool accumulate) {
   constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  const int64_t padded_rows = (m + mr - 1) / mr * mr;
   auto& a_pack = scratch(0);
   auto& b_pack = scratch(1);
-  a_pack.resize(std::max<size_t>(a_pack.size(), mr * kBlockDepth));
+  a_pack.resize(std::max<size_t>(a_pack.size(), padded_rows * kBlockDepth));
   b_pack.resize(std::max<size_t>(b_pack.size(), nr * kBlockDepth));
   for (int64_t pc = 0; pc < k; pc += kBlockDepth) {
     const int64_t depth = std::min(kBlockDepth, k - pc);
@@ -362,18 +364,24 @@ void thin_block_rows_of_b(int64_t m, int64_t c0, int64_t c1, int64_t k, const Op
         pack_b<Isa>(b_pack.data(), b, pc, depth, jr, tile_cols);
         b_sliver = b_pack.data(), b_stride = nr;
       }
-      if (a.transposed)
-        tile_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data(), mr, b_sliver, b_stride,
-                                                 c + jr, ldc, overwrite, m, tile_cols);
-      else
-        tile_kernel<Isa, SliverLayout::ByRow>(depth, a_pack.data(), kBlockDepth, b_sliver, b_stride,
-                                              c + jr, ldc, overwrite, m, tile_cols);
+      for (int64_t ir = 0; ir < m; ir += mr) {
+        const int64_t tile_rows = std::min(mr, m - ir);
+        float* c_tile = c + ir * ldc + jr;
+        if (a.transposed)
+          tile_kernel<Isa, SliverLayout::ByColumn>(depth, a_pack.data() + ir * depth, mr, b_sliver,
+                                                   b_stride, c_tile, ldc, overwrite, tile_rows,
+                                                   tile_cols);
+        else
+          tile_kernel<Isa, SliverLayout::ByRow>(depth, a_pack.data() + ir * kBlockDepth,
+                                                kBlockDepth, b_sliver, b_stride, c_tile, ldc,
+                                                overwrite, tile_rows, tile_cols);
+      }
     }
   }
 }
 
 // C[0:m, c0:c1] (+)= op(A) · op(B) for a transposed B (columns of op(B) contiguous — a tied LM
-// head, or keys in attention), m ≤ MR: each output is a dot product of a row of op(A) with a stored
+// head, or keys in attention), m ≤ kThinRows: each output is a dot product of a row of op(A) with a stored
 // row of B, four B rows at a time so each A vector is loaded once per four products. A's rows are
 // copied to a contiguous buffer first when A is transposed.
 template <class Isa>
@@ -414,10 +422,59 @@ void thin_block_dots(int64_t m, int64_t c0, int64_t c1, int64_t k, const Operand
 
 }  // namespace detail
 
-// C (M × N, row stride ldc) = op(A) · op(B), or += when `accumulate`. Threads: C is cut into one
-// block per thread along its longer side (rows in multiples of MR, columns in multiples of NR);
-// each block is an independent product, so there is no synchronisation inside it. Runs on the
-// calling thread alone inside a parallel region. Up to MR rows take the thin path (B in place).
+namespace detail {
+// Units of work (row or column slivers) per thread at least: below ~2 MFLOP per thread the fork
+// costs more than it saves.
+inline int64_t grain(int64_t flops_per_unit) {
+  return std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(flops_per_unit, 1));
+}
+
+// The thin path for any m (multiply sends it m ≤ kThinRows): columns split across threads.
+template <class Isa>
+void multiply_thin(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c,
+                   int64_t ldc, bool accumulate) {
+  constexpr int64_t nr = 2 * Isa::kLanes;
+  parallel_for(0, (n + nr - 1) / nr, grain(2 * k * nr * m), [&](int64_t begin, int64_t end) {
+    const int64_t c0 = begin * nr, c1 = std::min(n, end * nr);
+    if (b.transposed)
+      thin_block_dots<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
+    else
+      thin_block_rows_of_b<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
+  });
+}
+
+// The packed path: C cut into one block per thread along its longer side (rows in multiples of
+// MR, columns in multiples of NR).
+template <class Isa>
+void multiply_packed(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c,
+                     int64_t ldc, bool accumulate) {
+  constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
+  const bool split_rows = m / mr >= n / nr;
+  const int64_t units = split_rows ? (m + mr - 1) / mr : (n + nr - 1) / nr;
+  parallel_for(
+      0, units, grain(2 * k * (split_rows ? mr * n : nr * m)), [&](int64_t begin, int64_t end) {
+        if (split_rows)
+          gemm_block<Isa>(begin * mr, std::min(m, end * mr), 0, n, k, a, b, c, ldc, accumulate);
+        else
+          gemm_block<Isa>(0, m, begin * nr, std::min(n, end * nr), k, a, b, c, ldc, accumulate);
+      });
+}
+}  // namespace detail
+
+// Products of at most this many rows take the thin path when op(B) is row-major; with a transposed
+// B (dot products) only up to MR rows do. Measured on the 2-core Zen 4 machine (bench_matmul's
+// thin_vs_packed, widths 128–768, 1 and 2 threads): with a row-major B the thin path was 5–25%
+// ahead of packing B at every size from 13 to 384 rows, with bitwise the same result; with a
+// transposed B it was ahead only up to MR rows.
+constexpr int64_t kThinRows = 384;
+template <class Isa>
+constexpr bool takes_thin_path(int64_t m, bool b_transposed) {
+  return m <= (b_transposed ? Isa::kRows : kThinRows);
+}
+
+// C (M × N, row stride ldc) = op(A) · op(B), or += when `accumulate`. Each block of C that a
+// thread computes is an independent product, so there is no synchronisation inside it. Runs on
+// the calling thread alone inside a parallel region.
 template <class Isa = NativeIsa>
 void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c,
               int64_t ldc, bool accumulate) {
@@ -427,33 +484,10 @@ void multiply(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& 
       for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
     return;
   }
-  constexpr int64_t mr = Isa::kRows, nr = 2 * Isa::kLanes;
-  // Units of work (row or column slivers) per thread at least: below ~2 MFLOP per thread the fork
-  // costs more than it saves.
-  auto grain = [](int64_t flops_per_unit) {
-    return std::max<int64_t>(1, (int64_t(1) << 21) / std::max<int64_t>(flops_per_unit, 1));
-  };
-  if (m <= mr) {  // thin: B read in place, columns split across threads
-    parallel_for(0, (n + nr - 1) / nr, grain(2 * k * nr * m), [&](int64_t begin, int64_t end) {
-      const int64_t c0 = begin * nr, c1 = std::min(n, end * nr);
-      if (b.transposed)
-        detail::thin_block_dots<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
-      else
-        detail::thin_block_rows_of_b<Isa>(m, c0, c1, k, a, b, c, ldc, accumulate);
-    });
-    return;
-  }
-  const bool split_rows = m / mr >= n / nr;
-  const int64_t units = split_rows ? (m + mr - 1) / mr : (n + nr - 1) / nr;
-  parallel_for(0, units, grain(2 * k * (split_rows ? mr * n : nr * m)),
-               [&](int64_t begin, int64_t end) {
-                 if (split_rows)
-                   detail::gemm_block<Isa>(begin * mr, std::min(m, end * mr), 0, n, k, a, b, c, ldc,
-                                           accumulate);
-                 else
-                   detail::gemm_block<Isa>(0, m, begin * nr, std::min(n, end * nr), k, a, b, c, ldc,
-                                           accumulate);
-               });
+  if (takes_thin_path<Isa>(m, b.transposed))
+    detail::multiply_thin<Isa>(m, n, k, a, b, c, ldc, accumulate);
+  else
+    detail::multiply_packed<Isa>(m, n, k, a, b, c, ldc, accumulate);
 }
 
 #endif  // TLCR_HAVE_PACKED_GEMM
