@@ -2,7 +2,16 @@
 // transpose combination next to a plain Eigen product of the same shape, in GFLOP/s (2·M·N·K per
 // product); the products of one medium GPT layer against Eigen in the same transposes;
 // batched_matmul at attention shapes. Arguments: M, K, N, transpose_a, transpose_b.
+// beside_busy_core: the products of a short row of tokens (`tlcr logprobs`) and of a decoding step
+// with another process spinning on one core, each reported with its slowdown against 1 thread
+// (vs_1_thread), tlcr's dispatch next to Eigen's own threaded GEMM (what medium row counts used to
+// reach). thin_vs_packed: the packed GEMM's two paths on the same product (how kThinRows was set).
 #include "bench_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <chrono>
+#include <csignal>
 
 using namespace tlcr;
 
@@ -106,8 +115,138 @@ void eigen_matmul_transposed(benchmark::State& state) {
   set_flops(state, 2.0 * m * n * k);
 }
 
+// Another process spinning on one core for as long as the object lives: a second job on a shared
+// laptop or CI runner. (It ends itself after 10 minutes should this process die first.)
+class BusyNeighbour {
+ public:
+  explicit BusyNeighbour(bool busy) {
+    if (!busy) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      alarm(600);
+      for (uint64_t spin = 0;; ++spin) benchmark::DoNotOptimize(spin);
+    }
+  }
+  ~BusyNeighbour() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  BusyNeighbour(const BusyNeighbour&) = delete;
+  BusyNeighbour& operator=(const BusyNeighbour&) = delete;
+
+ private:
+  pid_t pid_ = 0;
+};
+
+// The default `tlcr pretrain` model's products (width 256): x·W_qkv, the MLP down-projection, and
+// the tied LM head against a 4096-token vocabulary (B stored transposed), as K, N, transpose_b.
+struct ProductShape {
+  int64_t k, n;
+  bool transpose_b;
+};
+constexpr ProductShape kBusyShapes[] = {{256, 768, false}, {1024, 256, false}, {256, 4096, true}};
+
+// Arguments: M, shape (index into kBusyShapes), threads, busy neighbour (0/1), Eigen's threaded
+// GEMM instead of tlcr's dispatch (0/1). Counter vs_1_thread: time per product over the time of
+// the same product on 1 thread, measured just before in the same conditions.
+void beside_busy_core(benchmark::State& state) {
+  const int64_t m = state.range(0);
+  const ProductShape shape = kBusyShapes[state.range(1)];
+  const int threads = int(state.range(2));
+  const bool eigen_threaded = state.range(4) != 0;
+  Tensor<float> a = bench::random_tensor<float>({m, shape.k}, 1);
+  Tensor<float> b = bench::random_tensor<float>(
+      shape.transpose_b ? Shape{shape.n, shape.k} : Shape{shape.k, shape.n}, 2);
+  Tensor<float> out({m, shape.n});
+  auto product = [&](int thread_count) {
+    if (eigen_threaded) {  // Eigen's threads on for this product only; tlcr keeps them off
+      Eigen::setNbThreads(thread_count);
+      if (shape.transpose_b)
+        out.matrix().noalias() = a.matrix() * b.matrix().transpose();
+      else
+        out.matrix().noalias() = a.matrix() * b.matrix();
+      Eigen::setNbThreads(1);
+    } else {
+      matmul_forward(out, a, b, false, shape.transpose_b);
+    }
+    benchmark::DoNotOptimize(out.data());
+  };
+  const BusyNeighbour neighbour(state.range(3) != 0);
+  using Clock = std::chrono::steady_clock;
+  auto seconds_per_product = [&](int thread_count, double budget) {
+    ThreadCountGuard guard(thread_count);
+    product(thread_count);  // warm-up
+    int64_t count = 0;
+    const auto start = Clock::now();
+    double elapsed = 0;
+    for (; elapsed < budget; ++count) {
+      product(thread_count);
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    return elapsed / double(count);
+  };
+  const double one_thread = seconds_per_product(1, 0.2);
+  ThreadCountGuard guard(threads);
+  const auto start = Clock::now();
+  for (auto _ : state) product(threads);
+  const double per_product =
+      std::chrono::duration<double>(Clock::now() - start).count() / double(state.iterations());
+  state.counters["vs_1_thread"] = per_product / one_thread;
+  set_flops(state, 2.0 * m * shape.n * shape.k);
+}
+
+void busy_core_cases(benchmark::internal::Benchmark* b) {
+  for (int64_t m : {1, 13, 24, 47})  // a decoding step's row; short rows of tokens
+    for (int64_t shape = 0; shape < 3; ++shape)
+      for (int64_t eigen : {0, 1}) b->Args({m, shape, 2, 1, eigen});
+  b->Args({24, 0, 2, 0, 0});  // idle machine, for reference
+  b->Args({24, 0, 2, 0, 1});
+}
+
+// The packed GEMM's thin path (B read in place) and packed path (B packed) on the same product.
+// Arguments: M, shape (kBusyShapes), path (0 thin, 1 packed).
+void thin_vs_packed(benchmark::State& state) {
+#if TLCR_HAVE_PACKED_GEMM
+  const int64_t m = state.range(0);
+  const ProductShape shape = kBusyShapes[state.range(1)];
+  Tensor<float> a = bench::random_tensor<float>({m, shape.k}, 1);
+  Tensor<float> b = bench::random_tensor<float>(
+      shape.transpose_b ? Shape{shape.n, shape.k} : Shape{shape.k, shape.n}, 2);
+  Tensor<float> out({m, shape.n});
+  const packed::Operand A{a.data(), shape.k, false},
+      B{b.data(), shape.transpose_b ? shape.k : shape.n, shape.transpose_b};
+  for (auto _ : state) {
+    if (state.range(2) == 0)
+      packed::detail::multiply_thin<packed::NativeIsa>(m, shape.n, shape.k, A, B, out.data(),
+                                                       shape.n, false);
+    else
+      packed::detail::multiply_packed<packed::NativeIsa>(m, shape.n, shape.k, A, B, out.data(),
+                                                         shape.n, false);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_flops(state, 2.0 * m * shape.n * shape.k);
+#else
+  state.SkipWithError("no packed GEMM on this CPU");
+#endif
+}
+
+void thin_vs_packed_cases(benchmark::internal::Benchmark* b) {
+  for (int64_t m : {13, 48, 96, 192, 384, 768})
+    for (int64_t shape = 0; shape < 3; ++shape)
+      for (int64_t path : {0, 1}) b->Args({m, shape, path});
+}
+
 }  // namespace
 
+BENCHMARK(beside_busy_core)
+    ->Apply(busy_core_cases)
+    ->ArgNames({"M", "shape", "threads", "busy", "eigen"})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(thin_vs_packed)
+    ->Apply(thin_vs_packed_cases)
+    ->ArgNames({"M", "shape", "packed"})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(tlcr_matmul)->Apply(square_and_transformer_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(eigen_matmul)
     ->Args({512, 512, 512})

@@ -2,6 +2,8 @@
 // naive reference on random shapes, batched products, gradient checks in double, shape errors.
 #include "support/testing.hpp"
 
+#include <array>
+
 using namespace tlcr;
 using testing::random_normal;
 using testing::random_size;
@@ -109,5 +111,36 @@ TEST_CASE(
     matmul_backward<float>(&d_a, nullptr, d_out, a, b, false, tb);
     detail::matmul_ref(d_a_ref, d_out, b, false, !tb);
     CHECK(testing::max_abs_diff(d_a, d_a_ref) < 1e-4 * std::sqrt(double(n)) + 1e-5);
+  }
+}
+
+TEST_CASE("Eigen products split by rows or by columns, every transpose, equal the reference") {
+  Rng rng(111);
+  const ThreadCountGuard two(2);
+  // doubles always take Eigen; tall (split by rows of op(a)) and wide (split by columns of op(b)),
+  // each large enough (≥ 2 · 2 MFLOP) to be cut in two.
+  for (auto [m, k, n] : {std::array<int64_t, 3>{301, 90, 77}, {33, 200, 405}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        CAPTURE(m);
+        CAPTURE(ta);
+        CAPTURE(tb);
+        const Tensor<double> a = random_normal<double>(stored(m, k, ta), rng);
+        const Tensor<double> b = random_normal<double>(stored(k, n, tb), rng);
+        Tensor<double> fast({m, n}), again({m, n}), slow({m, n});
+        matmul_forward(fast, a, b, ta, tb);
+        matmul_forward(again, a, b, ta, tb);
+        detail::matmul_ref(slow, a, b, ta, tb);
+        CHECK(testing::max_abs_diff(fast, slow) < 1e-12);
+        CHECK(fast.to_vector() == again.to_vector());
+      }
+  // Floats of 1–4 rows against a row-major b take Eigen too (decoding one row at a time).
+  for (int64_t m : {1, 3}) {
+    const Tensor<float> a = random_normal<float>({m, 300}, rng);
+    const Tensor<float> b = random_normal<float>({300, 200}, rng);
+    Tensor<float> fast({m, 200}), slow({m, 200});
+    matmul_forward(fast, a, b);
+    detail::matmul_ref(slow, a, b, false, false);
+    CHECK(testing::max_abs_diff(fast, slow) < 1e-4 * std::sqrt(300.0) + 1e-5);
   }
 }

@@ -190,9 +190,9 @@ TEST_CASE("matmul_forward on floats large enough for the packed GEMM equals the 
   Rng rng(242);
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      const int64_t m = random_size(rng, 1, 130), k = random_size(rng, 16, 300),
+      const int64_t m = random_size(rng, 5, 130), k = random_size(rng, 16, 300),
                     n = random_size(rng, 32, 200);
-      REQUIRE(detail::use_packed_gemm<float>(m, n, k));
+      REQUIRE(detail::use_packed_gemm<float>(m, n, k, tb));
       Tensor<float> a = random_normal<float>(ta ? Shape{k, m} : Shape{m, k}, rng);
       Tensor<float> b = random_normal<float>(tb ? Shape{n, k} : Shape{k, n}, rng);
       Tensor<float> fast({m, n}), slow({m, n});
@@ -205,7 +205,7 @@ TEST_CASE("matmul_forward on floats large enough for the packed GEMM equals the 
 #else
 
 TEST_CASE("without AVX2 + FMA every product goes to Eigen") {
-  CHECK_FALSE(detail::use_packed_gemm<float>(4096, 4096, 4096));
+  CHECK_FALSE(detail::use_packed_gemm<float>(4096, 4096, 4096, false));
 }
 
 #endif

@@ -4,8 +4,8 @@
 //                 are flattened into rows, so a (B,T,C) · b (C,OC) gives out (B,T,OC).
 // batched_matmul: the same per matrix over the leading (batch) axes of rank-3/4 tensors,
 //                 a (…,M,K) · b (…,K,N) → out (…,M,N), batches split across threads.
-// Floats go to tlcr's packed GEMM (ops/packed_gemm.hpp); doubles, slivers (n < 32 or k < 16) and
-// CPUs without AVX2 + FMA use Eigen, one single-threaded Eigen product per thread, with transposes
+// Floats go to tlcr's packed GEMM (ops/packed_gemm.hpp); doubles, slivers (n < 32 or k < 16),
+// products of 1–4 rows against a row-major b, and CPUs without AVX2 + FMA use Eigen, one single-threaded Eigen product per thread, with transposes
 // as Eigen expressions on maps.
 // Forward kernels overwrite `out`; backward kernels add into the gradients they are given
 // (nullptr means "not needed").
@@ -39,11 +39,14 @@ inline MatmulShape matmul_sizes(const char* op, int64_t ar, int64_t ac, int64_t 
 
 // Whether out (m × n) = op(a) · op(b) (inner size k) goes to tlcr's packed float GEMM
 // (ops/packed_gemm.hpp, which picks its thin or packed path by m): float, a CPU it has a kernel
-// for, and not a sliver of a product (n < 32 or k < 16), which Eigen does as well.
+// for, and neither a sliver of a product (n < 32 or k < 16) nor 1–4 rows against a row-major B,
+// where Eigen's matrix-vector kernels were ahead of the thin path's 12-row tiles (measured on the
+// 2-core Zen 4 machine, 1 thread, widths 256–1024: 1 row 5× faster, 2–4 rows 0.9–1.3×).
 template <class Scalar>
-constexpr bool use_packed_gemm(int64_t m, int64_t n, int64_t k) {
+constexpr bool use_packed_gemm(int64_t m, int64_t n, int64_t k, bool transpose_b) {
 #if TLCR_HAVE_PACKED_GEMM
-  if constexpr (std::is_same_v<Scalar, float>) return m >= 1 && n >= 32 && k >= 16;
+  if constexpr (std::is_same_v<Scalar, float>)
+    return (m > 4 || (transpose_b && m >= 1)) && n >= 32 && k >= 16;
 #endif
   return false;
 }
@@ -112,7 +115,7 @@ void gemm_strided(StridedRows<T> out, ConstStridedRows<T> a, ConstStridedRows<T>
   const int64_t inner = transpose_a ? a.rows() : a.cols();
 #if TLCR_HAVE_PACKED_GEMM
   if constexpr (std::is_same_v<T, float>)
-    if (use_packed_gemm<T>(rows, cols, inner)) {
+    if (use_packed_gemm<T>(rows, cols, inner, transpose_b)) {
       packed::multiply(rows, cols, inner, {a.data(), a.outerStride(), transpose_a},
                        {b.data(), b.outerStride(), transpose_b}, out.data(), out.outerStride(),
                        accumulate);
