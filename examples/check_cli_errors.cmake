@@ -43,6 +43,10 @@ expect_error("pretrain with --context 0" "--context must be positive, got 0"
              pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json
              --out ${WORK}/model --context 0 --layers 1 --width 16 --heads 2)
 
+expect_error("pretrain with --dropout 1" "dropout: each rate must be in [0, 1)"
+             pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json
+             --out ${WORK}/model --context 16 --layers 1 --width 16 --heads 2 --dropout 1)
+
 # A tiny model to run the model commands with.
 execute_process(COMMAND ${TLCR} pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json
                         --out ${WORK}/model --context 16 --layers 1 --width 16 --heads 2 --steps 2

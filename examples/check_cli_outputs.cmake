@@ -88,8 +88,16 @@ file(WRITE ${WORK}/sft.jsonl
      "{\"prompt\": \"the cat\", \"response\": \"sat on the mat\"}\n"
      "{\"prompt\": \"the dog\", \"response\": \"ran to the\", \"complete\": false}\n"
      "{\"prompt\": \"the cat\", \"response\": \"sat on\", \"complete\": false}\n")
+# (with dropout at every site but the attention probabilities; the rates land in the checkpoint)
 run_tlcr("sft" sft --model ${WORK}/model --data ${WORK}/sft.jsonl --out ${WORK}/sft-model
-         --steps 2 --batch 2)
+         --steps 2 --batch 2 --dropout 0.1 --attention-dropout 0)
+file(READ ${WORK}/sft-model/checkpoint/trainer_state.json state)
+string(JSON attention_rate GET "${state}" settings dropout attention)
+string(JSON residual_rate GET "${state}" settings dropout residual)
+if(NOT attention_rate EQUAL 0 OR NOT residual_rate MATCHES "^0\\.1")
+  message(FATAL_ERROR "check_cli_outputs: sft dropout: expected residual 0.1 and attention 0, "
+                      "found ${residual_rate} and ${attention_rate}")
+endif()
 # ppo: every setting is a flag; the settings used land in ppo_config.json.
 run_tlcr("ppo" ppo --policy ${WORK}/model --reward random --prompts ${WORK}/prompts.jsonl
          --out ${WORK}/ppo --value-head --iterations 1 --batch 2 --minibatch-size 1
