@@ -61,11 +61,14 @@ void run_pretrain(const PretrainArgs& a) {
   options.dropout_seed = a.seed;
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   auto train = [&](auto model) {
-    const LmTrainReport report = train_language_model(model, batcher, eval, options);
-    save_model(a.out, model, tokenizer);
-    std::printf("pretrain: %lld steps, final loss %.4f, eval loss %.4f, %.0f tokens/s -> %s\n",
-                static_cast<long long>(report.steps), report.last_loss, report.eval_loss,
-                report.tokens_per_second, a.out.string().c_str());
+    with_communicator([&](const auto& comm) {
+      const LmTrainReport report = train_language_model(model, batcher, eval, options, comm);
+      if (comm.rank() != 0) return;  // rank 0 writes
+      save_model(a.out, model, tokenizer);
+      std::printf("pretrain: %lld steps, final loss %.4f, eval loss %.4f, %.0f tokens/s -> %s\n",
+                  static_cast<long long>(report.steps), report.last_loss, report.eval_loss,
+                  report.tokens_per_second, a.out.string().c_str());
+    });
   };
   if (config.architecture == Architecture::Llama) train(Llama<float>(config, {}, a.seed));
   else train(Gpt2<float>(config, {}, a.seed));
@@ -98,10 +101,13 @@ void run_sft(const SftArgs& a) {
     options.settings = {{"batch", a.batch}, {"seed", a.seed}};
     options.dropout_seed = a.seed;
     if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
-    const LmTrainReport report = train_language_model(model, batcher, eval, options);
-    save_model(a.out, model, tokenizer);
-    std::printf("sft: %lld steps, final loss %.4f, eval loss %.4f -> %s\n", static_cast<long long>(report.steps),
-                report.last_loss, report.eval_loss, a.out.string().c_str());
+    with_communicator([&](const auto& comm) {
+      const LmTrainReport report = train_language_model(model, batcher, eval, options, comm);
+      if (comm.rank() != 0) return;  // rank 0 writes
+      save_model(a.out, model, tokenizer);
+      std::printf("sft: %lld steps, final loss %.4f, eval loss %.4f -> %s\n", static_cast<long long>(report.steps),
+                  report.last_loss, report.eval_loss, a.out.string().c_str());
+    });
   });
 }
 

@@ -8,11 +8,43 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#ifdef TLCR_WITH_MPI
+#include <tlcr/dist/mpi.hpp>
+#endif
 
 namespace tlcr::cli {
 
 namespace fs = std::filesystem;
+
+#ifdef TLCR_WITH_MPI
+// MPI_COMM_WORLD when this process was started by mpirun, else nothing (set up by main()).
+inline std::optional<MpiCommunicator>& mpi_world() {
+  static std::optional<MpiCommunicator> world;
+  return world;
+}
+#endif
+
+// Calls f(comm) with the ranks this run has: MPI's under mpirun, else one process.
+template <class F>
+void with_communicator(F&& f) {
+#ifdef TLCR_WITH_MPI
+  if (mpi_world()) {
+    f(*mpi_world());
+    return;
+  }
+#endif
+  f(SingleProcess{});
+}
+
+// The number of ranks this run has (1 unless started by mpirun with several).
+inline int rank_count() {
+  int ranks = 1;
+  with_communicator([&](const auto& comm) { ranks = comm.size(); });
+  return ranks;
+}
 
 // Model-size options of `pretrain`.
 struct ModelSizeOptions {

@@ -9,6 +9,7 @@
 #include "tlcr/ops.hpp"
 #include "tlcr/autograd.hpp"
 #include "tlcr/nn.hpp"
+#include "tlcr/dist.hpp"
 #include "tlcr/models.hpp"
 #include "tlcr/optim.hpp"
 #include "tlcr/text.hpp"

@@ -4,7 +4,7 @@
 # Layers, bottom to top; a header may include its own layer and those below it. config is
 # include/tlcr/config.hpp; every other layer is a folder, with its umbrella tlcr/<layer>.hpp. The
 # umbrella tlcr.hpp and the prebuilt instance unit tlcr/instances.hpp sit above them all.
-set(layers config core ops autograd nn models optim text io train generate rlhf)
+set(layers config core ops autograd nn dist models optim text io train generate rlhf)
 
 # Known exceptions, "<including header>-><included header>", each to be removed when fixed.
 set(allowed)

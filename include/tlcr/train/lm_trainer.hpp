@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tlcr/autograd/fn/cross_entropy.hpp"
+#include "tlcr/dist/data_parallel.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/train/checkpoint.hpp"
 #include "tlcr/train/metrics.hpp"
@@ -96,10 +97,15 @@ double evaluate_loss(const Transformer<T, Arch, D>& model, const std::vector<Tok
   return count > 0 ? total / count : NAN;
 }
 
-template <class T, class Arch, class D, class Batcher>
+// With a communicator of several ranks (dist/communicator.hpp; every rank calls this with the
+// same model, batcher and options): the micro-batches of each step are shared out and their
+// gradients summed in a fixed order (dist/data_parallel.hpp), so the weights are bitwise those of
+// one process; only rank 0 evaluates, prints, logs and checkpoints. grad_accum is the global
+// number of micro-batches per step, whatever the rank count.
+template <class T, class Arch, class D, class Batcher, Communicator Comm = SingleProcess>
 LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batcher,
                                    const std::vector<TokenBatch>& eval_batches,
-                                   const LmTrainOptions& options) {
+                                   const LmTrainOptions& options, const Comm& comm = {}) {
   TLCR_CHECK(options.steps > 0 && options.grad_accum > 0, options.label,
              ": steps and grad_accum must be positive");
   options.dropout.validate();
@@ -129,10 +135,12 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
     TLCR_CHECK(first_step >= 0 && first_step <= options.steps, where, ": step ", first_step,
                " is outside this run's 0…", options.steps);
   }
-  MetricsLog metrics(options.metrics_path, resuming, resuming ? first_step : -1);
-  ProgressLine progress(options.label, options.steps, options.progress);
+  const bool leader = comm.rank() == 0;  // the rank that evaluates, prints and writes
+  MetricsLog metrics(leader ? options.metrics_path : std::filesystem::path(), resuming,
+                     resuming ? first_step : -1);
+  ProgressLine progress(options.label, options.steps, options.progress && leader);
   auto checkpoint = [&](int64_t step) {
-    if (options.checkpoint_dir.empty()) return;
+    if (options.checkpoint_dir.empty() || !leader) return;
     save_checkpoint(
         options.checkpoint_dir, model, optimizer,
         {{"step", step}, {"batcher", to_json(batcher.state())}, {"settings", settings}});
@@ -143,21 +151,24 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
   Stopwatch clock, window;
   int64_t window_tokens = 0, total_tokens = 0;
   for (int64_t step = first_step; step < options.steps; ++step) {
-    model.params().zero_grad();
+    const std::vector<double> losses = sum_gradients_in_order(
+        model.params(), comm, options.grad_accum, [&](int64_t micro, bool mine) -> double {
+          const TokenBatch batch = batcher.next();
+          window_tokens += batch.target_count();
+          if (!mine) return 0;
+          const Var<T, D> loss = language_model_loss(
+              model, batch, Dropout::for_step(options.dropout, options.dropout_seed, step, micro));
+          backward(options.grad_accum == 1 ? loss : scale(loss, T(1) / T(options.grad_accum)));
+          return loss.item();
+        });
     double loss_sum = 0;
-    for (int64_t micro = 0; micro < options.grad_accum; ++micro) {
-      const TokenBatch batch = batcher.next();
-      const Var<T, D> loss = language_model_loss(
-          model, batch, Dropout::for_step(options.dropout, options.dropout_seed, step, micro));
-      const double value = loss.item();
-      if (!std::isfinite(value))
-        detail::fail(options.label, ": loss became ", value, " at step ", step, " (micro-batch ",
-                     micro, "); stopped. The last good checkpoint is ",
+    for (std::size_t micro = 0; micro < losses.size(); ++micro) {
+      if (!std::isfinite(losses[micro]))
+        detail::fail(options.label, ": loss became ", losses[micro], " at step ", step,
+                     " (micro-batch ", micro, "); stopped. The last good checkpoint is ",
                      options.checkpoint_dir.empty() ? std::string("(none)")
                                                     : options.checkpoint_dir.string());
-      backward(options.grad_accum == 1 ? loss : scale(loss, T(1) / T(options.grad_accum)));
-      loss_sum += value;
-      window_tokens += batch.target_count();
+      loss_sum += losses[micro];
     }
     const double lr = schedule.lr(step);
     const double grad_norm = apply_gradients(model.params(), optimizer, lr, options.grad_clip,
@@ -167,7 +178,7 @@ LmTrainReport train_language_model(Transformer<T, Arch, D>& model, Batcher& batc
     const bool last = step + 1 == options.steps || step + 1 == options.stop_after;
     nlohmann::json record{
         {"step", step + 1}, {"loss", report.last_loss}, {"lr", lr}, {"grad_norm", grad_norm}};
-    if (options.eval_every > 0 && ((step + 1) % options.eval_every == 0 || last) &&
+    if (leader && options.eval_every > 0 && ((step + 1) % options.eval_every == 0 || last) &&
         !eval_batches.empty()) {
       report.eval_loss = evaluate_loss(model, eval_batches);
       record["eval_loss"] = report.eval_loss;

@@ -1,0 +1,46 @@
+// tlcr/dist/communicator.hpp — what data-parallel training asks of the processes it runs on, and
+// the one-process communicator every trainer uses by default.
+//
+// A Communicator knows this process's rank among `size()` and gathers equal-sized buffers from
+// every rank in rank order (all_gather): the only collective the fixed-order gradient sum needs
+// (dist/data_parallel.hpp), plus a barrier. SingleProcess is the default: rank 0 of 1, no MPI,
+// nothing changes for a program that never heard of ranks. MpiCommunicator (dist/mpi.hpp) runs
+// the same code on `mpirun -np N`.
+// Not here: MPI itself (dist/mpi.hpp), what is gathered and how it is summed (data_parallel.hpp).
+// Shape legend: n = elements one rank sends; the gathered buffer holds size() · n, rank r's at
+// [r·n, (r+1)·n).
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <span>
+
+#include "tlcr/config.hpp"
+
+namespace tlcr {
+
+template <class C>
+concept Communicator = requires(C& c, std::span<const float> fs, std::span<float> fr,
+                                std::span<const double> ds, std::span<double> dr) {
+  { c.rank() } -> std::convertible_to<int>;
+  { c.size() } -> std::convertible_to<int>;
+  c.all_gather(fs, fr);  // fr (size()·n) ← every rank's fs (n), in rank order
+  c.all_gather(ds, dr);
+  c.barrier();
+};
+
+// One process: rank 0 of 1. all_gather copies; barrier does nothing.
+struct SingleProcess {
+  int rank() const { return 0; }
+  int size() const { return 1; }
+  template <class T>
+  void all_gather(std::span<const T> send, std::span<T> receive) const {
+    TLCR_CHECK(receive.size() == send.size(), "all_gather: expected a receive buffer of ",
+               send.size(), " elements (1 rank × ", send.size(), "), got ", receive.size());
+    std::copy(send.begin(), send.end(), receive.begin());
+  }
+  void barrier() const {}
+};
+static_assert(Communicator<SingleProcess>);
+
+}  // namespace tlcr

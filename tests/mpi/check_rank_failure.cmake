@@ -1,0 +1,25 @@
+# cmake -P script: a rank that throws or dies ends the whole job with a non-zero status, a message
+# naming the rank, and rank 0's last checkpoint intact — never a hang.
+#   cmake -DMPIEXEC="<mpiexec;flags…>" -DPROGRAM=<rank_failure> -DWORK=<dir> -P check_rank_failure.cmake
+foreach(mode throw kill)
+  file(REMOVE_RECURSE ${WORK}/${mode})
+  execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} ${mode} ${WORK}/${mode}
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+  if(status EQUAL 0 OR status MATCHES "timeout")
+    message(FATAL_ERROR "rank failure (${mode}): expected a failed job, got status '${status}'\n${out}\n${err}")
+  endif()
+  if(mode STREQUAL "throw")
+    set(expected "tlcr: error \\(rank 1 of 2\\): rank_failure: the batch of step 3 could not be read")
+  else()
+    set(expected "rank 1")
+  endif()
+  if(NOT "${out}${err}" MATCHES "${expected}")
+    message(FATAL_ERROR "rank failure (${mode}): expected '${expected}' in:\n${out}\n${err}")
+  endif()
+  file(READ ${WORK}/${mode}/trainer_state.json state)
+  string(JSON step GET "${state}" step)
+  if(NOT step EQUAL 2)
+    message(FATAL_ERROR "rank failure (${mode}): expected the checkpoint of step 2, found step ${step}")
+  endif()
+  message(STATUS "${mode}: status ${status}, checkpoint of step ${step} intact")
+endforeach()

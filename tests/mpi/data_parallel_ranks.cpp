@@ -1,0 +1,122 @@
+// Run under mpiexec with 2 or 3 ranks (ctest mpi/ranks_2, mpi/ranks_3): data-parallel LM training
+// gives bitwise the weights of one process for any number of ranks, even and uneven shards of the
+// micro-batches, with dropout; checkpoints move between rank counts; only rank 0 writes.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include "support/testing.hpp"
+
+#include <tlcr/dist/mpi.hpp>
+#include <tlcr/train/lm_trainer.hpp>
+
+#include <fstream>
+
+using namespace tlcr;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<int32_t> counting_stream(int64_t length, int64_t period) {
+  std::vector<int32_t> stream(length);
+  for (int64_t i = 0; i < length; ++i) stream[i] = static_cast<int32_t>(i * 7 % period);
+  return stream;
+}
+
+// Trains a fresh tiny model (initialised from `init`) with `options` on the ranks of `comm`.
+template <class Comm>
+Tensor<float> train(const Comm& comm, const LmTrainOptions& options, uint64_t init = 3) {
+  Gpt2<float> model(TransformerConfig::gpt2(16, 16, 1, 2, 16), {}, init);
+  LmBatcher batches(counting_stream(3000, 13), 3, 10, 4);
+  train_language_model(model, batches, {}, options, comm);
+  return model.params().values().clone();
+}
+
+// A scratch directory with the same path on every rank (named after rank 0's process id).
+fs::path shared_dir(const MpiCommunicator& world, const std::string& name) {
+  const std::vector<double> mine{double(::getpid())};
+  std::vector<double> all(world.size());
+  world.all_gather(std::span<const double>(mine), std::span<double>(all));
+  return fs::temp_directory_path() /
+         ("tlcr_mpi_" + name + "_" + std::to_string(static_cast<int64_t>(all[0])));
+}
+
+LmTrainOptions base_options(int64_t grad_accum) {
+  return {.steps = 6,
+          .grad_accum = grad_accum,
+          .lr = 3e-3,
+          .warmup_steps = 2,
+          .dropout = {.embedding = 0.1, .residual = 0.1, .attention = 0.1},
+          .dropout_seed = 5,
+          .log_every = 1,
+          .eval_every = 0,
+          .progress = false};
+}
+}  // namespace
+
+TEST_CASE("N ranks train bitwise the weights of one process, with even and uneven shards") {
+  const MpiCommunicator world;
+  REQUIRE(world.size() >= 2);
+  // 1: rank 0 alone does the work; 2, 6: even shards on 2 (and on 3: 6); 5: uneven on 2 and 3.
+  for (int64_t grad_accum : {1, 2, 5, 6}) {
+    CAPTURE(grad_accum);
+    const LmTrainOptions options = base_options(grad_accum);
+    const Tensor<float> alone = train(SingleProcess{}, options);
+    const Tensor<float> together = train(world, options);
+    CHECK(testing::max_abs_diff(alone, together) == 0.0);
+    if (grad_accum > 1)  // (the check is not vacuous: more micro-batches, other weights)
+      CHECK(testing::max_abs_diff(alone, train(SingleProcess{}, base_options(1))) > 0.0);
+  }
+}
+
+TEST_CASE("a checkpoint of N ranks resumes on one process and one process's on N ranks") {
+  const MpiCommunicator world;
+  const fs::path dir = shared_dir(world, "resume");
+  LmTrainOptions options = base_options(3);
+  const Tensor<float> straight = train(SingleProcess{}, options);
+
+  // N ranks → 1: rank 0 writes the checkpoint and the metrics, once per step.
+  LmTrainOptions first = options;
+  first.stop_after = 2, first.checkpoint_dir = dir / "from_ranks",
+  first.metrics_path = dir / "metrics.jsonl";
+  train(world, first);
+  world.barrier();  // the checkpoint is on disk before anyone reads it
+  LmTrainOptions rest = options;
+  rest.resume_from = dir / "from_ranks";
+  CHECK(testing::max_abs_diff(train(SingleProcess{}, rest, 999), straight) == 0.0);
+  if (world.rank() == 0) {
+    std::ifstream in(dir / "metrics.jsonl");
+    int lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    CHECK(lines == 2);
+  }
+
+  // 1 → N ranks.
+  world.barrier();
+  if (world.rank() == 0) {
+    LmTrainOptions alone = options;
+    alone.stop_after = 4, alone.checkpoint_dir = dir / "from_one";
+    train(SingleProcess{}, alone);
+  }
+  world.barrier();
+  rest.resume_from = dir / "from_one";
+  CHECK(testing::max_abs_diff(train(world, rest, 999), straight) == 0.0);
+  world.barrier();
+  if (world.rank() == 0) fs::remove_all(dir);
+}
+
+TEST_CASE("the gathered buffers arrive in rank order") {
+  const MpiCommunicator world;
+  const std::vector<float> mine{float(world.rank()), float(10 * world.rank())};
+  std::vector<float> all(2 * world.size());
+  world.all_gather(std::span<const float>(mine), std::span<float>(all));
+  for (int r = 0; r < world.size(); ++r) {
+    CHECK(all[2 * r] == float(r));
+    CHECK(all[2 * r + 1] == float(10 * r));
+  }
+  std::vector<float> too_small(mine.size());
+  CHECK_THROWS_WITH_AS(world.all_gather(std::span<const float>(mine), std::span<float>(too_small)),
+                       doctest::Contains("all_gather: expected a receive buffer of"), Error);
+}
+
+int main(int argc, char** argv) {
+  MpiSession session(&argc, &argv);
+  doctest::Context context(argc, argv);
+  return context.run();
+}
