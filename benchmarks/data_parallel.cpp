@@ -48,11 +48,13 @@ void run(const Comm& comm, int64_t steps, int64_t micro_batches, bool medium) {
   LmBatcher batcher(stream, rows, config.context_length, 2);
   const TimedCommunicator<Comm> timed{comm};
   const auto start = std::chrono::steady_clock::now();
-  const LmTrainReport report = train_language_model(
-      model, batcher, {},
-      {.steps = steps, .grad_accum = micro_batches, .warmup_steps = 1, .eval_every = 0,
-       .progress = false},
-      timed);
+  const LmTrainReport report = train_language_model(model, batcher, {},
+                                                    {.steps = steps,
+                                                     .grad_accum = micro_batches,
+                                                     .warmup_steps = 1,
+                                                     .eval_every = 0,
+                                                     .progress = false},
+                                                    timed);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (comm.rank() != 0) return;
@@ -74,9 +76,12 @@ int main(int argc, char** argv) {
   int64_t steps = 3, micro_batches = 2;
   bool medium = true;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::stoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--micro-batches") == 0) micro_batches = std::stoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--size") == 0) medium = std::string(argv[i + 1]) != "small";
+    if (std::strcmp(argv[i], "--steps") == 0)
+      steps = std::stoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--micro-batches") == 0)
+      micro_batches = std::stoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--size") == 0)
+      medium = std::string(argv[i + 1]) != "small";
   }
   if (session) {
     const MpiCommunicator world;

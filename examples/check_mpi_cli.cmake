@@ -1,6 +1,6 @@
-# cmake -P script: `mpiexec -np 2 tlcr pretrain` and `tlcr sft` write bitwise the model of one
-# process (gradient accumulation over 3 micro-batches: uneven shards), and a command that does not
-# train data-parallel refuses more than one rank.
+# cmake -P script: `mpiexec -np 2 tlcr pretrain`, `tlcr sft` and `tlcr train-reward-model` write
+# bitwise the model of one process (3 micro-batches per step: uneven shards), and a command that
+# does not train data-parallel refuses more than one rank.
 #   cmake -DTLCR=<tlcr> -DMPIEXEC="<mpiexec;flags…>" -DWORK=<dir> -P check_mpi_cli.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
@@ -9,6 +9,12 @@ foreach(i RANGE 60)
   string(APPEND corpus "the cat sat on the mat and the dog ran to the park number ${i}\n")
 endforeach()
 file(WRITE ${WORK}/corpus.txt "${corpus}")
+file(WRITE ${WORK}/preferences.jsonl
+     "{\"prompt\": \"the cat\", \"chosen\": \"sat on the mat\", \"rejected\": \"ran\"}\n"
+     "{\"prompt\": \"the dog\", \"chosen\": \"ran to the park\", \"rejected\": \"the the\"}\n"
+     "{\"prompt\": \"the cat\", \"chosen\": \"sat\", \"rejected\": \"park park\"}\n"
+     "{\"prompt\": \"the dog\", \"chosen\": \"ran\", \"rejected\": \"mat the\"}\n"
+     "{\"prompt\": \"the cat\", \"chosen\": \"sat on\", \"rejected\": \"on on\"}\n")
 file(WRITE ${WORK}/sft.jsonl "{\"prompt\": \"the cat\", \"response\": \"sat on the mat\"}\n"
                              "{\"prompt\": \"the dog\", \"response\": \"ran to the park\"}\n"
                              "{\"prompt\": \"the cat\", \"response\": \"ran\"}\n")
@@ -23,14 +29,18 @@ endfunction()
 
 run("tokenizer" ${TLCR} tokenizer train --corpus ${WORK}/corpus.txt --vocab-size 300
     --out ${WORK}/tokenizer.json)
-set(pretrain pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json --context 16
+set(pretrain pretrain --corpus ${WORK}/corpus.txt --tokenizer ${WORK}/tokenizer.json --context 48
     --layers 1 --width 16 --heads 2 --steps 4 --batch 2 --grad-accum 3 --dropout 0.1)
 set(sft sft --data ${WORK}/sft.jsonl --steps 3 --batch 1 --grad-accum 3)
 run("pretrain, 1 process" ${TLCR} ${pretrain} --out ${WORK}/one)
 run("pretrain, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${pretrain} --out ${WORK}/two)
 run("sft, 1 process" ${TLCR} ${sft} --model ${WORK}/one --out ${WORK}/sft_one)
 run("sft, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${sft} --model ${WORK}/one --out ${WORK}/sft_two)
-foreach(pair "one;two" "sft_one;sft_two")
+set(reward train-reward-model --sft ${WORK}/one --preferences ${WORK}/preferences.jsonl
+    --batch-size 4 --micro-batches 3 --max-steps 2 --eval-fraction 0.2)
+run("train-reward-model, 1 process" ${TLCR} ${reward} --out ${WORK}/rm_one)
+run("train-reward-model, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${reward} --out ${WORK}/rm_two)
+foreach(pair "one;two" "sft_one;sft_two" "rm_one;rm_two")
   list(GET pair 0 a)
   list(GET pair 1 b)
   file(SHA256 ${WORK}/${a}/model.safetensors hash_a)
@@ -46,4 +56,4 @@ execute_process(COMMAND ${MPIEXEC} 2 ${TLCR} generate --model ${WORK}/one
 if(status EQUAL 0 OR NOT err MATCHES "tlcr generate runs on one process, found 2 ranks")
   message(FATAL_ERROR "check_mpi_cli: generate on 2 ranks: expected a refusal, got '${status}':\n${err}")
 endif()
-message(STATUS "2 ranks: pretrain and sft bitwise as 1 process; generate refused")
+message(STATUS "2 ranks: pretrain, sft, train-reward-model bitwise as 1 process; generate refused")

@@ -109,15 +109,18 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
     using Arch = decltype(arch);
     auto model = discriminator_from_sft<float, Arch>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
-    const DiscriminatorReport report =
-        train_discriminator(model, train, held_out, ResponseEnds::of(tokenizer), options);
-    save_discriminator(a.out, model, tokenizer, options.labels, report.after);
-    std::printf(
-        "train-discriminator: %lld steps on %lld triples (%lld too long, left out), "
-        "%.1f s\n  held-out before: %s\n  held-out after:  %s\n-> %s\n",
-        (long long)report.steps, (long long)report.train_examples,
-        (long long)report.skipped_too_long, report.seconds, report.before.summary().c_str(),
-        report.after.summary().c_str(), a.out.string().c_str());
+    with_communicator([&](const auto& comm) {
+      const DiscriminatorReport report =
+          train_discriminator(model, train, held_out, ResponseEnds::of(tokenizer), options, comm);
+      if (comm.rank() != 0) return;  // rank 0 writes
+      save_discriminator(a.out, model, tokenizer, options.labels, report.after);
+      std::printf(
+          "train-discriminator: %lld steps on %lld triples (%lld too long, left out), "
+          "%.1f s\n  held-out before: %s\n  held-out after:  %s\n-> %s\n",
+          (long long)report.steps, (long long)report.train_examples,
+          (long long)report.skipped_too_long, report.seconds, report.before.summary().c_str(),
+          report.after.summary().c_str(), a.out.string().c_str());
+    });
   });
 }
 
@@ -147,10 +150,15 @@ void run_train_reward_model(const RewardModelArgs& a) {
     using Arch = decltype(arch);
     auto model = reward_model_from_sft<float, Arch>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
-    const RewardModelReport report =
-        train_reward_model(model, tokenize_preferences(tokenizer, format, train_records),
-                           tokenize_preferences(tokenizer, format, held_records),
-                           ResponseEnds::of(tokenizer), options);
+    RewardModelReport report;
+    bool writer = true;
+    with_communicator([&](const auto& comm) {
+      report = train_reward_model(model, tokenize_preferences(tokenizer, format, train_records),
+                                  tokenize_preferences(tokenizer, format, held_records),
+                                  ResponseEnds::of(tokenizer), options, comm);
+      writer = comm.rank() == 0;
+    });
+    if (!writer) return;  // rank 0 writes
     save_reward_model(a.out, model, tokenizer, report.normalization, report.after);
     std::printf(
         "train-reward-model: %lld steps on %lld pairs (%lld too long, left out), %.1f s\n"
@@ -254,6 +262,9 @@ void add_reward_train_options(CLI::App& c, Options& o) {
   c.add_option("--epochs", o.epochs, "passes over the training data");
   c.add_option("--max-steps", o.max_steps, "> 0: exactly this many steps instead of --epochs");
   c.add_option("--batch-size", o.batch_size, "examples per step")->check(CLI::PositiveNumber);
+  c.add_option("--micro-batches", o.micro_batches,
+               "parts of each step's batch, summed in a fixed order (mpirun: shared by the ranks)")
+      ->check(CLI::PositiveNumber);
   c.add_option("--lr", o.lr, "peak learning rate (AdamW, cosine schedule)");
   c.add_option("--min-lr", o.min_lr, "final learning rate");
   c.add_option("--warmup", o.warmup_steps, "linear warmup steps");

@@ -5,6 +5,7 @@
 #include "support/testing.hpp"
 
 #include <tlcr/dist/mpi.hpp>
+#include <tlcr/rlhf/sequence_reward.hpp>
 #include <tlcr/train/lm_trainer.hpp>
 
 #include <fstream>
@@ -99,6 +100,39 @@ TEST_CASE("a checkpoint of N ranks resumes on one process and one process's on N
   CHECK(testing::max_abs_diff(train(world, rest, 999), straight) == 0.0);
   world.barrier();
   if (world.rank() == 0) fs::remove_all(dir);
+}
+
+TEST_CASE("the example loop (Bradley–Terry reward model) on N ranks: one process's weights") {
+  const MpiCommunicator world;
+  Rng rng(31);
+  auto ids = [&](int64_t n) {
+    std::vector<int32_t> out(n);
+    for (int32_t& id : out) id = int32_t(2 + rng.uniform_int(12));  // never EOS (15) or PAD (14)
+    return out;
+  };
+  std::vector<TokenizedPair> pairs;
+  for (int i = 0; i < 14; ++i)  // the chosen responses end in token 1, the rejected in 0
+    pairs.push_back({ids(3), ids(2 + i % 3), ids(3 + i % 2)}), pairs.back().chosen.push_back(1),
+        pairs.back().rejected.push_back(0);
+  const ResponseEnds ends{.eos = 15, .pad = 14};
+  for (int64_t micro_batches : {1, 3, 5}) {
+    CAPTURE(micro_batches);
+    const RewardModelTrainOptions options{.batch_size = 5,
+                                          .max_steps = 4,
+                                          .micro_batches = micro_batches,
+                                          .lr = 3e-3,
+                                          .warmup_steps = 1,
+                                          .normalize = false,
+                                          .progress = false};
+    auto train = [&](const auto& comm) {
+      Gpt2<float> model(TransformerConfig::gpt2(16, 16, 1, 2, 16),
+                        {.lm = false, .sequence_score = true}, 7);
+      const std::vector<TokenizedPair> held_out(pairs.begin(), pairs.begin() + 2);
+      train_reward_model(model, pairs, held_out, ends, options, comm);
+      return model.params().values().clone();
+    };
+    CHECK(testing::max_abs_diff(train(SingleProcess{}), train(world)) == 0.0);
+  }
 }
 
 TEST_CASE("the gathered buffers arrive in rank order") {

@@ -381,8 +381,9 @@ DiscriminatorEval evaluate_discriminator(const Transformer<T, Arch, D>& model,
 
 struct DiscriminatorTrainOptions {
   int64_t epochs = 2;
-  int64_t batch_size = 8;  // triples per step (2 rows each)
-  int64_t max_steps = 0;   // > 0: exactly this many steps instead of `epochs` passes
+  int64_t batch_size = 8;     // triples per step (2 rows each)
+  int64_t max_steps = 0;      // > 0: exactly this many steps instead of `epochs` passes
+  int64_t micro_batches = 1;  // > 1: the step's batch in that many parts (train/example_loop.hpp)
   LabelMode labels = LabelMode::Soft;
   // The paper's 7B run used lr 1e-5; small models from scratch want more.
   double lr = 3e-4, min_lr = 3e-5;
@@ -408,13 +409,15 @@ struct DiscriminatorReport {
 };
 
 // Trains `model` (a discriminator: token_classes == 2) on `train`, evaluating on `held_out`, in
-// the loop of train/example_loop.hpp (checkpoints and exact resume included).
-template <class T, class Arch, class D>
+// the loop of train/example_loop.hpp (checkpoints and exact resume included; several ranks with a
+// communicator, rank 0 alone evaluating).
+template <class T, class Arch, class D, Communicator Comm = SingleProcess>
 DiscriminatorReport train_discriminator(Transformer<T, Arch, D>& model,
                                         std::vector<DiscriminatorExample> train,
                                         std::vector<DiscriminatorExample> held_out,
                                         const ResponseEnds& ends,
-                                        const DiscriminatorTrainOptions& options) {
+                                        const DiscriminatorTrainOptions& options,
+                                        const Comm& comm = {}) {
   detail::check_discriminator(model.heads(), options.label);
   DiscriminatorReport report;
   const std::size_t context = static_cast<std::size_t>(model.config().context_length);
@@ -447,7 +450,7 @@ DiscriminatorReport train_discriminator(Transformer<T, Arch, D>& model,
     return text.str();
   };
   const auto result =
-      train_on_examples(model, report.train_examples, loop, batch_loss, evaluate, describe);
+      train_on_examples(model, report.train_examples, loop, batch_loss, evaluate, describe, comm);
   report.steps = result.steps;
   report.last_loss = result.last_loss;
   report.seconds = result.seconds;

@@ -248,8 +248,9 @@ inline ScoreNormalization measure_normalization(const std::vector<double>& score
 
 struct RewardModelTrainOptions {
   int64_t epochs = 1;
-  int64_t batch_size = 8;  // pairs per step (2 rows each)
-  int64_t max_steps = 0;   // > 0: exactly this many steps instead of `epochs` passes
+  int64_t batch_size = 8;     // pairs per step (2 rows each)
+  int64_t max_steps = 0;      // > 0: exactly this many steps instead of `epochs` passes
+  int64_t micro_batches = 1;  // > 1: the step's batch in that many parts (train/example_loop.hpp)
   double lr = 3e-4, min_lr = 3e-5;
   int64_t warmup_steps = 20;
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, grad_clip = 1.0;
@@ -277,11 +278,12 @@ struct RewardModelReport {
 // Trains `model` (a sequence reward model) on `train`, evaluating on `held_out`, in the loop of
 // train/example_loop.hpp (checkpoints and exact resume included); then, with options.normalize,
 // measures the normalisation on the training responses.
-template <class T, class Arch, class D>
+template <class T, class Arch, class D, Communicator Comm = SingleProcess>
 RewardModelReport train_reward_model(Transformer<T, Arch, D>& model,
                                      std::vector<TokenizedPair> train,
                                      std::vector<TokenizedPair> held_out, const ResponseEnds& ends,
-                                     const RewardModelTrainOptions& options) {
+                                     const RewardModelTrainOptions& options,
+                                     const Comm& comm = {}) {
   detail::check_sequence_model(model.heads(), options.label);
   RewardModelReport report;
   const std::size_t context = static_cast<std::size_t>(model.config().context_length);
@@ -316,8 +318,9 @@ RewardModelReport train_reward_model(Transformer<T, Arch, D>& model,
     text << "held-out accuracy " << eval.accuracy;
     return text.str();
   };
-  const auto result = train_on_examples(
-      model, report.train_pairs, example_loop_options(options, 13), batch_loss, evaluate, describe);
+  const auto result =
+      train_on_examples(model, report.train_pairs, example_loop_options(options, 13), batch_loss,
+                        evaluate, describe, comm);
   report.steps = result.steps;
   report.last_loss = result.last_loss;
   report.before = result.before;

@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tlcr/dist/data_parallel.hpp"
 #include "tlcr/optim/adamw.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/text/json_describe.hpp"
@@ -41,6 +42,10 @@ struct ExampleLoopOptions {
   int64_t epochs = 1;
   int64_t batch_size = 8;  // examples per step
   int64_t max_steps = 0;   // > 0: exactly this many steps instead of `epochs` passes
+  // > 1: each step's batch is cut into this many contiguous micro-batches, each one's loss weighted
+  // by its share of the examples and their gradients summed in a fixed order
+  // (dist/data_parallel.hpp): what lets several ranks share a step
+  int64_t micro_batches = 1;
   double lr = 3e-4, min_lr = 3e-5;
   int64_t warmup_steps = 20;
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, grad_clip = 1.0;
@@ -66,6 +71,7 @@ ExampleLoopOptions example_loop_options(const Options& o, uint64_t shuffle_strea
   return {.epochs = o.epochs,
           .batch_size = o.batch_size,
           .max_steps = o.max_steps,
+          .micro_batches = o.micro_batches,
           .lr = o.lr,
           .min_lr = o.min_lr,
           .warmup_steps = o.warmup_steps,
@@ -110,6 +116,7 @@ inline nlohmann::json example_loop_settings(const ExampleLoopOptions& o, int64_t
                           {"beta2", o.beta2},
                           {"grad_clip", o.grad_clip},
                           {"seed", o.seed}};
+  if (o.micro_batches > 1) settings["micro_batches"] = o.micro_batches;  // 1: the settings of old
   settings.update(o.settings);
   return settings;
 }
@@ -142,17 +149,26 @@ inline nlohmann::json read_example_loop_state(const std::filesystem::path& dir,
 
 // Trains `model` on `examples` examples (indices 0 … examples − 1), the trainer supplying:
 //   batch_loss(std::span<const int64_t> indices, nlohmann::json& record) → Var<T> rank 0:
-//     the loss of those examples; it may add its own fields to the step's metrics record
+//     the mean loss of those examples; it may add its own fields to the step's metrics record
+//     (with micro-batches, those of the first micro-batch only)
 //   evaluate() → Eval: the held-out evaluation (Eval has to_json() and static from_json())
 //   describe(const Eval&) → std::string: the evaluation's part of the progress line
-template <class T, class Arch, class D, class BatchLoss, class Evaluate, class Describe>
+// With a communicator of several ranks (every rank calling this alike), the micro-batches of each
+// step are shared out and the weights stay bitwise those of one process; rank 0 alone evaluates,
+// prints, logs and checkpoints (the other ranks' result holds no evaluations).
+template <class T, class Arch, class D, class BatchLoss, class Evaluate, class Describe,
+          Communicator Comm = SingleProcess>
 auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
                        const ExampleLoopOptions& options, BatchLoss&& batch_loss,
-                       Evaluate&& evaluate, Describe&& describe) {
+                       Evaluate&& evaluate, Describe&& describe, const Comm& comm = {}) {
   using Eval = std::decay_t<std::invoke_result_t<Evaluate&>>;
   TLCR_CHECK(options.batch_size > 0 && (options.epochs > 0 || options.max_steps > 0), options.label,
              ": batch_size and epochs (or max_steps) must be positive");
   TLCR_CHECK(examples > 0, options.label, ": no training examples");
+  TLCR_CHECK(options.micro_batches >= 1 && options.micro_batches <= options.batch_size,
+             options.label, ": micro_batches must be in 1 … batch_size (", options.batch_size,
+             "), got ", options.micro_batches);
+  const bool leader = comm.rank() == 0;  // the rank that evaluates, prints and writes
   const int64_t per_epoch = (examples + options.batch_size - 1) / options.batch_size;
   const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
   AdamW<T, D> optimizer(model.params(), {.lr = options.lr,
@@ -189,14 +205,15 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
     }
     last_good = "The last good checkpoint is '" + options.resume_from.string() + "' (step " +
                 std::to_string(result.steps) + ")";
-  } else {
+  } else if (leader) {
     result.before = evaluate();
   }
   const int64_t first_step = result.steps;
-  MetricsLog metrics(options.metrics_path, /*append=*/resuming, resuming ? first_step : -1);
-  ProgressLine progress(options.label, total, options.progress);
+  MetricsLog metrics(leader ? options.metrics_path : std::filesystem::path(), /*append=*/resuming,
+                     resuming ? first_step : -1);
+  ProgressLine progress(options.label, total, options.progress && leader);
   auto checkpoint = [&](int64_t step) {
-    if (options.checkpoint_dir.empty()) return;
+    if (options.checkpoint_dir.empty() || !leader) return;
     const nlohmann::json last_loss =
         std::isfinite(result.last_loss) ? nlohmann::json(result.last_loss) : nlohmann::json();
     save_checkpoint(options.checkpoint_dir, model, optimizer,
@@ -212,16 +229,34 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
   Stopwatch clock;
   for (int64_t step = first_step; step < total; ++step) {
     const std::vector<int64_t> indices = order.next_in_pass(options.batch_size);
-    model.params().zero_grad();
     nlohmann::json record{{"step", step + 1}};
-    const Var<T, D> loss = batch_loss(std::span<const int64_t>(indices), record);
-    const double value = loss.value().item();  // the step's one download
+    // Micro-batch p: the contiguous share [p·n/parts, (p+1)·n/parts) of the batch's n examples,
+    // its mean loss weighted by its share, so that the weighted losses add up to the batch's.
+    const int64_t n = int64_t(indices.size()), parts = std::min(options.micro_batches, n);
+    const std::vector<double> losses =
+        sum_gradients_in_order(model.params(), comm, parts, [&](int64_t part, bool mine) -> double {
+          if (!mine) return 0;
+          const int64_t begin = part * n / parts, end = (part + 1) * n / parts;
+          nlohmann::json part_record;
+          const Var<T, D> loss =
+              batch_loss(std::span<const int64_t>(indices).subspan(begin, end - begin),
+                         part == 0 ? record : part_record);
+          if (parts == 1) {
+            backward(loss);
+            return loss.value().item();  // the step's one download
+          }
+          const double weight = double(end - begin) / double(n);
+          backward(scale(loss, T(weight)));
+          return loss.value().item() * weight;
+        });
+    double value = 0;
+    for (double part_loss : losses) value += part_loss;
     if (!std::isfinite(value))
       detail::fail(options.label, ": loss became ", value, " at step ", step, "; stopped. ",
                    last_good);
     const double lr = schedule.lr(step);
-    const double grad_norm = train_step(loss, model.params(), optimizer, lr, options.grad_clip,
-                                        options.label + " step " + std::to_string(step));
+    const double grad_norm = apply_gradients(model.params(), optimizer, lr, options.grad_clip,
+                                             options.label + " step " + std::to_string(step));
     result.last_loss = value;
     result.steps = step + 1;
 
@@ -229,7 +264,8 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
     record["loss"] = value;
     record["lr"] = lr;
     record["grad_norm"] = grad_norm;
-    const bool evaluated = last || (options.eval_every > 0 && (step + 1) % options.eval_every == 0);
+    const bool evaluated =
+        leader && (last || (options.eval_every > 0 && (step + 1) % options.eval_every == 0));
     if (evaluated) {
       result.after = evaluate();
       record["eval"] = result.after.to_json();
@@ -249,7 +285,7 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
       checkpoint(step + 1);
   }
   // A resumed run with no steps left still reports where its model stands.
-  if (first_step >= total) result.after = evaluate();
+  if (first_step >= total && leader) result.after = evaluate();
   checkpoint(result.steps);
   result.seconds = clock.seconds();
   return result;
