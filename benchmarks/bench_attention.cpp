@@ -2,7 +2,9 @@
 // forward (keeping P for backward) and backward, in GFLOP/s of the dense products it runs:
 // forward Q·Kᵀ and P·V (4·B·H·T²·D), backward dV, dP, dQ, dK (8·B·H·T²·D). The peer runs the same
 // forward products as plain single-threaded Eigen GEMMs split over (b, h) pairs, without the
-// softmax: the ceiling the fused kernel can approach. Arguments: B, H, T, D.
+// softmax: the ceiling the fused kernel can approach. attention_*_dropout: the same with dropout
+// 0.1 on P (the mask drawn per entry from a counter hash, again in backward): what training with
+// --attention-dropout costs. Arguments: B, H, T, D.
 #include "bench_support.hpp"
 
 #include <tlcr/ops/attention.hpp>
@@ -32,22 +34,24 @@ void set_flops(benchmark::State& state, double flops_per_iteration) {
                                                  benchmark::Counter::kIsRate);
 }
 
-void attention_forward(benchmark::State& state) {
+void attention_forward(benchmark::State& state, AttentionDropout dropout) {
   AttentionInputs in(state);
   for (auto _ : state) {
-    causal_attention_forward(in.out, &in.probs, in.q, in.k, in.v);
+    causal_attention_forward(in.out, &in.probs, in.q, in.k, in.v, std::span<const uint8_t>(), 0,
+                             dropout);
     benchmark::DoNotOptimize(in.out.data());
   }
   set_flops(state, 4 * in.pair_products());
 }
 
-void attention_backward(benchmark::State& state) {
+void attention_backward(benchmark::State& state, AttentionDropout dropout) {
   AttentionInputs in(state);
-  causal_attention_forward(in.out, &in.probs, in.q, in.k, in.v);
+  causal_attention_forward(in.out, &in.probs, in.q, in.k, in.v, std::span<const uint8_t>(), 0,
+                           dropout);
   const Tensor<float> d_out = bench::random_tensor<float>(in.shape, 4);
   Tensor<float> d_q(in.shape), d_k(in.shape), d_v(in.shape);
   for (auto _ : state) {
-    causal_attention_backward(&d_q, &d_k, &d_v, d_out, in.probs, in.q, in.k, in.v);
+    causal_attention_backward(&d_q, &d_k, &d_v, d_out, in.probs, in.q, in.k, in.v, 0, dropout);
     benchmark::DoNotOptimize(d_q.data());
   }
   set_flops(state, 8 * in.pair_products());
@@ -80,8 +84,14 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(attention_forward)->Apply(shapes);
-BENCHMARK(attention_backward)->Apply(shapes);
+BENCHMARK_CAPTURE(attention_forward, , AttentionDropout{})
+    ->Name("attention_forward")
+    ->Apply(shapes);
+BENCHMARK_CAPTURE(attention_backward, , AttentionDropout{})
+    ->Name("attention_backward")
+    ->Apply(shapes);
+BENCHMARK_CAPTURE(attention_forward, dropout, AttentionDropout{0.1, 7})->Apply(shapes);
+BENCHMARK_CAPTURE(attention_backward, dropout, AttentionDropout{0.1, 7})->Apply(shapes);
 BENCHMARK(eigen_forward_products)->Apply(shapes);
 TLCR_BENCHMARK_COPY_BANDWIDTH();
 TLCR_BENCHMARK_MAIN();

@@ -36,6 +36,25 @@ bool all_finite(const Tensor<double>& t) {
     if (!std::isfinite(v)) return false;
   return true;
 }
+// out, dq, dk, dv of forward + backward at `threads` threads (no padding, no offset).
+std::vector<Tensor<float>> forward_backward(int threads, const Tensor<float>& q,
+                                            const Tensor<float>& k, const Tensor<float>& v,
+                                            const Tensor<float>& d_out,
+                                            AttentionDropout dropout = {}) {
+  ThreadCountGuard guard(threads);
+  const Shape probs_shape{q.dim(0), q.dim(1), q.dim(2), k.dim(2)};
+  Tensor<float> out(q.shape()), probs(probs_shape);
+  Tensor<float> dq(q.shape()), dk(k.shape()), dv(v.shape());
+  causal_attention_forward(out, &probs, q, k, v, std::span<const uint8_t>(), 0, dropout);
+  causal_attention_backward(&dq, &dk, &dv, d_out, probs, q, k, v, 0, dropout);
+  return {out, dq, dk, dv};
+}
+
+// Whether two results hold the same bits.
+void check_same_bits(const std::vector<Tensor<float>>& one, const std::vector<Tensor<float>>& two) {
+  for (std::size_t i = 0; i < one.size(); ++i)
+    CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].numel() * sizeof(float)) == 0);
+}
 }  // namespace
 
 TEST_CASE("causal attention equals the naive reference, with and without padding") {
@@ -225,17 +244,7 @@ TEST_CASE("the result does not depend on the thread count") {
   Tensor<float> k = random_normal<float>({2, 3, 17, 8}, rng);
   Tensor<float> v = random_normal<float>({2, 3, 17, 8}, rng);
   Tensor<float> d_out = random_normal<float>({2, 3, 17, 8}, rng);
-  auto run = [&](int threads) {
-    ThreadCountGuard guard(threads);
-    Tensor<float> out(q.shape()), probs({2, 3, 17, 17});
-    Tensor<float> dq(q.shape()), dk(k.shape()), dv(v.shape());
-    causal_attention_forward(out, &probs, q, k, v);
-    causal_attention_backward(&dq, &dk, &dv, d_out, probs, q, k, v);
-    return std::vector<Tensor<float>>{out, dq, dk, dv};
-  };
-  const auto one = run(1), two = run(2);
-  for (std::size_t i = 0; i < one.size(); ++i)
-    CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].numel() * sizeof(float)) == 0);
+  check_same_bits(forward_backward(1, q, k, v, d_out), forward_backward(2, q, k, v, d_out));
 }
 
 TEST_CASE("attention shape errors say what was expected") {
@@ -316,15 +325,7 @@ TEST_CASE("attention dropout passes gradcheck and does not depend on the thread 
   Tensor<float> k = random_normal<float>({2, 3, 70, 8}, rng);
   Tensor<float> v = random_normal<float>({2, 3, 70, 8}, rng);
   Tensor<float> d_out = random_normal<float>({2, 3, 70, 8}, rng);
-  auto run = [&](int threads) {
-    ThreadCountGuard guard(threads);
-    Tensor<float> out(q.shape()), probs({2, 3, 70, 70});
-    Tensor<float> dq(q.shape()), dk(k.shape()), dv(v.shape());
-    causal_attention_forward(out, &probs, q, k, v, std::span<const uint8_t>(), 0, {0.2, 3});
-    causal_attention_backward(&dq, &dk, &dv, d_out, probs, q, k, v, 0, {0.2, 3});
-    return std::vector<Tensor<float>>{out, dq, dk, dv};
-  };
-  const auto one = run(1), two = run(2);
-  for (std::size_t i = 0; i < one.size(); ++i)
-    CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].numel() * sizeof(float)) == 0);
+  const AttentionDropout dropout{0.2, 3};
+  check_same_bits(forward_backward(1, q, k, v, d_out, dropout),
+                  forward_backward(2, q, k, v, d_out, dropout));
 }

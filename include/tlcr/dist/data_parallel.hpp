@@ -46,9 +46,9 @@ std::vector<double> sum_gradients_in_order(ParameterStore<T, D>& params, const C
     params.grads().copy_from(to_device<D>(sum));
     return losses;
   }
-  // Slot s of rank r holds micro-batch s·ranks + r: N gradients, then the loss.
-  const int64_t slots = (micro_batches + ranks - 1) / ranks, width = n + 1;
-  std::vector<T> mine(slots * width, T(0));
+  // Slot s of rank r holds the N gradients of micro-batch s·ranks + r (its loss: my_losses[s]).
+  const int64_t slots = (micro_batches + ranks - 1) / ranks;
+  std::vector<T> mine(slots * n, T(0));
   std::vector<double> my_losses(slots, 0.0);
   for (int64_t i = 0; i < micro_batches; ++i) {
     if (i % ranks != rank) {
@@ -59,7 +59,7 @@ std::vector<double> sum_gradients_in_order(ParameterStore<T, D>& params, const C
     const int64_t slot = i / ranks;
     my_losses[slot] = micro(i, true);
     const Tensor<T> grads = params.grads().to_host();
-    std::copy(grads.data(), grads.data() + n, mine.begin() + slot * width);
+    std::copy(grads.data(), grads.data() + n, mine.begin() + slot * n);
   }
   std::vector<T> all(mine.size() * ranks);
   comm.all_gather(std::span<const T>(mine), std::span<T>(all));
@@ -69,7 +69,7 @@ std::vector<double> sum_gradients_in_order(ParameterStore<T, D>& params, const C
   std::vector<T> sum(n);
   for (int64_t i = 0; i < micro_batches; ++i) {
     const int64_t owner = i % ranks, slot = i / ranks;
-    const T* g = all.data() + (owner * slots + slot) * width;
+    const T* g = all.data() + (owner * slots + slot) * n;
     if (i == 0)
       std::copy(g, g + n, sum.begin());
     else
