@@ -1,6 +1,6 @@
-# cmake -P script: `mpiexec -np 2 tlcr pretrain`, `tlcr sft` and `tlcr train-reward-model` write
-# bitwise the model of one process (3 micro-batches per step: uneven shards), and a command that
-# does not train data-parallel refuses more than one rank.
+# cmake -P script: `mpiexec -np 2 tlcr pretrain`, `tlcr sft`, `tlcr train-reward-model` and
+# `tlcr ppo` write bitwise the model of one process (3 micro-batches per step: uneven shards), and
+# a command that does not train data-parallel refuses more than one rank.
 #   cmake -DTLCR=<tlcr> -DMPIEXEC="<mpiexec;flags…>" -DWORK=<dir> -P check_mpi_cli.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
@@ -40,7 +40,18 @@ set(reward train-reward-model --sft ${WORK}/one --preferences ${WORK}/preference
     --batch-size 4 --micro-batches 3 --max-steps 2 --eval-fraction 0.2)
 run("train-reward-model, 1 process" ${TLCR} ${reward} --out ${WORK}/rm_one)
 run("train-reward-model, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${reward} --out ${WORK}/rm_two)
-foreach(pair "one;two" "sft_one;sft_two" "rm_one;rm_two")
+# PPO against the Bradley–Terry model, with a separate critic from its trunk.
+set(ppo ppo --policy ${WORK}/sft_one --reward sequence --reward-model ${WORK}/rm_one
+    --prompts ${WORK}/preferences.jsonl --preset small --iterations 2 --batch 6
+    --minibatch-size 3 --micro-batches 3 --max-new-tokens 6 --sample-every 0)
+run("ppo, 1 process" ${TLCR} ${ppo} --out ${WORK}/ppo_one)
+run("ppo, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${ppo} --out ${WORK}/ppo_two)
+file(STRINGS ${WORK}/ppo_two/metrics.jsonl records)
+list(LENGTH records count)
+if(NOT count EQUAL 2)
+  message(FATAL_ERROR "check_mpi_cli: ppo on 2 ranks logged ${count} records, expected 2 (rank 0 alone)")
+endif()
+foreach(pair "one;two" "sft_one;sft_two" "rm_one;rm_two" "ppo_one;ppo_two")
   list(GET pair 0 a)
   list(GET pair 1 b)
   file(SHA256 ${WORK}/${a}/model.safetensors hash_a)
@@ -56,4 +67,4 @@ execute_process(COMMAND ${MPIEXEC} 2 ${TLCR} generate --model ${WORK}/one
 if(status EQUAL 0 OR NOT err MATCHES "tlcr generate runs on one process, found 2 ranks")
   message(FATAL_ERROR "check_mpi_cli: generate on 2 ranks: expected a refusal, got '${status}':\n${err}")
 endif()
-message(STATUS "2 ranks: pretrain, sft, train-reward-model bitwise as 1 process; generate refused")
+message(STATUS "2 ranks: pretrain, sft, train-reward-model, ppo bitwise as 1 process; generate refused")

@@ -102,7 +102,8 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   TLCR_CHECK(longest < context, a.prompts.string(), ": a prompt of ", longest,
              " tokens leaves no room for a response in the context of ", context);
   if (config.max_new_tokens > context - longest) {
-    std::fprintf(
+    if (is_leader())
+      std::fprintf(
         stderr,
         "ppo: max_new_tokens %lld -> %lld (the longest prompt has %lld tokens, the context %lld)\n",
         static_cast<long long>(config.max_new_tokens), static_cast<long long>(context - longest),
@@ -125,11 +126,14 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
                            : !spec.sequence_model.empty() ? spec.sequence_model
                                                           : a.policy;
     critic.emplace(make_critic<float, Arch>(trunk, config.seed + 1));
-    std::fprintf(stderr, "ppo: critic from the trunk of %s\n", trunk.string().c_str());
+    if (is_leader())
+      std::fprintf(stderr, "ppo: critic from the trunk of %s\n", trunk.string().c_str());
   }
 
-  fs::create_directories(a.out);
-  write_file_atomically(a.out / "ppo_config.json", to_json(config).dump(2) + "\n");
+  if (is_leader()) {  // under mpirun rank 0 alone writes
+    fs::create_directories(a.out);
+    write_file_atomically(a.out / "ppo_config.json", to_json(config).dump(2) + "\n");
+  }
   PpoRunOptions run;
   run.checkpoint_dir = a.out / "checkpoint";
   run.metrics_path = a.metrics.empty() ? a.out / "metrics.jsonl" : a.metrics;
@@ -138,9 +142,14 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   run.color = ::isatty(fileno(stderr)) != 0;
   run.label = "ppo[" + reward.name() + "]";
   const TokenDecoder decode = [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); };
-  PpoTrainer<float, Arch, AnyTokenReward> trainer({policy, reference, critic ? &*critic : nullptr},
-                                                  reward, std::move(prompts), config, decode);
-  const PpoReport report = trainer.train(run);
+  PpoReport report;
+  with_communicator([&](const auto& comm) {  // data-parallel under mpirun (PpoConfig::micro_batches)
+    PpoTrainer<float, Arch, AnyTokenReward, Cpu, std::decay_t<decltype(comm)>> trainer(
+        {policy, reference, critic ? &*critic : nullptr}, reward, std::move(prompts), config,
+        decode, comm);
+    report = trainer.train(run);
+  });
+  if (!is_leader()) return;
 
   save_model(a.out, policy, tokenizer);
   const nlohmann::json& m = report.last_metrics;

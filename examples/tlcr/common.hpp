@@ -46,6 +46,13 @@ inline int rank_count() {
   return ranks;
 }
 
+// Whether this process prints and writes: rank 0 under mpirun, else always.
+inline bool is_leader() {
+  bool leader = true;
+  with_communicator([&](const auto& comm) { leader = comm.rank() == 0; });
+  return leader;
+}
+
 // Model-size options of `pretrain`.
 struct ModelSizeOptions {
   std::string arch = "gpt2";

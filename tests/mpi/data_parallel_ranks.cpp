@@ -1,8 +1,9 @@
-// Run under mpiexec with 2 or 3 ranks (ctest mpi/ranks_2, mpi/ranks_3): data-parallel LM training
-// gives bitwise the weights of one process for any number of ranks, even and uneven shards of the
-// micro-batches, with dropout; checkpoints move between rank counts; only rank 0 writes.
+// Run under mpiexec with 2 or 3 ranks (ctest mpi/ranks_2, mpi/ranks_3): data-parallel LM training,
+// the example loop and PPO give bitwise the weights of one process for any number of ranks, even
+// and uneven shards of the micro-batches, with dropout; checkpoints move between rank counts; only
+// rank 0 writes.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include "support/testing.hpp"
+#include "rlhf/test_ppo_support.hpp"
 
 #include <tlcr/dist/mpi.hpp>
 #include <tlcr/rlhf/sequence_reward.hpp>
@@ -133,6 +134,86 @@ TEST_CASE("the example loop (Bradley–Terry reward model) on N ranks: one proce
     };
     CHECK(testing::max_abs_diff(train(SingleProcess{}), train(world)) == 0.0);
   }
+}
+
+namespace {
+struct PpoRun {
+  Tensor<float> policy, critic;
+  std::vector<nlohmann::json> metrics;  // without the time keys
+};
+
+// Tiny PPO (testing::tiny_ppo_settings, 4 iterations) on the ranks of `comm`.
+template <class Comm>
+PpoRun run_ppo(const Comm& comm, int64_t micro_batches, bool separate_critic,
+               const PpoRunOptions& run = {.progress = false, .print_samples = false}) {
+  Gpt2<float> policy(testing::tiny_ppo_config(), {.lm = true, .value = !separate_critic}, 5);
+  const Gpt2<float> reference = testing::tiny_reference();
+  Gpt2<float> critic = testing::tiny_critic();
+  PpoConfig config = testing::tiny_ppo_settings();
+  config.micro_batches = micro_batches;
+  const testing::TokenFiveReward reward;
+  PpoTrainer<float, Gpt2Arch, testing::TokenFiveReward, Cpu, Comm> trainer(
+      {policy, reference, separate_critic ? &critic : nullptr}, reward, testing::tiny_prompts(20),
+      config, {}, comm);
+  PpoRun out;
+  if (!run.resume_from.empty()) trainer.resume(run.resume_from);
+  while (trainer.iteration() < config.iterations) {
+    out.metrics.push_back(testing::without_times(trainer.iterate().metrics));
+    if (trainer.iteration() == run.stop_after) break;
+  }
+  if (!run.checkpoint_dir.empty() && comm.rank() == 0) trainer.save(run.checkpoint_dir);
+  out.policy = policy.params().values().clone();
+  out.critic = critic.params().values().clone();
+  return out;
+}
+}  // namespace
+
+TEST_CASE(
+    "PPO on N ranks: one process's run, with a value head or a critic, even or uneven parts") {
+  const MpiCommunicator world;
+  for (bool separate_critic : {false, true}) {
+    // 1: rank 0 alone; 2, 4: even on 2 ranks; 3: uneven on 2, even on 3.
+    for (int64_t parts : {1, 2, 3, 4}) {
+      CAPTURE(separate_critic);
+      CAPTURE(parts);
+      const PpoRun alone = run_ppo(SingleProcess{}, parts, separate_critic);
+      const PpoRun together = run_ppo(world, parts, separate_critic);
+      CHECK(testing::max_abs_diff(alone.policy, together.policy) == 0.0);
+      CHECK(testing::max_abs_diff(alone.critic, together.critic) == 0.0);
+      CHECK(alone.metrics == together.metrics);
+    }
+  }
+}
+
+TEST_CASE("a PPO checkpoint of N ranks resumes on one process and one process's on N ranks") {
+  const MpiCommunicator world;
+  const fs::path dir = shared_dir(world, "ppo_resume");
+  const PpoRun straight = run_ppo(SingleProcess{}, 3, true);
+  const PpoRunOptions quiet{.progress = false, .print_samples = false};
+
+  PpoRunOptions first = quiet;  // N ranks → 1
+  first.checkpoint_dir = dir / "from_ranks", first.stop_after = 2;
+  run_ppo(world, 3, true, first);
+  world.barrier();
+  PpoRunOptions rest = quiet;
+  rest.resume_from = dir / "from_ranks";
+  const PpoRun resumed_alone = run_ppo(SingleProcess{}, 3, true, rest);
+  CHECK(testing::max_abs_diff(resumed_alone.policy, straight.policy) == 0.0);
+  CHECK(testing::max_abs_diff(resumed_alone.critic, straight.critic) == 0.0);
+
+  world.barrier();  // 1 → N ranks
+  if (world.rank() == 0) {
+    PpoRunOptions alone = quiet;
+    alone.checkpoint_dir = dir / "from_one", alone.stop_after = 1;
+    run_ppo(SingleProcess{}, 3, true, alone);
+  }
+  world.barrier();
+  rest.resume_from = dir / "from_one";
+  const PpoRun resumed_together = run_ppo(world, 3, true, rest);
+  CHECK(testing::max_abs_diff(resumed_together.policy, straight.policy) == 0.0);
+  CHECK(resumed_together.metrics.back() == straight.metrics.back());
+  world.barrier();
+  if (world.rank() == 0) fs::remove_all(dir);
 }
 
 TEST_CASE("the gathered buffers arrive in rank order") {

@@ -236,16 +236,16 @@ auto train_on_examples(Transformer<T, Arch, D>& model, int64_t examples,
     const std::vector<double> losses =
         sum_gradients_in_order(model.params(), comm, parts, [&](int64_t part, bool mine) -> double {
           if (!mine) return 0;
-          const int64_t begin = part * n / parts, end = (part + 1) * n / parts;
+          const PartRange share = part_range(part, n, parts);
           nlohmann::json part_record;
           const Var<T, D> loss =
-              batch_loss(std::span<const int64_t>(indices).subspan(begin, end - begin),
+              batch_loss(std::span<const int64_t>(indices).subspan(share.begin, share.size()),
                          part == 0 ? record : part_record);
           if (parts == 1) {
             backward(loss);
             return loss.value().item();  // the step's one download
           }
-          const double weight = double(end - begin) / double(n);
+          const double weight = double(share.size()) / double(n);
           backward(scale(loss, T(weight)));
           return loss.value().item() * weight;
         });

@@ -62,9 +62,12 @@ inline KlEstimator kl_estimator_from_name(std::string_view name, std::string_vie
 
 struct PpoConfig {
   // ---- rollouts ----
-  int64_t iterations = 100;      // rollout + update cycles
-  int64_t batch_size = 32;       // prompts per rollout, one response each
-  int64_t minibatch_size = 32;   // responses per gradient step (divides batch_size)
+  int64_t iterations = 100;     // rollout + update cycles
+  int64_t batch_size = 32;      // prompts per rollout, one response each
+  int64_t minibatch_size = 32;  // responses per gradient step (divides batch_size)
+  // Every rollout and minibatch is cut into this many parts, each computed alone (by rank p mod N
+  // under MPI): the numbers depend on it, never on the number of ranks (rollout_parts.hpp).
+  int64_t micro_batches = 1;
   int64_t epochs = 1;            // passes over each rollout batch
   int64_t max_new_tokens = 256;  // response length limit
   double temperature = 1.0;      // sampling (generate/sampler.hpp)
@@ -120,6 +123,9 @@ struct PpoConfig {
     TLCR_CHECK(minibatch_size <= batch_size && batch_size % minibatch_size == 0,
                "PpoConfig: minibatch_size ", minibatch_size, " must divide batch_size ",
                batch_size);
+    TLCR_CHECK(micro_batches >= 1 && micro_batches <= minibatch_size,
+               "PpoConfig: micro_batches must be in 1 … minibatch_size (", minibatch_size,
+               "), got ", micro_batches);
     non_negative("temperature", temperature);
     TLCR_CHECK(top_k >= 0, "PpoConfig: top_k must be ≥ 0, got ", top_k);
     TLCR_CHECK(top_p > 0 && top_p <= 1, "PpoConfig: top_p must be in (0, 1], got ", top_p);
@@ -186,6 +192,7 @@ void visit_ppo_config(Config& c, Visit&& visit) {
   visit("iterations", c.iterations);
   visit("batch_size", c.batch_size);
   visit("minibatch_size", c.minibatch_size);
+  visit("micro_batches", c.micro_batches);
   visit("epochs", c.epochs);
   visit("max_new_tokens", c.max_new_tokens);
   visit("temperature", c.temperature);
@@ -233,6 +240,8 @@ inline const std::vector<PpoSettingInfo>& ppo_setting_info() {
       {"iterations", "rollout", "rollout + update cycles"},
       {"batch_size", "rollout", "prompts per rollout, one response each"},
       {"minibatch_size", "rollout", "responses per gradient step (divides batch_size)"},
+      {"micro_batches", "rollout",
+       "parts of every rollout and minibatch, each computed alone (shared out over MPI ranks)"},
       {"epochs", "rollout", "passes over each rollout batch"},
       {"max_new_tokens", "rollout", "response length limit"},
       {"temperature", "rollout", "sampling temperature"},

@@ -9,6 +9,12 @@
 //      this iteration. When a minibatch's approx KL exceeds early_stop_kl the update ends there,
 //      without stepping on it.
 //   4. the KL controller sees the batch's KL per response; metrics, progress, sample tables
+// Data parallel: with micro_batches = G, the rollout's sampling and scoring and every minibatch's
+// forward and backward are cut into G parts, part p computed alone by rank p mod N of the
+// communicator (rollout_parts.hpp, dist/data_parallel.hpp). Every rank then holds the same joined
+// rollout and the same fixed-order gradient sum, and computes the rest (shaping, whitening, the
+// KL controller, the early stop, metrics) itself from identical inputs: ranks never diverge, and
+// 1, 2 or N ranks give bitwise the same run for the same G. Only rank 0 prints and writes.
 // The value function is either a value head on the policy trunk (models.critic == nullptr; the
 // value loss is weighted by value_coef and trains the shared trunk) or a separate critic model with
 // its own AdamW at critic_lr (its loss weight is 1: it has nothing else to balance against).
@@ -39,7 +45,8 @@
 //   trainer_state.json   iteration, episodes, β, RNG streams (generation, minibatch shuffle), the
 //                        prompt order and cursor, and the PpoConfig
 // Resuming restores all of it; the run then continues bit for bit as if never interrupted (same
-// thread count). The config must match the saved one except for iterations and reporting intervals.
+// thread count, any number of ranks). The config must match the saved one except for iterations
+// and reporting intervals.
 // Not here: the pieces (rollout.hpp, gae.hpp, kl.hpp, losses.hpp), the command line.
 #pragma once
 
@@ -51,9 +58,11 @@
 #include <string>
 #include <vector>
 
+#include "tlcr/dist/data_parallel.hpp"
 #include "tlcr/optim/schedule.hpp"
 #include "tlcr/rlhf/ppo/losses.hpp"
 #include "tlcr/rlhf/ppo/rollout.hpp"
+#include "tlcr/rlhf/ppo/rollout_parts.hpp"
 #include "tlcr/rlhf/ppo/samples.hpp"
 #include "tlcr/text/json_describe.hpp"
 #include "tlcr/train/checkpoint.hpp"
@@ -96,14 +105,17 @@ struct PpoReport {
   double seconds = 0;
 };
 
-template <class T, class Arch, TokenRewardModel Reward, class D = Cpu>
+template <class T, class Arch, TokenRewardModel Reward, class D = Cpu,
+          Communicator Comm = SingleProcess>
 class PpoTrainer {
  public:
   // `prompts`: tokenised prompts (e.g. ChatFormat::encode_prompt). `decode` turns token ids into
-  // text for sample tables.
+  // text for sample tables. With several ranks, every rank constructs the trainer alike (same
+  // models, prompts and config) and calls train() or iterate() alike.
   PpoTrainer(PpoModels<T, Arch, D> models, const Reward& reward, TokenSequences prompts,
-             const PpoConfig& config, TokenDecoder decode = {})
-      : models_(models),
+             const PpoConfig& config, TokenDecoder decode = {}, const Comm& comm = {})
+      : comm_(comm),
+        models_(models),
         reward_(reward),
         prompts_(std::move(prompts)),
         config_(validated(config)),
@@ -156,18 +168,28 @@ class PpoTrainer {
     Stopwatch clock, phase;
     nlohmann::json m;
 
-    // 1–2. Rollout.
+    // 1–2. Rollout: phases 1–3 in parts over the ranks (this rank's seconds), then shaping.
     TokenSequences prompts;
     for (int64_t i : sampler_.next(config_.batch_size)) prompts.push_back(prompts_[i]);
-    rollout_ = sample_rollout(models_.policy, std::move(prompts), generation_, generation_rng_);
-    m["time/generate"] = phase.seconds();
-    phase.restart();
-    score_with_models(rollout_, models_.policy, models_.reference, models_.critic,
-                      config_.minibatch_size, pad_token_);
-    m["time/forward"] = phase.seconds();
-    phase.restart();
-    score_with_reward(rollout_, reward_);
-    m["time/reward"] = phase.seconds();
+    double generate_seconds = 0, forward_seconds = 0, reward_seconds = 0;
+    rollout_ = collect_rollout(
+        prompts, config_.micro_batches, generation_rng_, comm_,
+        [&](TokenSequences part_prompts, Rng& rng) {
+          phase.restart();
+          Rollout part = sample_rollout(models_.policy, std::move(part_prompts), generation_, rng);
+          generate_seconds += phase.seconds();
+          phase.restart();
+          score_with_models(part, models_.policy, models_.reference, models_.critic,
+                            config_.minibatch_size, pad_token_);
+          forward_seconds += phase.seconds();
+          phase.restart();
+          score_with_reward(part, reward_);
+          reward_seconds += phase.seconds();
+          return part;
+        });
+    m["time/generate"] = generate_seconds;
+    m["time/forward"] = forward_seconds;
+    m["time/reward"] = reward_seconds;
     shape_rewards(rollout_, config_, kl_.coef());
     check_rollout(rollout_, where);
     add_rollout_metrics(m);
@@ -197,7 +219,8 @@ class PpoTrainer {
     return out;
   }
 
-  // Writes the whole training state to `dir` (atomically replacing it).
+  // Writes the whole training state to `dir` (atomically replacing it). With several ranks, only
+  // rank 0 calls it (train() does so): every rank holds the same state.
   void save(const std::filesystem::path& dir) const {
     replace_directory(dir, [&](const std::filesystem::path& tmp) {
       save_model(tmp / "policy", models_.policy);
@@ -247,12 +270,15 @@ class PpoTrainer {
   }
 
   // Iterates until config.iterations (or run.stop_after), logging, printing and checkpointing.
+  // With several ranks, every rank calls it; rank 0 alone prints, logs and checkpoints.
   PpoReport train(const PpoRunOptions& run = {}) {
     if (!run.resume_from.empty()) resume(run.resume_from);
-    const bool append = !run.resume_from.empty();
-    MetricsLog metrics(run.metrics_path, append, append ? iteration_ : -1, "iteration"),
-        samples(run.samples_path, append, append ? iteration_ : -1, "iteration");
-    ProgressLine progress(run.label, config_.iterations, run.progress);
+    const bool append = !run.resume_from.empty(), leader = comm_.rank() == 0;
+    const std::filesystem::path none;
+    MetricsLog metrics(leader ? run.metrics_path : none, append, append ? iteration_ : -1,
+                       "iteration"),
+        samples(leader ? run.samples_path : none, append, append ? iteration_ : -1, "iteration");
+    ProgressLine progress(run.label, config_.iterations, run.progress && leader);
     const int64_t first = iteration_;
     Stopwatch clock;
     PpoReport report;
@@ -262,7 +288,7 @@ class PpoTrainer {
       metrics.log(it.metrics);
       progress.print(it.iteration, progress_fields(it.metrics), first);
       if (it.samples) {
-        if (run.print_samples)
+        if (run.print_samples && leader)
           std::fprintf(stderr, "%s", format_sample_table(*it.samples, run.color).c_str());
         samples.log(to_json(*it.samples));
         report.samples.push_back(std::move(*it.samples));
@@ -271,10 +297,10 @@ class PpoTrainer {
       report.last_metrics = std::move(it.metrics);
       if (iteration_ == run.stop_after) break;
       if (config_.checkpoint_every > 0 && iteration_ % config_.checkpoint_every == 0 &&
-          iteration_ < config_.iterations && !run.checkpoint_dir.empty())
+          iteration_ < config_.iterations && !run.checkpoint_dir.empty() && leader)
         save(run.checkpoint_dir);
     }
-    if (!run.checkpoint_dir.empty()) save(run.checkpoint_dir);
+    if (!run.checkpoint_dir.empty() && leader) save(run.checkpoint_dir);
     report.seconds = clock.seconds();
     return report;
   }
@@ -313,6 +339,8 @@ class PpoTrainer {
   // The saved config must equal ours, except for keys that do not change the numbers.
   void check_resumable_config(const nlohmann::json& saved, const std::filesystem::path& dir) const {
     nlohmann::json current = to_json(config_), recorded = saved;
+    // Checkpoints from before micro_batches existed were computed in one part.
+    if (recorded.is_object() && !recorded.contains("micro_batches")) recorded["micro_batches"] = 1;
     for (const char* key : {"iterations", "sample_every", "sample_rows", "checkpoint_every"}) {
       current.erase(key);
       if (recorded.is_object()) recorded.erase(key);
@@ -351,10 +379,16 @@ class PpoTrainer {
     return Tensor<T, D>::from(Shape{int64_t(host.size())}, host);
   }
 
-  // One minibatch: its index data and constants go up once (three uploads), and everything the
-  // host reads before the optimiser steps (finite checks, losses, diagnostics) comes down once.
-  MinibatchStats train_minibatch(std::span<const int64_t> rows, double lr, double critic_lr,
-                                 const std::string& where) {
+  // The numbers each part of a minibatch returns (summed over the parts in part order):
+  // policy_ratio_stats' 4 sums, the value-clip count, then entropy, policy loss, value loss and
+  // the total loss, each the part's mean weighted by its share of the minibatch's tokens.
+  static constexpr int64_t kPartNumbers = 9;
+
+  // One part of a minibatch (`rows`, `total_tokens` in the whole minibatch): forward, the finite
+  // checks, backward of its weighted loss into the models' gradients. Its index data and
+  // constants go up once (three uploads); everything the host reads comes down once.
+  std::vector<double> minibatch_part(std::span<const int64_t> rows, int64_t total_tokens,
+                                     const std::string& where) {
     Transformer<T, Arch, D>& policy = models_.policy;
     Transformer<T, Arch, D>* critic = models_.critic;
     const Rollout& r = rollout_;
@@ -362,8 +396,6 @@ class PpoTrainer {
     const DeviceResponseBatch<D> rb = upload_response_batch(policy, host_rb);
     const int64_t n = host_rb.token_count();
     const Tensor<T, D> constants = minibatch_constants(rows);
-    policy.params().zero_grad();
-    if (critic) critic->params().zero_grad();
 
     const Var<T, D> h = response_hidden(policy, rb);
     const Var<T, D> logits = response_logits(policy, h);
@@ -391,29 +423,58 @@ class PpoTrainer {
             .to_vector();
     check_finite(logprobs, int64_t(read[0]), "policy log-prob", rows, host_rb, where);
     check_finite(values, int64_t(read[1]), "value", rows, host_rb, where);
-    std::size_t at = 2;
+    // One part: the loss as it is; several: each part's means weighted so that they add up.
+    const bool whole = n == total_tokens;
+    const double weight = whole ? 1.0 : double(n) / double(total_tokens);
+    std::vector<double> out(read.begin() + 2, read.begin() + 6);  // the ratio sums
+    std::size_t at = 6;
+    out.push_back(value_clipped.defined() ? read[at++] : 0.0);
+    out.push_back(entropy_value.defined() ? read[at++] * weight : 0.0);
+    for (int k = 0; k < 3; ++k) out.push_back(read[at + k] * weight);  // policy, value, total
+    backward(whole ? loss : scale(loss, T(weight)));  // one backward fills both models
+    return out;
+  }
+
+  // One minibatch in config.micro_batches parts over the ranks, their gradients and numbers
+  // summed in part order; then the early stop, or one step of each model.
+  MinibatchStats train_minibatch(std::span<const int64_t> rows, double lr, double critic_lr,
+                                 const std::string& where) {
+    Transformer<T, Arch, D>* critic = models_.critic;
+    const int64_t M = int64_t(rows.size()), G = config_.micro_batches;
+    int64_t total_tokens = 0;
+    for (int64_t b : rows) total_tokens += rollout_.row_length(b);
+    std::vector<ParameterStore<T, D>*> stores{&models_.policy.params()};
+    if (critic) stores.push_back(&critic->params());
+    const std::vector<std::vector<double>> parts = sum_gradients_in_order(
+        std::span<ParameterStore<T, D>* const>(stores), comm_, G, kPartNumbers,
+        [&](int64_t q, bool mine) {
+          if (!mine) return std::vector<double>();
+          const PartRange share = part_range(q, M, G);
+          return minibatch_part(rows.subspan(share.begin, share.size()), total_tokens, where);
+        });
+    std::vector<double> sum = parts[0];
+    for (std::size_t q = 1; q < parts.size(); ++q)
+      for (int64_t k = 0; k < kPartNumbers; ++k) sum[k] += parts[q][k];
+
     PolicyLoss<T, D> pg;
-    detail::set_policy_diagnostics(pg, std::span<const double>(read).subspan(at, 4), n);
-    at += 4;
+    detail::set_policy_diagnostics(pg, std::span<const double>(sum).subspan(0, 4), total_tokens);
     MinibatchStats s;
-    if (value_clipped.defined()) s.value_clip_fraction = read[at++] / double(n);
-    if (entropy_value.defined()) s.entropy = read[at++];
-    s.policy_loss = read[at], s.value_loss = read[at + 1];
+    s.value_clip_fraction = config_.clip_value > 0 ? sum[4] / double(total_tokens) : 0.0;
+    s.entropy = sum[5];
+    s.policy_loss = sum[6], s.value_loss = sum[7];
     s.clip_fraction = pg.clip_fraction;
     s.approx_kl = pg.approx_kl, s.ratio = pg.ratio_mean, s.ratio_var = pg.ratio_var;
-    const double loss_value = read[at + 2];
+    const double loss_value = sum[8];
     if (!std::isfinite(loss_value))
       detail::fail(where, ": first non-finite value: loss = ", loss_value, " (policy loss ",
                    s.policy_loss, ", value loss ", s.value_loss, ")");
     if (config_.early_stop_kl > 0 && pg.approx_kl > config_.early_stop_kl) {
-      clear_tape<T, D>();  // drop the graph without stepping
-      s.stopped_early = true;
+      s.stopped_early = true;  // the gradients are dropped unstepped
       return s;
     }
-
-    // One backward fills both models' gradients; each then takes its own step.
-    s.grad_norm = train_step(loss, policy.params(), policy_optimizer_, lr, config_.grad_clip,
-                             where + " (policy)");
+    // Each model takes its own step on the summed gradients.
+    s.grad_norm = apply_gradients(models_.policy.params(), policy_optimizer_, lr, config_.grad_clip,
+                                  where + " (policy)");
     if (critic)
       s.critic_grad_norm = apply_gradients(critic->params(), *critic_optimizer_, critic_lr,
                                            config_.grad_clip, where + " (critic)");
@@ -515,6 +576,7 @@ class PpoTrainer {
     return text;
   }
 
+  Comm comm_;
   PpoModels<T, Arch, D> models_;
   const Reward& reward_;
   TokenSequences prompts_;
@@ -534,12 +596,13 @@ class PpoTrainer {
 };
 
 // Builds a trainer and runs it: the whole of PPO in one call.
-template <class T, class Arch, class D = Cpu, TokenRewardModel Reward>
+template <class T, class Arch, class D = Cpu, TokenRewardModel Reward,
+          Communicator Comm = SingleProcess>
 PpoReport train_ppo(PpoModels<T, Arch, D> models, const Reward& reward, TokenSequences prompts,
                     const PpoConfig& config, const PpoRunOptions& run = {},
-                    TokenDecoder decode = {}) {
-  PpoTrainer<T, Arch, Reward, D> trainer(models, reward, std::move(prompts), config,
-                                         std::move(decode));
+                    TokenDecoder decode = {}, const Comm& comm = {}) {
+  PpoTrainer<T, Arch, Reward, D, Comm> trainer(models, reward, std::move(prompts), config,
+                                               std::move(decode), comm);
   return trainer.train(run);
 }
 
