@@ -245,9 +245,9 @@ TEST_CASE("make_token_reward builds every kind from model directories") {
     const AnyTokenReward reward = make_token_reward(spec, ends);
     const TokenRewards r = reward.score(prompts, responses);
     check_reward_shape(responses, r, kind);
-    CHECK(reward.has_probabilities() == (kind != "random" && kind != "sequence"));
+    CHECK(reward.has_probabilities() == (kind != "random" && !kind.starts_with("sequence")));
     if (kind == "tlcr") CHECK(r == direct.score(prompts, responses));
-    if (kind == "sequence") CHECK(reward.name() == "sequence (normalised)");
+    if (kind.starts_with("sequence")) CHECK(reward.name() == kind + " (normalised)");
   }
   spec.kind = "tlcr";
   spec.shift = true;

@@ -165,7 +165,6 @@ class Transformer {
   // required here, and trusted to lie inside a learned position table.
   Var<T, D> hidden(const DeviceTokens<D>& in, KvCache<T, D>* cache = nullptr,
                    const Dropout& drop = {}) const {
-    const Shape id_shape{in.batch, in.time};
     TLCR_CHECK(in.ids.numel() == in.batch * in.time && in.layout.positions.defined() &&
                    in.layout.positions.numel() == in.ids.numel(),
                "Transformer: ", in.ids.numel(), " ids and ",
@@ -174,14 +173,24 @@ class Transformer {
     drop.rates.validate();
     TLCR_CHECK(!cache || !drop.active(),
                "Transformer: dropout is for training passes, not decoding with a KV cache");
-    Var<T, D> x = embedding(token_embedding_, in.ids, id_shape);
-    if constexpr (Arch::kLearnedPositions)
-      x = add(x, embedding(position_embedding_, in.layout.positions, id_shape));
-    x = dropout(x, drop.rates.embedding, drop.site_seed(Dropout::Site::Embedding));
+    Var<T, D> x = embed(in, drop);
     for (std::size_t l = 0; l < blocks_.size(); ++l)
       x = blocks_[l](x, in.layout, cache, static_cast<int64_t>(l), drop);
     if (cache) cache->advance(in.time);
     return final_norm_(x);
+  }
+
+  // Block `layer`'s attention probabilities over `in`, (B,H,T,T) (SelfAttention::probabilities):
+  // for looking at what the model attends to, e.g. attention-based credit. No gradient.
+  Tensor<T, D> attention_probabilities(const ModelInput& in, int64_t layer) const {
+    TLCR_CHECK(layer >= 0 && layer < static_cast<int64_t>(blocks_.size()),
+               "Transformer::attention_probabilities: layer ", layer, " of ", blocks_.size());
+    NoGrad no_grad;
+    const DeviceTokens<D> up = upload(in, {}, nullptr).tokens;
+    Var<T, D> x = embed(up, {});
+    for (int64_t l = 0; l < layer; ++l) x = blocks_[l](x, up.layout);
+    const Block& block = blocks_[layer];
+    return block.attention.probabilities(block.norm1(x), up.layout);
   }
 
   // Next-token logits (B,T,V) from hidden (B,T,C).
@@ -276,6 +285,15 @@ class Transformer {
   TransformerConfig config_;
   HeadConfig heads_;
   ParameterStore<T, D> params_;
+  // Token (+ learned position) embeddings of `in`, (B,T,C), with embedding dropout.
+  Var<T, D> embed(const DeviceTokens<D>& in, const Dropout& drop) const {
+    const Shape id_shape{in.batch, in.time};
+    Var<T, D> x = embedding(token_embedding_, in.ids, id_shape);
+    if constexpr (Arch::kLearnedPositions)
+      x = add(x, embedding(position_embedding_, in.layout.positions, id_shape));
+    return dropout(x, drop.rates.embedding, drop.site_seed(Dropout::Site::Embedding));
+  }
+
   Var<T, D> token_embedding_, position_embedding_;
   std::vector<Block> blocks_;
   FinalNorm final_norm_;

@@ -2,28 +2,32 @@
 // TokenRewardModel behind one type, and make_token_reward builds one from a name and model
 // directories, as the command line does (`--reward tlcr|tlcr-tanh|discrete|…`).
 //
-//   kind             model directories               reward
-//   tlcr             reward_model = discriminator    2p − 1
-//   tlcr-tanh        reward_model = discriminator    tanh(p − 0.5)
-//   discrete         reward_model = discriminator    ±1 outside the band |p − 0.5| < threshold,
-//   else 0 discrete-fixed   reward_model = discriminator    sign(p − 0.5) positive-only
-//   reward_model = discriminator    max(2p − 1, 0) negative-only    reward_model = discriminator
-//   min(2p − 1, 0) random           none                            uniform [−1, 1), seeded
-//   sequence         sequence_model (or reward_model) = Bradley–Terry model, score on the last
-//   token hybrid           reward_model = discriminator, sequence_model = BT model: tlcr + w ·
-//   sequence
+//   kind                models (RewardSpec)                reward r_t
+//   tlcr                reward_model = discriminator       2p − 1
+//   tlcr-tanh           reward_model = discriminator       tanh(p − 0.5)
+//   discrete            reward_model = discriminator       ±1 outside |p − 0.5| < threshold, else 0
+//   discrete-fixed      reward_model = discriminator       sign(p − 0.5)
+//   positive-only       reward_model = discriminator       max(2p − 1, 0)
+//   negative-only       reward_model = discriminator       min(2p − 1, 0)
+//   random              none                               uniform [−1, 1), seeded
+//   sequence            sequence_model (or reward_model)   BT score s on the last token
+//   sequence-uniform    sequence_model (or reward_model)   s / L on each of the L tokens
+//   sequence-attention  sequence_model (or reward_model)   s · the model's attention credit
+//   hybrid              reward_model + sequence_model      tlcr + w · sequence
 // `shift` applies to the discriminator kinds (rewards.hpp explains the convention). Models are
 // loaded in float; GPT-2 and Llama directories both work.
-// Not here: the reward formulas (rewards.hpp, sequence_reward.hpp).
+// Not here: the reward formulas (rewards.hpp, sequence_reward.hpp, spread_reward.hpp).
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tlcr/rlhf/rewards.hpp"
 #include "tlcr/rlhf/sequence_reward.hpp"
+#include "tlcr/rlhf/spread_reward.hpp"
 
 namespace tlcr {
 
@@ -89,9 +93,10 @@ struct RewardSpec {
 };
 
 inline const std::vector<std::string>& reward_kinds() {
-  static const std::vector<std::string> kinds = {"tlcr",           "tlcr-tanh",     "discrete",
-                                                 "discrete-fixed", "positive-only", "negative-only",
-                                                 "random",         "sequence",      "hybrid"};
+  static const std::vector<std::string> kinds = {
+      "tlcr",          "tlcr-tanh", "discrete", "discrete-fixed",   "positive-only",
+      "negative-only", "random",    "sequence", "sequence-uniform", "sequence-attention",
+      "hybrid"};
   return kinds;
 }
 
@@ -134,19 +139,24 @@ AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEnds& end
           spec.reward_model, ends, detail::token_reward_options(spec)));
     });
   };
-  auto sequence_reward = [&](const std::filesystem::path& dir) {
+  // The BT model in `dir` as the reward itself, or spread over the tokens by `spread`.
+  auto sequence_reward = [&](const std::filesystem::path& dir,
+                             std::optional<SpreadRule> spread = std::nullopt) {
     const bool normalize = spec.normalize_sequence && read_score_normalization(dir).has_value();
     return with_architecture(dir, [&](auto arch) {
       using Arch = decltype(arch);
-      return AnyTokenReward(
-          load_sequence_reward<float, Arch, D>(dir, ends, normalize, spec.batch_size));
+      auto sequence = load_sequence_reward<float, Arch, D>(dir, ends, normalize, spec.batch_size);
+      if (!spread) return AnyTokenReward(std::move(sequence));
+      return AnyTokenReward(SpreadSequenceReward<float, Arch, D>(std::move(sequence), *spread));
     });
   };
 
-  if (kind == "sequence") {
+  if (kind == "sequence" || kind == "sequence-uniform" || kind == "sequence-attention") {
     const auto& dir = spec.sequence_model.empty() ? spec.reward_model : spec.sequence_model;
     detail::require_dir(dir, kind, "a reward-model directory (--sequence-model or --reward-model)");
-    return sequence_reward(dir);
+    if (kind == "sequence") return sequence_reward(dir);
+    return sequence_reward(
+        dir, kind == "sequence-uniform" ? SpreadRule::Uniform : SpreadRule::Attention);
   }
   if (kind == "hybrid") {
     detail::require_dir(spec.sequence_model, kind, "a reward-model directory (--sequence-model)");

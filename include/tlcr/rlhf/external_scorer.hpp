@@ -7,50 +7,21 @@
 // Anything else (another status, a line that is not a number, too few or too many lines) is an
 // error naming the command and the line. Any language works: `python3 my_judge.py`, a shell
 // pipeline, a call to a remote model.
-// Not here: what is done with the scores (rlhf/evaluate.hpp).
+// Not here: what is done with the scores (rlhf/evaluate.hpp), running the program
+// (io/run_command.hpp).
 #pragma once
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "tlcr/config.hpp"
+#include "tlcr/io/run_command.hpp"
 #include "tlcr/rlhf/evaluate.hpp"
 #include "tlcr/text/json_describe.hpp"
 
 namespace tlcr {
-
-namespace detail {
-// Runs `command` with `input` on stdin; returns its stdout. Fails on a non-zero exit.
-inline std::string run_scorer_command(const std::string& command, const std::string& input) {
-  namespace fs = std::filesystem;
-  static std::atomic<int> counter{0};
-  const fs::path base = fs::temp_directory_path() / ("tlcr_scorer_" + std::to_string(::getpid()) +
-                                                     "_" + std::to_string(counter++));
-  const fs::path in = base.string() + ".in.jsonl", out = base.string() + ".out";
-  std::ofstream(in, std::ios::binary) << input;
-  const std::string shell = "(" + command + ") < '" + in.string() + "' > '" + out.string() + "'";
-  const int status = std::system(shell.c_str());
-  std::ifstream result(out, std::ios::binary);
-  const std::string output((std::istreambuf_iterator<char>(result)), {});
-  std::error_code ignored;
-  fs::remove(in, ignored);
-  fs::remove(out, ignored);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail("scorer '", command, "' failed (exit status ",
-         status == -1 || !WIFEXITED(status) ? -1 : WEXITSTATUS(status),
-         "); it must read {\"prompt\",\"response\"} JSONL on stdin and print one score per line");
-  return output;
-}
-}  // namespace detail
 
 // The command as a scorer (see the file comment for the protocol).
 inline ResponseScorer external_scorer(const std::string& command) {
@@ -61,24 +32,20 @@ inline ResponseScorer external_scorer(const std::string& command) {
               input += nlohmann::json{{"prompt", prompts[i]}, {"response", responses[i]}}.dump(
                            -1, ' ', false, nlohmann::json::error_handler_t::replace) +
                        "\n";
-            const std::string output = detail::run_scorer_command(command, input);
+            const std::vector<std::string> lines = split_lines(run_command(
+                command, input, "scorer",
+                "read {\"prompt\",\"response\"} JSONL on stdin and print one score per line"));
             std::vector<double> scores;
-            std::size_t line_number = 0;
-            for (std::size_t start = 0; start < output.size();) {
-              std::size_t end = output.find('\n', start);
-              if (end == std::string::npos) end = output.size();
-              std::string line = output.substr(start, end - start);
-              start = end + 1;
-              ++line_number;
-              if (!line.empty() && line.back() == '\r') line.pop_back();
+            for (std::size_t i = 0; i < lines.size(); ++i) {
               nlohmann::json value;
               try {
-                value = nlohmann::json::parse(line);
+                value = nlohmann::json::parse(lines[i]);
               } catch (const nlohmann::json::exception&) {
               }
               if (!value.is_number())
-                detail::fail("scorer '", command, "': line ", line_number,
-                             " of its output: expected a number, found '", line.substr(0, 40), "'");
+                detail::fail("scorer '", command, "': line ", i + 1,
+                             " of its output: expected a number, found '", lines[i].substr(0, 40),
+                             "'");
               scores.push_back(value.get<double>());
             }
             if (scores.size() != prompts.size())

@@ -436,6 +436,9 @@ class SequenceReward {
   std::string name() const { return normalization_ ? "sequence (normalised)" : "sequence"; }
 
   const std::optional<ScoreNormalization>& normalization() const { return normalization_; }
+  const Transformer<T, Arch, D>& model() const { return *model_; }
+  const ResponseEnds& ends() const { return ends_; }
+  int64_t batch_size() const { return batch_size_; }
 
  private:
   std::shared_ptr<const Transformer<T, Arch, D>> model_;

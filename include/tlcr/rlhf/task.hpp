@@ -156,5 +156,6 @@
 #include "tlcr/rlhf/task/oracle.hpp"
 #include "tlcr/rlhf/task/parse.hpp"
 #include "tlcr/rlhf/task/records.hpp"
+#include "tlcr/rlhf/task/revision.hpp"
 #include "tlcr/rlhf/task/reviser.hpp"
 #include "tlcr/rlhf/task/world.hpp"

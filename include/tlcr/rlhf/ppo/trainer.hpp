@@ -44,6 +44,7 @@
 //   critic/   the same for a separate critic
 //   trainer_state.json   iteration, episodes, β, RNG streams (generation, minibatch shuffle), the
 //                        prompt order and cursor, and the PpoConfig
+//   extra/    what PpoRunOptions::save_extra writes (e.g. revision rounds' state), if anything
 // Resuming restores all of it; the run then continues bit for bit as if never interrupted (same
 // thread count, any number of ranks). The config must match the saved one except for iterations
 // and reporting intervals.
@@ -53,6 +54,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -90,6 +92,12 @@ struct PpoRunOptions {
   bool print_samples = true;               // sample tables on stderr
   bool color = false;                      // ANSI colours in the sample tables
   std::string label = "ppo";
+  // Called on every rank after each iteration, before it is logged or checkpointed: may add to
+  // its metrics and change the reward's models in place (rlhf/revision_rounds.hpp).
+  std::function<void(int64_t iteration, const Rollout&, nlohmann::json& metrics)> after_iteration;
+  // More state in every checkpoint: save_extra writes <checkpoint>/extra (inside the temporary
+  // copy that is swapped in whole), resume_extra reads it back on resume.
+  std::function<void(const std::filesystem::path&)> save_extra, resume_extra;
 };
 
 struct PpoIteration {
@@ -221,7 +229,8 @@ class PpoTrainer {
 
   // Writes the whole training state to `dir` (atomically replacing it). With several ranks, only
   // rank 0 calls it (train() does so): every rank holds the same state.
-  void save(const std::filesystem::path& dir) const {
+  void save(const std::filesystem::path& dir,
+            const std::function<void(const std::filesystem::path&)>& save_extra = {}) const {
     replace_directory(dir, [&](const std::filesystem::path& tmp) {
       save_model(tmp / "policy", models_.policy);
       save_optimizer(tmp / "policy" / "optimizer.safetensors", policy_optimizer_);
@@ -237,11 +246,13 @@ class PpoTrainer {
                            {"prompts", to_json(sampler_.state())},
                            {"config", to_json(config_)}};
       write_file_atomically(tmp / "trainer_state.json", state.dump(1) + "\n");
+      if (save_extra) save_extra(tmp / "extra");
     });
   }
 
   // Restores everything save() wrote.
-  void resume(const std::filesystem::path& dir) {
+  void resume(const std::filesystem::path& dir,
+              const std::function<void(const std::filesystem::path&)>& resume_extra = {}) {
     recover_directory(dir);
     const nlohmann::json state = read_json_file(dir / "trainer_state.json");
     check_resumable_config(state.at("config"), dir);
@@ -267,12 +278,13 @@ class PpoTrainer {
     } catch (const Error& e) {
       detail::fail(where, ": ", e.what());
     }
+    if (resume_extra) resume_extra(dir / "extra");
   }
 
   // Iterates until config.iterations (or run.stop_after), logging, printing and checkpointing.
   // With several ranks, every rank calls it; rank 0 alone prints, logs and checkpoints.
   PpoReport train(const PpoRunOptions& run = {}) {
-    if (!run.resume_from.empty()) resume(run.resume_from);
+    if (!run.resume_from.empty()) resume(run.resume_from, run.resume_extra);
     const bool append = !run.resume_from.empty(), leader = comm_.rank() == 0;
     const std::filesystem::path none;
     MetricsLog metrics(leader ? run.metrics_path : none, append, append ? iteration_ : -1,
@@ -285,6 +297,7 @@ class PpoTrainer {
     report.iterations = iteration_;
     while (iteration_ < config_.iterations) {
       PpoIteration it = iterate();
+      if (run.after_iteration) run.after_iteration(it.iteration, rollout_, it.metrics);
       metrics.log(it.metrics);
       progress.print(it.iteration, progress_fields(it.metrics), first);
       if (it.samples) {
@@ -298,9 +311,9 @@ class PpoTrainer {
       if (iteration_ == run.stop_after) break;
       if (config_.checkpoint_every > 0 && iteration_ % config_.checkpoint_every == 0 &&
           iteration_ < config_.iterations && !run.checkpoint_dir.empty() && leader)
-        save(run.checkpoint_dir);
+        save(run.checkpoint_dir, run.save_extra);
     }
-    if (!run.checkpoint_dir.empty() && leader) save(run.checkpoint_dir);
+    if (!run.checkpoint_dir.empty() && leader) save(run.checkpoint_dir, run.save_extra);
     report.seconds = clock.seconds();
     return report;
   }
