@@ -1,18 +1,21 @@
-# Runs `tlcr demo --smoke` into OUT and checks results.json, the table, the plots and the HTML view.
+# Runs `tlcr demo --smoke --study` (every arm, KL-targeted runs, at toy size) into OUT and checks
+# results.json, the table, the plots and the HTML view.
 # cmake -DTLCR=<tlcr binary> -DOUT=<dir> -P check_demo_smoke.cmake
 file(REMOVE_RECURSE ${OUT})
-execute_process(COMMAND ${TLCR} demo --smoke --out ${OUT} RESULT_VARIABLE status)
+execute_process(COMMAND ${TLCR} demo --smoke --study --out ${OUT} RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "tlcr demo --smoke failed with status ${status}")
 endif()
-foreach(file results.json results.md score_vs_iteration.svg score_vs_kl.svg token_rewards.html
+foreach(file results.json results.md score_vs_iteration.svg score_vs_kl.svg score_vs_kl_curves.svg
+             token_rewards.html dpo/seed0/policy/model.safetensors
              sft/model.safetensors discriminator/model.safetensors reward_model/model.safetensors)
   if(NOT EXISTS ${OUT}/${file})
     message(FATAL_ERROR "tlcr demo --smoke did not write ${file}")
   endif()
 endforeach()
 file(READ ${OUT}/results.json results)
-foreach(kind sft tlcr discrete sequence hybrid)
+set(arms sequence sequence-uniform sequence-attention tlcr tlcr+rounds discrete dpo-offline dpo-tokens)
+foreach(kind sft ${arms})
   foreach(field "oracle_score;mean" "oracle_score;std" kl length win_rate)
     string(JSON value ERROR_VARIABLE error GET "${results}" ${kind} ${field})
     if(error)
@@ -20,10 +23,24 @@ foreach(kind sft tlcr discrete sequence hybrid)
     endif()
   endforeach()
 endforeach()
-foreach(kind tlcr discrete sequence hybrid)
+foreach(kind ${arms})
   string(JSON budgets ERROR_VARIABLE error LENGTH "${results}" ${kind} score_at_kl)
   if(error OR budgets LESS 1)
     message(FATAL_ERROR "results.json: ${kind}.score_at_kl missing or empty ${error}")
+  endif()
+endforeach()
+foreach(kind ${arms})
+  if(NOT kind STREQUAL "sequence")  # paired differences against the baseline
+    string(JSON budgets ERROR_VARIABLE error LENGTH "${results}" ${kind} score_at_kl_minus_sequence)
+    if(error OR NOT budgets EQUAL 4)
+      message(FATAL_ERROR "results.json: ${kind}.score_at_kl_minus_sequence: ${error}")
+    endif()
+  endif()
+  if(NOT kind STREQUAL "dpo-offline")  # PPO arms: one adaptive-β run per KL budget
+    string(JSON score ERROR_VARIABLE error GET "${results}" ${kind} kl_targeted 2 score seeds)
+    if(error OR NOT score EQUAL 2)
+      message(FATAL_ERROR "results.json: ${kind}.kl_targeted.2.score.seeds: '${score}' ${error}")
+    endif()
   endif()
 endforeach()
 string(JSON seeds GET "${results}" config seeds)

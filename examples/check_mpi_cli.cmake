@@ -68,3 +68,22 @@ if(status EQUAL 0 OR NOT err MATCHES "tlcr generate runs on one process, found 2
   message(FATAL_ERROR "check_mpi_cli: generate on 2 ranks: expected a refusal, got '${status}':\n${err}")
 endif()
 message(STATUS "2 ranks: pretrain, sft, train-reward-model, ppo bitwise as 1 process; generate refused")
+
+# `tlcr dpo` from the SFT model: 2 ranks, 3 micro-batches per step (uneven: 1 + 1 + 2 pairs), the
+# weights bitwise one process's; rank 0 alone writes the metrics.
+set(dpo_args dpo --sft ${WORK}/sft_one --preferences ${WORK}/preferences.jsonl --batch-size 4
+    --micro-batches 3 --max-steps 2 --eval-fraction 0.2 --lr 1e-3 --log-every 1)
+run("dpo, 1 process" ${TLCR} ${dpo_args} --out ${WORK}/dpo_one)
+run("dpo, 2 ranks" ${MPIEXEC} 2 ${TLCR} ${dpo_args} --out ${WORK}/dpo_two
+    --metrics ${WORK}/dpo_two/metrics.jsonl)
+file(SHA256 ${WORK}/dpo_one/model.safetensors hash_one)
+file(SHA256 ${WORK}/dpo_two/model.safetensors hash_two)
+if(NOT hash_one STREQUAL hash_two)
+  message(FATAL_ERROR "check_mpi_cli: dpo_one and dpo_two differ: 2 ranks must give 1 process's weights")
+endif()
+file(STRINGS ${WORK}/dpo_two/metrics.jsonl records)
+list(LENGTH records count)
+if(NOT count EQUAL 2)
+  message(FATAL_ERROR "check_mpi_cli: dpo on 2 ranks logged ${count} records, expected 2 (rank 0 alone)")
+endif()
+message(STATUS "2 ranks: dpo bitwise as 1 process")

@@ -70,6 +70,28 @@ foreach(beta 0.02 0.2)
 endforeach()
 run_tlcr(plot ${points} --out frontier.svg)
 
+# On-policy revision rounds with the user's own reviser (here: every answer becomes the preferred
+# one), every 2 iterations; each round's numbers land in that iteration's metrics.
+file(WRITE ${WORK}/reviser.sh "awk '{ print \"{\\\"revised\\\": \\\"sure , they are nice .\\\"}\" }'\n")
+run_tlcr(ppo --policy sft --reward tlcr --reward-model discriminator --prompts prompts.jsonl
+         --out ppo-rounds --iterations 4 --batch 8 --max-new-tokens 8 --revise-every 2
+         --reviser "sh reviser.sh" --labels labels.jsonl --revision-steps 3)
+file(STRINGS ${WORK}/ppo-rounds/metrics.jsonl records)
+list(LENGTH records count)
+list(GET records 3 last)
+string(JSON round ERROR_VARIABLE missing GET "${last}" "revision/round")
+if(NOT count EQUAL 4 OR NOT round EQUAL 2 OR NOT EXISTS ${WORK}/ppo-rounds/discriminator/model.safetensors)
+  message(FATAL_ERROR "check_own_task: revision rounds: ${count} records, round '${round}' ${missing}")
+endif()
+foreach(bad "--reward;sequence;--reward-model;reward-model;--revise-every;2;--labels;labels.jsonl"
+            "--reward;tlcr;--reward-model;discriminator;--revise-every;2")
+  execute_process(COMMAND ${TLCR} ppo --policy sft --prompts prompts.jsonl --out ppo-bad ${bad}
+                  WORKING_DIRECTORY ${WORK} RESULT_VARIABLE status ERROR_VARIABLE err)
+  if(status EQUAL 0 OR NOT err MATCHES "--revise-every needs")
+    message(FATAL_ERROR "check_own_task: ppo ${bad}: expected a refusal, got ${status}: ${err}")
+  endif()
+endforeach()
+
 foreach(name eval-tlcr-0.2.json eval-sequence-0.02.json)
   file(READ ${WORK}/${name} evaluation)
   string(JSON scorer GET "${evaluation}" scorer)

@@ -2,27 +2,36 @@
 //
 //   task files → tokenizer → pretraining → SFT → token labels → discriminator ┐
 //                                                            → Bradley–Terry RM ┤
-//   PPO from the same SFT policy with each reward kind (tlcr, discrete, sequence, hybrid),
-//   evaluated every few iterations on held-out prompts (oracle score, KL to SFT) → results.json,
-//   a table, SVG plots of score against iteration and against KL, and an HTML per-token view.
+//   PPO from the same SFT policy with each arm's reward (tlcr, tlcr with on-policy revision
+//   rounds, the sequence baseline; --study: also its uniform and attention spreads, discrete and
+//   DPO's implicit token reward), and DPO itself, evaluated every few iterations (steps) on
+//   held-out prompts (oracle score, KL to SFT) → results.json, a table with 95% intervals over
+//   seeds and paired differences against the sequence baseline, SVG plots of score against
+//   iteration and against KL, and an HTML per-token view.
 // The runs and their statistics are the library's (rlhf/task/experiment.hpp); this file sizes the
 // stages, chains them and writes the report.
 // Every stage writes its files under --out, so each can be inspected or rerun with its own
 // subcommand.
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <tlcr/io/svg_plot.hpp>
 #include <tlcr/rlhf/any_reward.hpp>
 #include <tlcr/rlhf/discriminator.hpp>
+#include <tlcr/rlhf/dpo.hpp>
 #include <tlcr/rlhf/labels.hpp>
 #include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/revision_rounds.hpp>
 #include <tlcr/rlhf/reward_view.hpp>
 #include <tlcr/rlhf/sequence_reward.hpp>
 #include <tlcr/rlhf/task.hpp>
 #include <tlcr/rlhf/task/experiment.hpp>
+#include <tlcr/rlhf/task/revision.hpp>
 #include <tlcr/text/bpe_train.hpp>
 #include <tlcr/train/sft_data.hpp>
 
@@ -32,8 +41,16 @@ namespace tlcr::cli {
 
 namespace {
 
-// Sizes of every stage. Default: about 9 minutes on 2 cores (two seeds); --quick: under 3 minutes
-// (one seed);
+// One line of the comparison: a reward kind for PPO (make_token_reward's names; "dpo" is PPO on
+// the implicit token reward of the same seed's DPO policy), with or without on-policy revision
+// rounds, or "dpo-offline": the DPO policy itself, evaluated as it trains.
+struct Arm {
+  std::string name, reward;
+  bool rounds = false;
+};
+
+// Sizes of every stage. Default: about 9 minutes on 2 cores (three seeds); --quick: under 3
+// minutes (one seed); --study: every arm, five seeds, and KL-targeted runs (long: see the README);
 // --smoke: a few seconds per stage, to check that the pipeline runs (the test suite uses it).
 struct DemoPlan {
   int64_t vocab = 384, layers = 2, heads = 4, width = 128, context = 128;
@@ -48,23 +65,52 @@ struct DemoPlan {
   // nats in ten iterations and the frontier has no points at small KL budgets.
   double ppo_lr = 1e-5, kl_coef = 0.1;
   int64_t max_new_tokens = 48;
-  std::vector<std::string> kinds{"tlcr", "discrete", "sequence", "hybrid"};
+  // Revision rounds: every 5 iterations, all 32 responses, 40 discriminator steps.
+  int64_t revise_every = 5, revision_steps = 40;
+  // DPO from the SFT model on the preference pairs, evaluated every dpo_eval_every steps.
+  int64_t dpo_steps = 300, dpo_eval_every = 50;
+  double dpo_beta = 0.1, dpo_lr = 1e-4;
+  std::vector<Arm> arms{{"tlcr", "tlcr"},
+                        {"tlcr+rounds", "tlcr", true},
+                        {"sequence", "sequence"},
+                        {"dpo-offline", "dpo-offline"}};
   std::vector<double> kl_budgets{0.5, 1.0, 2.0, 4.0};
+  // --study: PPO runs whose β adapts toward each budget (Ziegler et al.'s controller, with a
+  // horizon short enough to act within the run).
+  bool kl_targeted = false;
+  double kl_horizon = 64;
 
-  int seeds = 2;
+  int seeds = 3;
 
-  static DemoPlan make(bool quick, bool smoke) {
+  static std::vector<Arm> all_arms() {
+    return {{"sequence", "sequence"},
+            {"sequence-uniform", "sequence-uniform"},
+            {"sequence-attention", "sequence-attention"},
+            {"tlcr", "tlcr"},
+            {"tlcr+rounds", "tlcr", true},
+            {"discrete", "discrete"},
+            {"dpo-offline", "dpo-offline"},
+            {"dpo-tokens", "dpo"}};
+  }
+
+  static DemoPlan make(bool quick, bool smoke, bool study) {
     DemoPlan p;
+    if (study) p.arms = all_arms(), p.seeds = 5, p.kl_targeted = true;
     if (quick) {
       p.pretrain_steps = 150, p.sft_steps = 200, p.discriminator_steps = 150,
       p.reward_model_steps = 150;
       p.ppo_iterations = 24, p.eval_every = 6, p.eval_prompts = 40, p.seeds = 1;
+      p.dpo_steps = 150;
+      if (!study)
+        p.arms = {{"tlcr", "tlcr"}, {"tlcr+rounds", "tlcr", true}, {"sequence", "sequence"}};
     }
-    if (smoke) {
+    if (smoke) {  // every arm, so that the test suite runs each path
       p.layers = 1, p.width = 32, p.heads = 2, p.batch = 8;
       p.pretrain_steps = 10, p.sft_steps = 10, p.discriminator_steps = 5, p.reward_model_steps = 5;
       p.ppo_iterations = 2, p.eval_every = 1, p.eval_prompts = 8, p.seeds = 2,
       p.max_new_tokens = 16;
+      p.revise_every = 1, p.revision_steps = 2, p.dpo_steps = 4, p.dpo_eval_every = 2;
+      p.arms = all_arms();
     }
     return p;
   }
@@ -83,7 +129,7 @@ std::string format_number(double x, int digits = 3) {
 
 struct DemoArgs {
   fs::path out = "tlcr-demo";
-  bool quick = false, smoke = false;
+  bool quick = false, smoke = false, study = false;
   int seeds = 0;  // 0: the plan's
   uint64_t seed = 1;
   std::string stop_after;
@@ -94,7 +140,7 @@ void banner(const char* stage) {
 }
 
 void run_demo(const DemoArgs& a) {
-  const DemoPlan plan = DemoPlan::make(a.quick, a.smoke);
+  const DemoPlan plan = DemoPlan::make(a.quick, a.smoke, a.study);
   const int seeds = a.seeds > 0 ? a.seeds : plan.seeds;
   Stopwatch total;
   fs::create_directories(a.out);
@@ -252,57 +298,153 @@ void run_demo(const DemoArgs& a) {
   }
   if (a.stop_after == "rewards") return;
 
-  banner("8/9 PPO from the SFT policy with each reward kind");
+  banner("8/9 PPO from the SFT policy with each reward kind, and DPO");
   const Gpt2<float> reference = load_model<float, Gpt2Arch>(a.out / "sft");
-  std::vector<std::string> eval_prompts;
+  std::vector<std::string> eval_prompts, train_prompt_texts;
   for (int64_t i = 0; i < std::min<int64_t>(plan.eval_prompts, data.prompts_eval.size()); ++i)
     eval_prompts.push_back(data.prompts_eval[i].prompt);
   TokenSequences train_prompts;
-  for (const auto& p : data.prompts_train)
+  for (const auto& p : data.prompts_train) {
     train_prompts.push_back(chat.encode_prompt(tokenizer, p.prompt));
+    train_prompt_texts.push_back(p.prompt);
+  }
   const EvalOptions eval_options{.max_new_tokens = plan.max_new_tokens, .seed = 12345};
   const EvalResult sft_eval =
       evaluate_policy(reference, reference, tokenizer, chat, eval_prompts, eval_options);
   std::fprintf(stderr, "SFT: %s\n", format_eval_summary(sft_eval).c_str());
+  std::vector<TokenizedPair> preference_pairs;
+  for (const auto& p : data.preferences)
+    preference_pairs.push_back(tokenize_preference(tokenizer, chat, p));
 
-  std::map<std::string, std::vector<EvalCurve>> curves;
-  std::map<std::string, std::vector<EvalResult>> finals;
-  for (const std::string& kind : plan.kinds) {
-    for (int s = 0; s < seeds; ++s) {
-      const uint64_t run_seed = a.seed * 1000 + s;
-      const fs::path run_dir = a.out / "ppo" / kind / ("seed" + std::to_string(s));
-      const AnyTokenReward reward = make_token_reward(
-          {.kind = kind,
-           .reward_model = kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator",
-           .sequence_model = a.out / "reward_model",
-           .seed = run_seed},
-          ends);
-      Gpt2<float> policy =
-          load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
-      // The critic starts from the trunk of the kind's own reward model (as the authors' released
-      // code does, and as `tlcr ppo` does).
-      Gpt2<float> critic = make_critic<float, Gpt2Arch>(
-          kind == "sequence" ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
-      PpoConfig config = small_ppo_preset();
-      config.iterations = plan.ppo_iterations;
-      config.max_new_tokens = plan.max_new_tokens;
-      config.seed = run_seed;
-      config.sample_every = 0;
-      config.missing_eos_penalty = plan.missing_eos_penalty;
-      config.lr = plan.ppo_lr;
-      config.kl_coef = plan.kl_coef;
-      PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward,
-                         train_prompts, config,
-                         [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
-      MetricsLog metrics(run_dir / "metrics.jsonl");
-      const ProgressLine progress("ppo " + kind + " seed " + std::to_string(s),
-                                  plan.ppo_iterations);
-      const EvaluatedRun run = train_and_evaluate(
-          trainer, policy, reference, tokenizer, chat, eval_prompts, eval_options,
-          {.iterations = plan.ppo_iterations, .eval_every = plan.eval_every}, metrics, progress);
-      save_model(run_dir / "policy", policy, tokenizer);
-      curves[kind].push_back(run.curve);
-      finals[kind].push_back(run.last);
+  // Every run of a seed shares the seed's PPO sampler streams and the evaluation prompts and
+  // seed, so runs of two arms with the same seed are paired.
+  std::map<std::string, std::vector<EvalCurve>> curves;   // arm → one curve per seed
+  std::map<std::string, std::vector<EvalResult>> finals;  // arm → last evaluation per seed
+  std::map<std::string, std::vector<std::vector<EvalResult>>> targeted;  // arm → budget → seeds
+  auto dpo_dir = [&](int s) { return a.out / "dpo" / ("seed" + std::to_string(s)) / "policy"; };
+  auto has_arm = [&](const std::string& reward) {
+    for (const Arm& arm : plan.arms)
+      if (arm.reward == reward) return true;
+    return false;
+  };
+  for (int s = 0; s < seeds; ++s) {
+    const uint64_t run_seed = a.seed * 1000 + s;
+    // DPO first: the "dpo" PPO arm reads this seed's DPO policy as its reward.
+    if (has_arm("dpo-offline") || has_arm("dpo")) {
+      const fs::path run_dir = a.out / "dpo" / ("seed" + std::to_string(s));
+      Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true});
+      auto [train, held] = split_off(preference_pairs, 200);
+      DpoTrainOptions options{.beta = plan.dpo_beta,
+                              .batch_size = 8,
+                              .lr = plan.dpo_lr,
+                              .min_lr = plan.dpo_lr / 10,
+                              .seed = run_seed,
+                              .log_every = 50,
+                              .metrics_path = run_dir / "metrics.jsonl",
+                              .checkpoint_dir = run_dir / "checkpoint",
+                              .progress = false,
+                              .label = "dpo seed " + std::to_string(s)};
+      EvalCurve curve;
+      curve.add(0, sft_eval);
+      EvalResult last = sft_eval;
+      DpoReport report;
+      // Trained in segments, each resuming the last (bitwise one run), evaluated in between.
+      for (int64_t step = plan.dpo_eval_every; step <= plan.dpo_steps;
+           step += plan.dpo_eval_every) {
+        options.max_steps = plan.dpo_steps;
+        options.stop_after = step;
+        options.resume_from = step > plan.dpo_eval_every ? options.checkpoint_dir : fs::path();
+        report = train_dpo(policy, reference, train, held, ends, options);
+        last = evaluate_policy(policy, reference, tokenizer, chat, eval_prompts, eval_options);
+        curve.add(step, last);
+        std::fprintf(stderr,
+                     "dpo seed %d step %lld: oracle score %.3f | KL %.3f | held-out "
+                     "accuracy %.3f\n",
+                     s, static_cast<long long>(step), last.mean_score, last.mean_kl,
+                     report.after.accuracy);
+      }
+      save_dpo_policy(dpo_dir(s), policy, tokenizer, {plan.dpo_beta, a.out / "sft"}, report.after);
+      if (has_arm("dpo-offline")) {
+        curves["dpo-offline"].push_back(curve);
+        finals["dpo-offline"].push_back(last);
+      }
+    }
+    for (const Arm& arm : plan.arms) {
+      if (arm.reward == "dpo-offline") continue;
+      // The fixed-β run, then (--study) one run per KL budget with β adapting toward it.
+      const int64_t runs = plan.kl_targeted ? 1 + int64_t(plan.kl_budgets.size()) : 1;
+      for (int64_t r = 0; r < runs; ++r) {
+        const double target = r == 0 ? 0.0 : plan.kl_budgets[r - 1];
+        const std::string run_name =
+            r == 0 ? "seed" + std::to_string(s)
+                   : "seed" + std::to_string(s) + "_kl" + format_number(target);
+        const fs::path run_dir = a.out / "ppo" / arm.name / run_name;
+        const bool sequence_model = arm.reward.starts_with("sequence");
+        const fs::path reward_dir = sequence_model        ? a.out / "reward_model"
+                                    : arm.reward == "dpo" ? dpo_dir(s)
+                                                          : a.out / "discriminator";
+        // With revision rounds the reward reads a discriminator of its own, trained in place.
+        std::shared_ptr<Gpt2<float>> discriminator;
+        std::optional<RevisionRounds<float, Gpt2Arch>> rounds;
+        if (arm.rounds) {
+          discriminator = std::make_shared<Gpt2<float>>(
+              load_discriminator<float, Gpt2Arch>(a.out / "discriminator"));
+          rounds.emplace(discriminator, tokenizer, train_prompt_texts, labels, task_reviser(),
+                         RevisionRoundOptions{.every = plan.revise_every,
+                                              .train = {.batch_size = 8,
+                                                        .max_steps = plan.revision_steps,
+                                                        .warmup_steps = 5,
+                                                        .seed = run_seed,
+                                                        .progress = false}});
+        }
+        const RewardSpec spec{.kind = arm.reward,
+                              .reward_model = reward_dir,
+                              .sequence_model = a.out / "reward_model",
+                              .seed = run_seed};
+        const AnyTokenReward reward =
+            discriminator ? AnyTokenReward(DiscriminatorReward<float, Gpt2Arch>(
+                                discriminator, ends, detail::token_reward_options(spec)))
+                          : make_token_reward(spec, ends);
+        Gpt2<float> policy =
+            load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
+        // The critic starts from the trunk of the arm's own reward model (as the authors'
+        // released code does, and as `tlcr ppo` does); the DPO arm's from the discriminator's.
+        Gpt2<float> critic = make_critic<float, Gpt2Arch>(
+            sequence_model ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
+        PpoConfig config = small_ppo_preset();
+        config.iterations = plan.ppo_iterations;
+        config.max_new_tokens = plan.max_new_tokens;
+        config.seed = run_seed;
+        config.sample_every = 0;
+        config.missing_eos_penalty = plan.missing_eos_penalty;
+        config.lr = plan.ppo_lr;
+        config.kl_coef = plan.kl_coef;
+        config.kl_target = target;
+        config.kl_horizon = plan.kl_horizon;
+        PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward,
+                           train_prompts, config,
+                           [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
+        MetricsLog metrics(run_dir / "metrics.jsonl");
+        const ProgressLine progress("ppo " + arm.name + " " + run_name, plan.ppo_iterations);
+        std::function<void(int64_t, const Rollout&, nlohmann::json&)> after_iteration;
+        if (rounds)
+          after_iteration = [&](int64_t it, const Rollout& rollout, nlohmann::json& m) {
+            rounds->after_iteration(it, rollout, m);
+          };
+        const EvaluatedRun run = train_and_evaluate(
+            trainer, policy, reference, tokenizer, chat, eval_prompts, eval_options,
+            {.iterations = plan.ppo_iterations,
+             .eval_every = r == 0 ? plan.eval_every : plan.ppo_iterations},
+            metrics, progress, after_iteration);
+        if (r > 0) {
+          targeted[arm.name].resize(plan.kl_budgets.size());
+          targeted[arm.name][r - 1].push_back(run.last);
+          continue;
+        }
+        save_model(run_dir / "policy", policy, tokenizer);
+        curves[arm.name].push_back(run.curve);
+        finals[arm.name].push_back(run.last);
+      }
     }
   }
 
@@ -310,14 +452,17 @@ void run_demo(const DemoArgs& a) {
   nlohmann::ordered_json results;
   results["config"] = {{"quick", a.quick},
                        {"smoke", a.smoke},
+                       {"study", a.study},
                        {"seeds", seeds},
                        {"seed", a.seed},
                        {"ppo_iterations", plan.ppo_iterations},
+                       {"kl_budgets", plan.kl_budgets},
                        {"threads", num_threads()}};
   results["discriminator"] = discriminator_json;
   results["reward_model"] = reward_model_json;
-  // Every kind's "std" is over seeds; SFT has a single evaluation, so its std is 0 and its spread
-  // over prompts is reported separately.
+  // Over seeds: "std" the sample deviation, "ci95" the half-width of the 95% interval of the mean
+  // (Student's t). SFT has a single evaluation: no spread over seeds (its spread over prompts is
+  // reported separately).
   results["sft"] = {
       {"oracle_score",
        {{"mean", sft_eval.mean_score}, {"std", 0.0}, {"std_over_prompts", sft_eval.std_score}}},
@@ -326,63 +471,153 @@ void run_demo(const DemoArgs& a) {
       {"win_rate", 0.5},
       {"repetition_rate", sft_eval.repetition_rate},
       {"max_score", sft_eval.mean_max_score}};
-  std::string table =
-      "| reward | oracle score | KL to SFT | length | win rate vs SFT | repetition |";
+  auto interval_json = [](const Interval95& i) {
+    return nlohmann::ordered_json{
+        {"mean", number(i.mean)}, {"ci95", number(i.half_width)}, {"seeds", i.count}};
+  };
+  auto interval_text = [](const Interval95& i, int digits = 3) {
+    if (!std::isfinite(i.mean)) return std::string("–");
+    return format_number(i.mean, digits) +
+           (std::isfinite(i.half_width) ? " ± " + format_number(i.half_width, 2) : "");
+  };
+  std::string table = "| arm | oracle score | KL to SFT | length | win rate vs SFT | repetition |";
   for (double b : plan.kl_budgets) table += " score @KL " + format_number(b) + " |";
   table += "\n|---|---|---|---|---|---|";
   for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
   table += "\n";
   char row[512];
-  // SFT is one deterministic evaluation: no spread over seeds (its spread over prompts is in the
-  // JSON).
   std::snprintf(row, sizeof row, "| sft | %.3f | 0 | %.1f | 0.5 | %.2f |", sft_eval.mean_score,
                 sft_eval.mean_length, sft_eval.repetition_rate);
   table += row;
   for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += " |";
   table += "\n";
-  LinePlot by_iteration{
-      "Oracle score on held-out prompts during PPO", "PPO iteration", "oracle score", {}};
-  LinePlot by_kl{"Reward-KL frontier: oracle score against KL to SFT",
+  LinePlot by_iteration{"Oracle score on held-out prompts during training",
+                        "PPO iteration (DPO: step)",
+                        "oracle score",
+                        {}};
+  LinePlot by_kl{"Reward-KL frontier: oracle score at each KL budget (mean, 95% interval)",
                  "KL(policy || SFT) per response",
                  "oracle score",
                  {}};
-  for (const std::string& kind : plan.kinds) {
+  LinePlot by_kl_curves{"Oracle score against KL to SFT during training (mean over seeds)",
+                        "KL(policy || SFT) per response",
+                        "oracle score",
+                        {}};
+  // score_at_kl of every seed: arm → budget → seeds (the pairing keeps the seed order).
+  std::map<std::string, std::vector<std::vector<double>>> at_budget;
+  for (const Arm& arm : plan.arms)
+    for (double budget : plan.kl_budgets) {
+      std::vector<double> at;
+      for (const EvalCurve& c : curves[arm.name]) at.push_back(score_at_kl(c, budget));
+      at_budget[arm.name].push_back(at);
+    }
+  for (const Arm& arm : plan.arms) {
     std::vector<double> scores, kls, lengths, wins, reps;
-    for (const EvalResult& r : finals[kind])
+    for (const EvalResult& r : finals[arm.name])
       scores.push_back(r.mean_score), kls.push_back(r.mean_kl), lengths.push_back(r.mean_length),
           wins.push_back(r.win_rate), reps.push_back(r.repetition_rate);
     const FiniteStats score = finite_mean_std(scores);
-    nlohmann::ordered_json entry{{"oracle_score", {{"mean", score.mean}, {"std", score.std}}},
-                                 {"kl", finite_mean_std(kls).mean},
-                                 {"length", finite_mean_std(lengths).mean},
-                                 {"win_rate", finite_mean_std(wins).mean},
-                                 {"repetition_rate", finite_mean_std(reps).mean}};
-    nlohmann::ordered_json at_kl;
-    const std::string score_text =
-        format_number(score.mean, 4) + (score.count > 1 ? " ± " + format_number(score.std, 2) : "");
-    std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.1f | %.2f | %.2f |", kind.c_str(),
-                  score_text.c_str(), finite_mean_std(kls).mean, finite_mean_std(lengths).mean,
-                  finite_mean_std(wins).mean, finite_mean_std(reps).mean);
+    const Interval95 score_ci = mean_interval95(scores);
+    nlohmann::ordered_json entry{
+        {"oracle_score",
+         {{"mean", score.mean}, {"std", score.std}, {"ci95", number(score_ci.half_width)}}},
+        {"kl", finite_mean_std(kls).mean},
+        {"length", finite_mean_std(lengths).mean},
+        {"win_rate", finite_mean_std(wins).mean},
+        {"repetition_rate", finite_mean_std(reps).mean}};
+    std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.1f | %.2f | %.2f |", arm.name.c_str(),
+                  interval_text(score_ci, 4).c_str(), finite_mean_std(kls).mean,
+                  finite_mean_std(lengths).mean, finite_mean_std(wins).mean,
+                  finite_mean_std(reps).mean);
     table += row;
-    for (double budget : plan.kl_budgets) {
-      std::vector<double> at;
-      for (const EvalCurve& c : curves[kind]) at.push_back(score_at_kl(c, budget));
-      const FiniteStats m = finite_mean_std(at);
-      at_kl[format_number(budget)] = number(m.mean);
-      table += std::isfinite(m.mean) ? " " + format_number(m.mean, 3) + " |" : " – |";
+    nlohmann::ordered_json at_kl, at_kl_ci, versus_sequence;
+    PlotSeries frontier{arm.name, {}, {}, {}};
+    for (std::size_t b = 0; b < plan.kl_budgets.size(); ++b) {
+      const std::string key = format_number(plan.kl_budgets[b]);
+      const Interval95 m = mean_interval95(at_budget[arm.name][b]);
+      at_kl[key] = number(m.mean);
+      at_kl_ci[key] = interval_json(m);
+      table += " " + interval_text(m) + " |";
+      if (std::isfinite(m.mean))
+        frontier.x.push_back(plan.kl_budgets[b]), frontier.y.push_back(m.mean),
+            frontier.spread.push_back(std::isfinite(m.half_width) ? m.half_width : 0.0);
+      if (arm.name != "sequence" && at_budget.count("sequence"))
+        versus_sequence[key] =
+            interval_json(paired_difference95(at_budget[arm.name][b], at_budget["sequence"][b]));
     }
     table += "\n";
     entry["score_at_kl"] = at_kl;
-    results[kind] = entry;
-    // Plots: the mean over seeds at each evaluation point, ± std as a band.
-    const MeanCurve mean = mean_curve(curves[kind]);
-    by_iteration.series.push_back({kind, mean.iteration, mean.score, mean.score_std});
-    by_kl.series.push_back({kind, mean.kl, mean.score, {}});
+    entry["score_at_kl_ci95"] = at_kl_ci;
+    if (!versus_sequence.empty()) entry["score_at_kl_minus_sequence"] = versus_sequence;
+    if (targeted.count(arm.name)) {  // --study: β adapted toward each budget
+      nlohmann::ordered_json kl_targeted;
+      for (std::size_t b = 0; b < plan.kl_budgets.size(); ++b) {
+        std::vector<double> score_b, kl_b, sequence_b;
+        for (const EvalResult& r : targeted[arm.name][b])
+          score_b.push_back(r.mean_score), kl_b.push_back(r.mean_kl);
+        if (targeted.count("sequence"))
+          for (const EvalResult& r : targeted["sequence"][b]) sequence_b.push_back(r.mean_score);
+        nlohmann::ordered_json point{{"score", interval_json(mean_interval95(score_b))},
+                                     {"kl", interval_json(mean_interval95(kl_b))}};
+        if (arm.name != "sequence" && sequence_b.size() == score_b.size())
+          point["score_minus_sequence"] = interval_json(paired_difference95(score_b, sequence_b));
+        kl_targeted[format_number(plan.kl_budgets[b])] = point;
+      }
+      entry["kl_targeted"] = kl_targeted;
+    }
+    results[arm.name] = entry;
+    // Plots: the mean over seeds at each evaluation point, ± std as a band; the frontier at the
+    // budgets with its 95% interval.
+    const MeanCurve mean = mean_curve(curves[arm.name]);
+    by_iteration.series.push_back({arm.name, mean.iteration, mean.score, mean.score_std});
+    by_kl_curves.series.push_back({arm.name, mean.kl, mean.score, {}});
+    by_kl.series.push_back(frontier);
+  }
+  // Paired differences against the sequence baseline: the same seeds, prompts and samplers.
+  if (at_budget.count("sequence")) {
+    table +=
+        "\nScore at each KL budget minus the sequence baseline's (paired by seed; mean ± 95% "
+        "interval):\n\n| arm |";
+    for (double b : plan.kl_budgets) table += " @KL " + format_number(b) + " |";
+    table += "\n|---|";
+    for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
+    table += "\n";
+    for (const Arm& arm : plan.arms) {
+      if (arm.name == "sequence") continue;
+      table += "| " + arm.name + " |";
+      for (std::size_t b = 0; b < plan.kl_budgets.size(); ++b)
+        table +=
+            " " +
+            interval_text(paired_difference95(at_budget[arm.name][b], at_budget["sequence"][b])) +
+            " |";
+      table += "\n";
+    }
+  }
+  if (!targeted.empty()) {
+    table +=
+        "\nKL-targeted runs (β adapted toward each budget): final oracle score (achieved KL):"
+        "\n\n| arm |";
+    for (double b : plan.kl_budgets) table += " target " + format_number(b) + " |";
+    table += "\n|---|";
+    for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
+    table += "\n";
+    for (const Arm& arm : plan.arms) {
+      if (!targeted.count(arm.name)) continue;
+      table += "| " + arm.name + " |";
+      for (std::size_t b = 0; b < plan.kl_budgets.size(); ++b) {
+        std::vector<double> score_b, kl_b;
+        for (const EvalResult& r : targeted[arm.name][b])
+          score_b.push_back(r.mean_score), kl_b.push_back(r.mean_kl);
+        table += " " + interval_text(mean_interval95(score_b)) + " (" +
+                 format_number(finite_mean_std(kl_b).mean, 2) + ") |";
+      }
+      table += "\n";
+    }
   }
   results["curves"] = nlohmann::json::object();
-  for (const auto& [kind, runs] : curves)
+  for (const auto& [name, runs] : curves)
     for (const EvalCurve& c : runs)
-      results["curves"][kind].push_back({{"iteration", c.iteration},
+      results["curves"][name].push_back({{"iteration", c.iteration},
                                          {"oracle_score", c.score},
                                          {"kl", c.kl},
                                          {"length", c.length},
@@ -393,6 +628,7 @@ void run_demo(const DemoArgs& a) {
   write_file_atomically(a.out / "results.md", table);
   by_iteration.write(a.out / "score_vs_iteration.svg");
   by_kl.write(a.out / "score_vs_kl.svg");
+  by_kl_curves.write(a.out / "score_vs_kl_curves.svg");
 
   // The per-token view: TLCR's rewards on a few held-out SFT responses.
   {
@@ -423,9 +659,12 @@ void add_demo_command(CLI::App& app) {
       app.add_subcommand("demo", "Run the whole TLCR pipeline on the built-in task (no downloads)");
   c->add_option("--out", a.out, "output directory");
   c->add_flag("--quick", a.quick, "smaller run (under 3 minutes on 2 cores, one seed)");
+  c->add_flag("--study", a.study,
+              "every reward kind, rounds on and off, DPO, five seeds and KL-targeted runs, with "
+              "95% intervals and paired differences (hours on 2 cores)");
   c->add_flag("--smoke", a.smoke,
               "tiny run that only checks the pipeline works (seconds per stage)");
-  c->add_option("--seeds", a.seeds, "PPO seeds per reward kind (default 2; 1 with --quick)");
+  c->add_option("--seeds", a.seeds, "seeds per arm (default 3; 1 with --quick; 5 with --study)");
   c->add_option("--seed", a.seed, "seed of the task, the models and the runs");
   c->add_option(
        "--stop-after", a.stop_after,

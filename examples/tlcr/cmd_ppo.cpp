@@ -8,7 +8,9 @@
 //   ppo_config.json                                  the settings used (preset + --config + flags)
 // The value function is a separate critic started from a trunk (--critic DIR; by default the
 // reward model's, as the TLCR runs did, or the policy's when the reward has no model), or with
-// --value-head a head on the policy trunk.
+// --value-head a head on the policy trunk. With --revise-every K, the discriminator keeps learning
+// from revisions of the policy's samples (rlhf/revision_rounds.hpp): --reviser builtin (the
+// built-in task's) or a command; --labels names the labels it was trained on.
 #include <unistd.h>
 #include <cstdio>
 #include <algorithm>
@@ -19,7 +21,9 @@
 #include <tlcr/rlhf/any_reward.hpp>
 #include <tlcr/rlhf/ppo.hpp>
 #include <tlcr/rlhf/external_scorer.hpp>
+#include <tlcr/rlhf/revision_rounds.hpp>
 #include <tlcr/rlhf/task/evaluate.hpp>
+#include <tlcr/rlhf/task/revision.hpp>
 
 #include "common.hpp"
 
@@ -35,7 +39,15 @@ struct PpoArgs {
   bool value_head = false;
   std::optional<int64_t> batch;
   std::map<std::string, std::string> settings;  // PpoConfig key → the flag's text, as given
+  // On-policy revision rounds (discriminator rewards only).
+  RevisionRoundOptions rounds;
+  std::string reviser = "builtin";  // or a command
+  fs::path labels;                  // the discriminator's original labels
 };
+
+bool is_discriminator_kind(const std::string& kind) {
+  return kind != "random" && kind != "hybrid" && !kind.starts_with("sequence");
+}
 
 // A flag's text as a JSON value: a number, true / false, or else the bare word as a string.
 nlohmann::json setting_value(const std::string& text) {
@@ -113,7 +125,31 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
 
   RewardSpec spec = a.reward;
   spec.seed = config.seed;
-  const AnyTokenReward reward = make_token_reward(spec, ResponseEnds::of(tokenizer));
+  const ResponseEnds ends = ResponseEnds::of(tokenizer);
+  // With revision rounds the reward reads a discriminator that the rounds train in place.
+  std::shared_ptr<Transformer<float, Arch>> discriminator;
+  std::optional<RevisionRounds<float, Arch>> rounds;
+  if (a.rounds.every > 0) {
+    TLCR_CHECK(is_discriminator_kind(spec.kind), "ppo: --revise-every needs a discriminator reward ",
+               "(tlcr, tlcr-tanh, discrete, …), found '", spec.kind, "'");
+    TLCR_CHECK(!a.labels.empty(), "ppo: --revise-every needs --labels, the labels the ",
+               "discriminator was trained on (it keeps training on them with the new ones)");
+    detail::require_dir(spec.reward_model, spec.kind, "a discriminator directory (--reward-model)");
+    discriminator = std::make_shared<Transformer<float, Arch>>(
+        load_discriminator<float, Arch>(spec.reward_model));
+    std::vector<std::string> prompt_texts;
+    for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records)
+      prompt_texts.push_back(record.prompt);
+    RevisionRoundOptions options = a.rounds;
+    options.train.seed = config.seed;
+    rounds.emplace(discriminator, tokenizer, prompt_texts,
+                   require_records(read_labels(a.labels).records, a.labels),
+                   a.reviser == "builtin" ? task_reviser() : external_reviser(a.reviser), options);
+  }
+  const AnyTokenReward reward =
+      discriminator ? AnyTokenReward(DiscriminatorReward<float, Arch>(
+                          discriminator, ends, detail::token_reward_options(spec)))
+                    : make_token_reward(spec, ends);
 
   const fs::path reference_dir = a.reference.empty() ? a.policy : a.reference;
   const Transformer<float, Arch> reference = load_model<float, Arch>(reference_dir);
@@ -141,6 +177,13 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   run.resume_from = a.resume;
   run.color = ::isatty(fileno(stderr)) != 0;
   run.label = "ppo[" + reward.name() + "]";
+  if (rounds) {
+    run.after_iteration = [&](int64_t iteration, const Rollout& rollout, nlohmann::json& m) {
+      rounds->after_iteration(iteration, rollout, m);
+    };
+    run.save_extra = [&](const fs::path& dir) { rounds->save(dir); };
+    run.resume_extra = [&](const fs::path& dir) { rounds->resume(dir); };
+  }
   const TokenDecoder decode = [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); };
   PpoReport report;
   with_communicator([&](const auto& comm) {  // data-parallel under mpirun (PpoConfig::micro_batches)
@@ -152,6 +195,12 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   if (!is_leader()) return;
 
   save_model(a.out, policy, tokenizer);
+  if (rounds) {  // the discriminator as the last round left it
+    save_discriminator(a.out / "discriminator", *discriminator, tokenizer, LabelMode::Soft);
+    std::printf("ppo: %lld revision rounds; discriminator -> %s\n",
+                static_cast<long long>(rounds->rounds()),
+                (a.out / "discriminator").string().c_str());
+  }
   const nlohmann::json& m = report.last_metrics;
   if (m.is_object())
     std::printf(
@@ -310,6 +359,21 @@ void add_ppo_commands(CLI::App& app) {
     c->add_flag("--value-head", a.value_head,
                 "value head on the policy trunk instead of a separate critic");
     c->add_option("--batch", a.batch, "prompts per rollout (batch_size; also caps minibatch_size)");
+    CLI::Option_group* revision = c->add_option_group("on-policy revision rounds");
+    revision->add_option("--revise-every", a.rounds.every,
+                         "a revision round after every K iterations (0 = never)");
+    revision->add_option("--reviser", a.reviser,
+                         "builtin (the built-in task's) or a command: reads {\"prompt\",\"response\"} "
+                         "JSONL on stdin, prints one {\"revised\": ...} per line");
+    revision->add_option("--labels", a.labels,
+                         "the labels the discriminator was trained on (kept in its training)")
+        ->check(CLI::ExistingFile);
+    revision->add_option("--revise-responses", a.rounds.max_responses,
+                         "responses of the latest rollout revised per round (0 = all)");
+    revision->add_option("--revision-steps", a.rounds.train.max_steps,
+                         "discriminator steps per round, over old and new labels");
+    revision->add_option("--revision-lr", a.rounds.train.lr,
+                         "discriminator learning rate in a round");
     add_ppo_setting_flags(*c, a);
     c->callback([] { run_ppo(a); });
   }

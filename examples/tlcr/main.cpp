@@ -1,7 +1,7 @@
 // examples/tlcr/main.cpp — the `tlcr` command: every stage of the pipeline as a subcommand, and
 // `tlcr demo`, which runs them all on the built-in task. Errors from the library (tlcr::Error)
 // are printed as one line and exit with status 1. Started by mpirun (in a build with MPI), it runs
-// on every rank: the four trainers and PPO train data-parallel; the other commands refuse more
+// on every rank: the four trainers, PPO and DPO train data-parallel; the other commands refuse more
 // than one rank; an error on any rank ends every rank (MpiCommunicator::abort_job), never a hang.
 #include <tlcr/config.hpp>
 #include <tlcr/core/memory.hpp>
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   tlcr::cli::add_train_commands(app);
   tlcr::cli::add_reward_commands(app);
   tlcr::cli::add_ppo_commands(app);
+  tlcr::cli::add_dpo_command(app);
   tlcr::cli::add_demo_command(app);
 #ifdef TLCR_WITH_MPI
   std::optional<tlcr::MpiSession> mpi;
@@ -35,12 +36,13 @@ int main(int argc, char** argv) {
   for (CLI::App* command : app.get_subcommands({}))
     if (command->get_name() != "pretrain" && command->get_name() != "sft" &&
         command->get_name() != "train-discriminator" &&
-        command->get_name() != "train-reward-model" && command->get_name() != "ppo")
+        command->get_name() != "train-reward-model" && command->get_name() != "ppo" &&
+        command->get_name() != "dpo")
       command->preparse_callback([name = command->get_name()](std::size_t) {
         TLCR_CHECK(tlcr::cli::rank_count() == 1, "tlcr ", name, " runs on one process, found ",
                    tlcr::cli::rank_count(),
                    " ranks; under mpirun only pretrain, sft, train-discriminator, "
-                   "train-reward-model and ppo train data-parallel");
+                   "train-reward-model, ppo and dpo train data-parallel");
       });
   try {
     app.parse(argc, argv);

@@ -9,6 +9,8 @@
 
 #include "tlcr/rlhf/any_reward.hpp"
 #include "tlcr/rlhf/discriminator.hpp"
+#include "tlcr/rlhf/dpo.hpp"
+#include "tlcr/rlhf/dpo_reward.hpp"
 #include "tlcr/rlhf/edit_labels.hpp"
 #include "tlcr/rlhf/evaluate.hpp"
 #include "tlcr/rlhf/external_scorer.hpp"

@@ -135,7 +135,12 @@ struct RewardDirs {
   testing::ScratchDir scratch{"rlhf_devices"};
   std::filesystem::path discriminator = scratch.path / "discriminator";
   std::filesystem::path sequence = scratch.path / "sequence";
+  std::filesystem::path dpo = scratch.path / "dpo", dpo_reference = scratch.path / "reference";
   RewardDirs() {
+    // A DPO policy (its implicit token reward: the "dpo" kind) and the reference it records.
+    save_model(dpo_reference, testing::tiny_reference());
+    save_model(dpo, testing::tiny_reference(11));
+    write_reward_metadata(dpo, {{"kind", "dpo"}, {"beta", 0.5}, {"reference", dpo_reference}});
     save_discriminator(
         discriminator,
         Gpt2<float>(testing::tiny_ppo_config(), {.lm = false, .token_classes = 2}, 7),
@@ -149,7 +154,9 @@ struct RewardDirs {
 RewardSpec spec_for(const std::string& kind, const RewardDirs& dirs) {
   RewardSpec spec;
   spec.kind = kind;
-  spec.reward_model = kind == "sequence" ? dirs.sequence : dirs.discriminator;
+  spec.reward_model = kind == "sequence" ? dirs.sequence
+                      : kind == "dpo"    ? dirs.dpo
+                                         : dirs.discriminator;
   spec.sequence_model = dirs.sequence;
   spec.seed = 9;
   spec.batch_size = 3;  // two reward forward passes per batch of four

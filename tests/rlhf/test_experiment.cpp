@@ -1,5 +1,6 @@
 // Tests for rlhf/task/experiment.hpp's statistics: the score at a KL budget (linear between
-// evaluations), means and sample deviations over finite values, and curves averaged by point.
+// evaluations), means and sample deviations over finite values, curves averaged by point, and 95%
+// intervals of means and of paired differences (Student's t).
 #include "support/testing.hpp"
 
 using namespace tlcr;
@@ -27,4 +28,27 @@ TEST_CASE("finite_mean_std and mean_curve skip non-finite values") {
   CHECK(m.iteration == std::vector<double>{0, 10});
   CHECK(m.score == std::vector<double>{2, 3});
   CHECK(m.kl == std::vector<double>{0, 3});
+}
+
+TEST_CASE("mean_interval95 and paired_difference95: Student's t intervals, by hand") {
+  CHECK(student_t975(1) == 12.706);
+  CHECK(student_t975(4) == 2.776);
+  CHECK(student_t975(100) == doctest::Approx(1.984).epsilon(0.003));  // the exact value: 1.9840
+  // 1, 2, 3, 4, 5 (and a NaN that is skipped): mean 3, s = √2.5, half-width 2.776·√2.5/√5.
+  const Interval95 five = mean_interval95({1, 2, NAN, 3, 4, 5});
+  CHECK(five.count == 5);
+  CHECK(five.mean == doctest::Approx(3.0));
+  CHECK(five.half_width == doctest::Approx(2.776 * std::sqrt(2.5) / std::sqrt(5.0)));
+  CHECK(std::isnan(mean_interval95({7.0}).half_width));
+  // Pairs: differences 1, 3, 2 (the pair with a NaN is left out): mean 2, s = 1, t(2) = 4.303.
+  const Interval95 paired = paired_difference95({2, 5, 4, NAN}, {1, 2, 2, 0});
+  CHECK(paired.count == 3);
+  CHECK(paired.mean == doctest::Approx(2.0));
+  CHECK(paired.half_width == doctest::Approx(4.303 / std::sqrt(3.0)));
+  // Pairing removes what the runs share: a constant offset has no spread at all.
+  const Interval95 offset = paired_difference95({3.5, 1.5, 9.5}, {3, 1, 9});
+  CHECK(offset.mean == doctest::Approx(0.5));
+  CHECK(offset.half_width == doctest::Approx(0.0));
+  CHECK_THROWS_WITH_AS(paired_difference95({1}, {1, 2}),
+                       doctest::Contains("1 values paired with 2"), Error);
 }

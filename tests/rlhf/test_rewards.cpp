@@ -229,6 +229,12 @@ TEST_CASE("make_token_reward builds every kind from model directories") {
   testing::ScratchDir dir("any_reward");
   save_discriminator(dir.path / "d", *tiny_discriminator(7), LabelMode::Soft);
   save_reward_model(dir.path / "rm", *tiny_sequence_model(8), ScoreNormalization{0.1, 3.0});
+  // A DPO policy: an LM whose config.json records its β and reference.
+  save_model(dir.path / "ref", tiny({}, 9));
+  save_model(dir.path / "dpo", tiny({}, 10));
+  write_reward_metadata(
+      dir.path / "dpo",
+      {{"kind", "dpo"}, {"beta", 0.5}, {"reference", (dir.path / "ref").string()}});
   Rng rng(705);
   TokenSequences prompts, responses;
   random_batch(rng, prompts, responses);
@@ -242,10 +248,19 @@ TEST_CASE("make_token_reward builds every kind from model directories") {
   for (const std::string& kind : reward_kinds()) {
     CAPTURE(kind);
     spec.kind = kind;
-    const AnyTokenReward reward = make_token_reward(spec, ends);
+    RewardSpec kind_spec = spec;
+    if (kind == "dpo") kind_spec.reward_model = dir.path / "dpo";
+    const AnyTokenReward reward = make_token_reward(kind_spec, ends);
     const TokenRewards r = reward.score(prompts, responses);
     check_reward_shape(responses, r, kind);
-    CHECK(reward.has_probabilities() == (kind != "random" && !kind.starts_with("sequence")));
+    CHECK(reward.has_probabilities() ==
+          (kind != "random" && kind != "dpo" && !kind.starts_with("sequence")));
+    if (kind == "dpo") {  // β = 0.5 and the reference, both as recorded
+      const DpoTokenReward<float, Gpt2Arch> direct_dpo(
+          std::make_shared<const Gpt2<float>>(tiny({}, 10)),
+          std::make_shared<const Gpt2<float>>(tiny({}, 9)), ends, 0.5);
+      CHECK(same(r, direct_dpo.score(prompts, responses)));
+    }
     if (kind == "tlcr") CHECK(r == direct.score(prompts, responses));
     if (kind.starts_with("sequence")) CHECK(reward.name() == kind + " (normalised)");
   }
@@ -261,6 +276,10 @@ TEST_CASE("make_token_reward builds every kind from model directories") {
   spec.sequence_model.clear();
   CHECK_THROWS_WITH_AS(make_token_reward(spec, ends),
                        doctest::Contains("reward 'hybrid' needs a reward-model directory"), Error);
+  spec.kind = "dpo";  // a discriminator is not a DPO policy
+  spec.reward_model = dir.path / "d";
+  CHECK_THROWS_WITH_AS(make_token_reward(spec, ends), doctest::Contains("is not a DPO policy"),
+                       Error);
   spec.kind = "tlcr";
   spec.reward_model = dir.path / "missing";
   CHECK_THROWS_WITH_AS(make_token_reward(spec, ends),

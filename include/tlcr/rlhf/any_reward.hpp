@@ -14,9 +14,12 @@
 //   sequence-uniform    sequence_model (or reward_model)   s / L on each of the L tokens
 //   sequence-attention  sequence_model (or reward_model)   s · the model's attention credit
 //   hybrid              reward_model + sequence_model      tlcr + w · sequence
+//   dpo                 reward_model = a `tlcr dpo` policy β·(log π − log π_ref) per token (RTO)
+//                       (reference_model, or the reference its config.json records; its β)
 // `shift` applies to the discriminator kinds (rewards.hpp explains the convention). Models are
 // loaded in float; GPT-2 and Llama directories both work.
-// Not here: the reward formulas (rewards.hpp, sequence_reward.hpp, spread_reward.hpp).
+// Not here: the reward formulas (rewards.hpp, sequence_reward.hpp, spread_reward.hpp,
+// dpo_reward.hpp).
 #pragma once
 
 #include <filesystem>
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tlcr/rlhf/dpo_reward.hpp"
 #include "tlcr/rlhf/rewards.hpp"
 #include "tlcr/rlhf/sequence_reward.hpp"
 #include "tlcr/rlhf/spread_reward.hpp"
@@ -82,21 +86,22 @@ static_assert(TokenRewardModel<AnyTokenReward>);
 
 struct RewardSpec {
   std::string kind = "tlcr";
-  std::filesystem::path reward_model{};    // the discriminator (or, for "sequence", the BT model)
-  std::filesystem::path sequence_model{};  // the Bradley–Terry model ("hybrid"; "sequence" too)
-  double threshold = 0.2;                  // "discrete": the neutral band |p − 0.5| < threshold
-  bool shift = false;                      // discriminator kinds: credit r_t one action later
-  double hybrid_weight = 1.0;              // "hybrid": w
-  bool normalize_sequence = true;          // apply the BT model's stored normalisation, if any
-  uint64_t seed = 0;                       // "random"
-  int64_t batch_size = 16;                 // rows per forward pass
+  std::filesystem::path reward_model{};     // the discriminator (or, for "sequence", the BT model)
+  std::filesystem::path sequence_model{};   // the Bradley–Terry model ("hybrid"; "sequence" too)
+  std::filesystem::path reference_model{};  // "dpo": the policy's reference (default: recorded)
+  double threshold = 0.2;                   // "discrete": the neutral band |p − 0.5| < threshold
+  bool shift = false;                       // discriminator kinds: credit r_t one action later
+  double hybrid_weight = 1.0;               // "hybrid": w
+  bool normalize_sequence = true;           // apply the BT model's stored normalisation, if any
+  uint64_t seed = 0;                        // "random"
+  int64_t batch_size = 16;                  // rows per forward pass
 };
 
 inline const std::vector<std::string>& reward_kinds() {
   static const std::vector<std::string> kinds = {
       "tlcr",          "tlcr-tanh", "discrete", "discrete-fixed",   "positive-only",
       "negative-only", "random",    "sequence", "sequence-uniform", "sequence-attention",
-      "hybrid"};
+      "hybrid",        "dpo"};
   return kinds;
 }
 
@@ -157,6 +162,21 @@ AnyTokenReward make_token_reward(const RewardSpec& spec, const ResponseEnds& end
     if (kind == "sequence") return sequence_reward(dir);
     return sequence_reward(
         dir, kind == "sequence-uniform" ? SpreadRule::Uniform : SpreadRule::Attention);
+  }
+  if (kind == "dpo") {
+    detail::require_dir(spec.reward_model, kind, "a DPO policy directory (--reward-model)");
+    const std::optional<DpoPolicyInfo> info = read_dpo_policy_info(spec.reward_model);
+    TLCR_CHECK(
+        info.has_value(), "reward 'dpo': '", spec.reward_model.string(),
+        "' is not a DPO policy (its config.json has no \"tlcr_reward\": {\"kind\": \"dpo\"})");
+    const std::filesystem::path reference =
+        spec.reference_model.empty() ? info->reference : spec.reference_model;
+    detail::require_dir(reference, kind, "the DPO policy's reference directory");
+    return with_architecture(spec.reward_model, [&](auto arch) {
+      using Arch = decltype(arch);
+      return AnyTokenReward(load_dpo_token_reward<float, Arch, D>(
+          spec.reward_model, reference, ends, info->beta, spec.batch_size));
+    });
   }
   if (kind == "hybrid") {
     detail::require_dir(spec.sequence_model, kind, "a reward-model directory (--sequence-model)");

@@ -7,6 +7,9 @@
 //   score_at_kl         a curve's score where its KL first reaches a budget (linear between
 //                       evaluations): the reward-KL frontier at fixed KL
 //   finite_mean_std     mean and sample standard deviation of the finite values (over seeds)
+//   mean_interval95     the mean with a 95% confidence interval (Student's t, over seeds)
+//   paired_difference95 the mean difference a − b of paired runs (same seed: same prompts and
+//                       sampler streams) with its 95% interval
 //   mean_curve          the seeds' curves averaged point by point (plots: mean ± std)
 // Not here: the PPO loop itself (rlhf/ppo/trainer.hpp), tables, JSON and plots (the command).
 #pragma once
@@ -14,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,6 +68,41 @@ inline FiniteStats finite_mean_std(const std::vector<double>& xs) {
   return m;
 }
 
+// Student's t quantile t_{0.975} for `dof` degrees of freedom (two-sided 95%): the table to 30,
+// then 1.96 + 2.4/dof (within 0.005 of the exact value beyond 30).
+inline double student_t975(int dof) {
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+  TLCR_CHECK(dof >= 1, "student_t975: expected at least 1 degree of freedom, got ", dof);
+  return dof <= 30 ? table[dof - 1] : 1.96 + 2.4 / dof;
+}
+
+// A mean over seeds and the half-width of its 95% confidence interval, mean ± t·s/√n (NaN
+// half-width below two finite values).
+struct Interval95 {
+  double mean = NAN, half_width = NAN;
+  int count = 0;
+};
+
+inline Interval95 mean_interval95(const std::vector<double>& xs) {
+  const FiniteStats m = finite_mean_std(xs);
+  Interval95 out{m.mean, NAN, m.count};
+  if (m.count >= 2) out.half_width = student_t975(m.count - 1) * m.std / std::sqrt(m.count);
+  return out;
+}
+
+// The differences a[i] − b[i] of the pairs where both are finite, as mean_interval95.
+inline Interval95 paired_difference95(const std::vector<double>& a, const std::vector<double>& b) {
+  TLCR_CHECK(a.size() == b.size(), "paired_difference95: ", a.size(), " values paired with ",
+             b.size());
+  std::vector<double> differences;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::isfinite(a[i]) && std::isfinite(b[i])) differences.push_back(a[i] - b[i]);
+  return mean_interval95(differences);
+}
+
 // Several seeds' curves (evaluated at the same iterations) averaged point by point.
 struct MeanCurve {
   std::vector<double> iteration, score, score_std, kl;
@@ -96,14 +135,14 @@ struct EvaluationSchedule {
 // Runs `schedule.iterations` PPO iterations of `trainer`, whose policy is `policy`, evaluating it
 // against `reference` on `prompts` before the first iteration, every eval_every and after the
 // last. Each iteration's metrics go to `metrics`; each evaluation prints a progress line.
+// `after_iteration` (PpoRunOptions') runs after each iteration, before its metrics are logged.
 template <class T, class Arch, class Reward, class D>
-EvaluatedRun train_and_evaluate(PpoTrainer<T, Arch, Reward, D>& trainer,
-                                const Transformer<T, Arch, D>& policy,
-                                const Transformer<T, Arch, D>& reference,
-                                const BpeTokenizer& tokenizer, const ChatFormat& chat,
-                                const std::vector<std::string>& prompts, const EvalOptions& options,
-                                const EvaluationSchedule& schedule, MetricsLog& metrics,
-                                const ProgressLine& progress) {
+EvaluatedRun train_and_evaluate(
+    PpoTrainer<T, Arch, Reward, D>& trainer, const Transformer<T, Arch, D>& policy,
+    const Transformer<T, Arch, D>& reference, const BpeTokenizer& tokenizer, const ChatFormat& chat,
+    const std::vector<std::string>& prompts, const EvalOptions& options,
+    const EvaluationSchedule& schedule, MetricsLog& metrics, const ProgressLine& progress,
+    const std::function<void(int64_t, const Rollout&, nlohmann::json&)>& after_iteration = {}) {
   EvaluatedRun run;
   auto evaluate_now = [&](int64_t iteration) {
     const EvalResult r = evaluate_policy(policy, reference, tokenizer, chat, prompts, options);
@@ -112,7 +151,8 @@ EvaluatedRun train_and_evaluate(PpoTrainer<T, Arch, Reward, D>& trainer,
   };
   evaluate_now(0);
   for (int64_t it = 1; it <= schedule.iterations; ++it) {
-    const PpoIteration step = trainer.iterate();
+    PpoIteration step = trainer.iterate();
+    if (after_iteration) after_iteration(it, trainer.last_rollout(), step.metrics);
     metrics.log(step.metrics);
     if (it % schedule.eval_every == 0 || it == schedule.iterations) {
       run.last = evaluate_now(it);
