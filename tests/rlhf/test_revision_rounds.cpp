@@ -162,6 +162,13 @@ TEST_CASE("PPO's hooks: after every iteration, logged with it; extra state in th
       .train(rest);
   CHECK(restored == "3");
   CHECK(seen == std::vector<int64_t>{1, 2, 3, 4});
+  // A checkpoint with extra state does not resume without the hook that reads it.
+  PpoRunOptions forgetful = rest;
+  forgetful.resume_extra = {};
+  CHECK_THROWS_WITH_AS((PpoTrainer<float, Gpt2Arch, TokenFiveReward>({policy, reference}, reward,
+                                                                     tiny_prompts(20), config)
+                            .train(forgetful)),
+                       doctest::Contains("holds extra state"), Error);
 }
 
 }  // namespace revision_rounds_test

@@ -278,6 +278,10 @@ class PpoTrainer {
     } catch (const Error& e) {
       detail::fail(where, ": ", e.what());
     }
+    TLCR_CHECK(resume_extra || !std::filesystem::exists(dir / "extra"), dir.string(),
+               " holds extra state (extra/, e.g. revision rounds') that this run would not "
+               "restore; resume it with the same PpoRunOptions::resume_extra (tlcr ppo: the same "
+               "--revise-every)");
     if (resume_extra) resume_extra(dir / "extra");
   }
 
