@@ -484,6 +484,14 @@ void run_demo(const DemoArgs& a) {
     return format_number(i.mean, digits) +
            (std::isfinite(i.half_width) ? " ± " + format_number(i.half_width, 2) : "");
   };
+  // "| <first> | <prefix><b> | … |" and its separator row, one column per KL budget.
+  auto budget_header = [&](const std::string& first, const std::string& prefix) {
+    std::string header = "| " + first + " |";
+    for (double b : plan.kl_budgets) header += " " + prefix + format_number(b) + " |";
+    header += "\n|---|";
+    for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) header += "---|";
+    return header + "\n";
+  };
   std::string table = "| arm | oracle score | KL to SFT | length | win rate vs SFT | repetition |";
   for (double b : plan.kl_budgets) table += " score @KL " + format_number(b) + " |";
   table += "\n|---|---|---|---|---|---|";
@@ -581,11 +589,8 @@ void run_demo(const DemoArgs& a) {
   if (at_budget.count("sequence")) {
     table +=
         "\nScore at each KL budget minus the sequence baseline's (paired by seed; mean ± 95% "
-        "interval):\n\n| arm |";
-    for (double b : plan.kl_budgets) table += " @KL " + format_number(b) + " |";
-    table += "\n|---|";
-    for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
-    table += "\n";
+        "interval):\n\n" +
+        budget_header("arm", "@KL ");
     for (const Arm& arm : plan.arms) {
       if (arm.name == "sequence") continue;
       table += "| " + arm.name + " |";
@@ -600,11 +605,8 @@ void run_demo(const DemoArgs& a) {
   if (!targeted.empty()) {
     table +=
         "\nKL-targeted runs (β adapted toward each budget): final oracle score (achieved KL):"
-        "\n\n| arm |";
-    for (double b : plan.kl_budgets) table += " target " + format_number(b) + " |";
-    table += "\n|---|";
-    for (std::size_t i = 0; i < plan.kl_budgets.size(); ++i) table += "---|";
-    table += "\n";
+        "\n\n" +
+        budget_header("arm", "target ");
     for (const Arm& arm : plan.arms) {
       if (!targeted.count(arm.name)) continue;
       table += "| " + arm.name + " |";
