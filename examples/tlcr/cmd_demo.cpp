@@ -11,7 +11,9 @@
 // The runs and their statistics are the library's (rlhf/task/experiment.hpp); this file sizes the
 // stages, chains them and writes the report.
 // Every stage writes its files under --out, so each can be inspected or rerun with its own
-// subcommand.
+// subcommand. With --resume, a demo (a study: hours) that was stopped continues: the stages'
+// models (stages.json) and every finished run (<run>/result.json: its evaluation curve) are read
+// back instead of recomputed, after checking that they were made with the same settings.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -65,6 +67,12 @@ struct DemoPlan {
   // Slower than small_ppo_preset (lr 5e-5, β 0.05): at that pace the dense kinds reach KL ≈ 17
   // nats in ten iterations and the frontier has no points at small KL budgets.
   double ppo_lr = 1e-5, kl_coef = 0.1;
+  // The KL in the reward is k1, log π(a_t) − log π_ref(a_t): its policy gradient is the KL's.
+  // The full-vocabulary KL of a state (small_ppo_preset's, the authors') is a reward the sampled
+  // action cannot change, so PPO only learns to avoid reaching such states: measured on this
+  // task, β = 4 on it still let the KL reach 3.5 nats and β = 136 (adaptive) 5.8, while β = 1 on
+  // k1 held 2.7.
+  KlEstimator kl_estimator = KlEstimator::K1;
   int64_t max_new_tokens = 48;
   // Revision rounds: every 5 iterations, all 32 responses, 40 discriminator steps.
   int64_t revise_every = 5, revision_steps = 40;
@@ -76,10 +84,12 @@ struct DemoPlan {
                         {"sequence", "sequence"},
                         {"dpo-offline", "dpo-offline"}};
   std::vector<double> kl_budgets{0.5, 1.0, 2.0, 4.0};
-  // --study: PPO runs whose β adapts toward each budget (Ziegler et al.'s controller, with a
-  // horizon short enough to act within the run).
+  // --study: PPO runs whose β adapts toward each budget (Ziegler et al.'s controller: β moves by
+  // up to 40% per batch of 32, so that it acts within the run; it waits until the KL first
+  // reaches the budget, since the classic rule shrinks β while the policy has not moved yet and
+  // the hack then outruns it).
   bool kl_targeted = false;
-  double kl_horizon = 64;
+  double kl_horizon = 16;
 
   int seeds = 3;
 
@@ -135,7 +145,69 @@ struct DemoArgs {
   int seeds = 0;  // 0: the plan's
   uint64_t seed = 1;
   std::string stop_after;
+  bool resume = false;  // read back the stages and runs an earlier, stopped demo finished
 };
+
+// What every stage and run of a demo depends on: the plan's sizes (not which arms, nor how many
+// seeds: a run does not depend on the others), the seed and the thread count (which can change
+// the last bits). --resume reads back only what was made with exactly these.
+nlohmann::json demo_settings(const DemoPlan& p, uint64_t seed) {
+  return {{"vocab", p.vocab},
+          {"layers", p.layers},
+          {"heads", p.heads},
+          {"width", p.width},
+          {"context", p.context},
+          {"pretrain_steps", p.pretrain_steps},
+          {"sft_steps", p.sft_steps},
+          {"batch", p.batch},
+          {"pretrain_lr", p.pretrain_lr},
+          {"sft_lr", p.sft_lr},
+          {"discriminator_steps", p.discriminator_steps},
+          {"reward_model_steps", p.reward_model_steps},
+          {"ppo_iterations", p.ppo_iterations},
+          {"eval_every", p.eval_every},
+          {"eval_prompts", p.eval_prompts},
+          {"missing_eos_penalty", p.missing_eos_penalty},
+          {"ppo_lr", p.ppo_lr},
+          {"kl_coef", p.kl_coef},
+          {"kl_estimator", kl_estimator_name(p.kl_estimator)},
+          {"max_new_tokens", p.max_new_tokens},
+          {"revise_every", p.revise_every},
+          {"revision_steps", p.revision_steps},
+          {"dpo_steps", p.dpo_steps},
+          {"dpo_eval_every", p.dpo_eval_every},
+          {"dpo_beta", p.dpo_beta},
+          {"dpo_lr", p.dpo_lr},
+          {"kl_horizon", p.kl_horizon},
+          {"seed", seed},
+          {"threads", num_threads()}};
+}
+
+// `settings` with one run's own keys added.
+nlohmann::json with_keys(nlohmann::json settings, const nlohmann::json& run) {
+  for (const auto& [key, value] : run.items()) settings[key] = value;
+  return settings;
+}
+
+// A finished run: its settings and evaluation curve, in <dir>/result.json.
+void write_run_record(const fs::path& dir, const nlohmann::json& settings, const EvalCurve& curve) {
+  fs::create_directories(dir);
+  const nlohmann::json record{{"settings", settings}, {"curve", to_json(curve)}};
+  write_file_atomically(dir / "result.json", record.dump(1) + "\n");
+}
+
+// With --resume, the curve of a run finished before with the same settings (an error if its
+// settings differ); nothing otherwise.
+std::optional<EvalCurve> finished_run(const DemoArgs& a, const fs::path& dir,
+                                      const nlohmann::json& settings) {
+  const fs::path path = dir / "result.json";
+  if (!a.resume || !fs::exists(path)) return std::nullopt;
+  const nlohmann::json record = read_json_file(path);
+  TLCR_CHECK(record.is_object() && record.contains("settings") && record.contains("curve"),
+             path.string(), ": expected a run record {\"settings\", \"curve\"}");
+  check_resumed_settings(record.at("settings"), settings, path);
+  return eval_curve_from_json(record.at("curve"), path.string());
+}
 
 void banner(const char* stage) {
   std::fprintf(stderr, "\n== %s ==\n", stage);
@@ -146,6 +218,15 @@ void run_demo(const DemoArgs& a) {
   const int seeds = a.seeds > 0 ? a.seeds : plan.seeds;
   Stopwatch total;
   fs::create_directories(a.out);
+  const nlohmann::json settings = demo_settings(plan, a.seed);
+  // --resume: the models of stages 3-7, finished before with these settings.
+  std::optional<nlohmann::json> stages;
+  if (a.resume && fs::exists(a.out / "stages.json")) {
+    stages = read_json_file(a.out / "stages.json");
+    TLCR_CHECK(stages->is_object() && stages->contains("settings"),
+               (a.out / "stages.json").string(), ": expected {\"settings\", …}");
+    check_resumed_settings(stages->at("settings"), settings, a.out / "stages.json");
+  }
 
   banner("1/9 built-in task");
   const fs::path task_dir = a.out / "task";
@@ -163,81 +244,88 @@ void run_demo(const DemoArgs& a) {
   save_tokenizer(tokenizer, a.out / "tokenizer.json");
   std::fprintf(stderr, "%d tokens\n", tokenizer.vocab_size());
 
-  banner("3/9 pretraining");
-  std::vector<int32_t> stream;
-  for (const auto& line : data.corpus) {
-    const auto ids = tokenizer.encode(line);
-    stream.insert(stream.end(), ids.begin(), ids.end());
-    stream.push_back(tokenizer.eos_id());
-  }
-  TransformerConfig config = TransformerConfig::gpt2(tokenizer.vocab_size(), plan.context,
-                                                     plan.layers, plan.heads, plan.width);
-  config.bos_token = tokenizer.bos_id(), config.eos_token = tokenizer.eos_id(),
-  config.pad_token = tokenizer.pad_id();
-  Gpt2<float> model(config, {}, a.seed);
-  {
-    LmBatcher batcher(stream, plan.batch, plan.context, a.seed);
-    train_language_model(model, batcher, {},
-                         {.steps = plan.pretrain_steps,
-                          .lr = plan.pretrain_lr,
-                          .min_lr = plan.pretrain_lr / 10,
-                          .warmup_steps = 20,
-                          .log_every = 50,
-                          .eval_every = 0,
-                          .metrics_path = a.out / "pretrain_metrics.jsonl",
-                          .label = "pretrain"});
-    save_model(a.out / "pretrained", model, tokenizer);
-  }
-
-  banner("4/9 supervised fine-tuning");
-  {
-    const ChatFormat chat;
-    std::vector<SequenceRow> rows = sft_rows(data.sft, tokenizer, chat);
-    int64_t longest = 0;
-    for (const auto& r : rows) longest = std::max<int64_t>(longest, r.tokens.size());
-    std::fprintf(stderr, "longest SFT row: %lld tokens (context %lld)\n",
-                 static_cast<long long>(longest), static_cast<long long>(plan.context));
-    const std::vector<SequenceRow> eval_rows(rows.end() - 64, rows.end());
-    rows.resize(rows.size() - 64);
-    SequenceBatcher batcher(rows, plan.batch, plan.context, tokenizer.pad_id(), a.seed);
-    const std::vector<TokenBatch> eval{
-        make_sequence_batch(eval_rows, plan.context, tokenizer.pad_id())};
-    const LmTrainReport report = train_language_model(model, batcher, eval,
-                                                      {.steps = plan.sft_steps,
-                                                       .lr = plan.sft_lr,
-                                                       .min_lr = plan.sft_lr / 10,
-                                                       .warmup_steps = 20,
-                                                       .log_every = 50,
-                                                       .eval_every = 100,
-                                                       .metrics_path = a.out / "sft_metrics.jsonl",
-                                                       .label = "sft"});
-    save_model(a.out / "sft", model, tokenizer);
-    std::fprintf(stderr, "SFT eval loss %.4f\n", report.eval_loss);
-  }
-  {  // a peek at what the SFT policy says, scored by the oracle
-    const ChatFormat chat;
-    const task::TaskWorld& world = task::task_world();
-    Rng rng(a.seed);
-    TokenSequences prompts;
-    for (int i = 0; i < 16; ++i)
-      prompts.push_back(chat.encode_prompt(tokenizer, data.prompts_eval[i].prompt));
-    const GenerationResult result = generate(model, prompts,
-                                             {.sampling = {.temperature = 1.0},
-                                              .max_new_tokens = 64,
-                                              .eos_token = tokenizer.eos_id(),
-                                              .pad_token = tokenizer.pad_id()},
-                                             rng);
-    double total_score = 0;
-    for (int i = 0; i < 16; ++i) {
-      const std::string response = chat.decode_response(tokenizer, result.tokens[i]);
-      const double score = task::oracle_score(world, data.prompts_eval[i].prompt, response);
-      total_score += score;
-      if (i < 4)
-        std::fprintf(stderr, "  [%+.1f] %s -> %s\n", score, data.prompts_eval[i].prompt.c_str(),
-                     response.c_str());
+  auto pretrain_and_sft = [&] {
+    banner("3/9 pretraining");
+    std::vector<int32_t> stream;
+    for (const auto& line : data.corpus) {
+      const auto ids = tokenizer.encode(line);
+      stream.insert(stream.end(), ids.begin(), ids.end());
+      stream.push_back(tokenizer.eos_id());
     }
-    std::fprintf(stderr, "SFT mean oracle score on 16 eval prompts: %.3f\n", total_score / 16);
-  }
+    TransformerConfig config = TransformerConfig::gpt2(tokenizer.vocab_size(), plan.context,
+                                                       plan.layers, plan.heads, plan.width);
+    config.bos_token = tokenizer.bos_id(), config.eos_token = tokenizer.eos_id(),
+    config.pad_token = tokenizer.pad_id();
+    Gpt2<float> model(config, {}, a.seed);
+    {
+      LmBatcher batcher(stream, plan.batch, plan.context, a.seed);
+      train_language_model(model, batcher, {},
+                           {.steps = plan.pretrain_steps,
+                            .lr = plan.pretrain_lr,
+                            .min_lr = plan.pretrain_lr / 10,
+                            .warmup_steps = 20,
+                            .log_every = 50,
+                            .eval_every = 0,
+                            .metrics_path = a.out / "pretrain_metrics.jsonl",
+                            .label = "pretrain"});
+      save_model(a.out / "pretrained", model, tokenizer);
+    }
+
+    banner("4/9 supervised fine-tuning");
+    {
+      const ChatFormat chat;
+      std::vector<SequenceRow> rows = sft_rows(data.sft, tokenizer, chat);
+      int64_t longest = 0;
+      for (const auto& r : rows) longest = std::max<int64_t>(longest, r.tokens.size());
+      std::fprintf(stderr, "longest SFT row: %lld tokens (context %lld)\n",
+                   static_cast<long long>(longest), static_cast<long long>(plan.context));
+      const std::vector<SequenceRow> eval_rows(rows.end() - 64, rows.end());
+      rows.resize(rows.size() - 64);
+      SequenceBatcher batcher(rows, plan.batch, plan.context, tokenizer.pad_id(), a.seed);
+      const std::vector<TokenBatch> eval{
+          make_sequence_batch(eval_rows, plan.context, tokenizer.pad_id())};
+      const LmTrainReport report =
+          train_language_model(model, batcher, eval,
+                               {.steps = plan.sft_steps,
+                                .lr = plan.sft_lr,
+                                .min_lr = plan.sft_lr / 10,
+                                .warmup_steps = 20,
+                                .log_every = 50,
+                                .eval_every = 100,
+                                .metrics_path = a.out / "sft_metrics.jsonl",
+                                .label = "sft"});
+      save_model(a.out / "sft", model, tokenizer);
+      std::fprintf(stderr, "SFT eval loss %.4f\n", report.eval_loss);
+    }
+    {  // a peek at what the SFT policy says, scored by the oracle
+      const ChatFormat chat;
+      const task::TaskWorld& world = task::task_world();
+      Rng rng(a.seed);
+      TokenSequences prompts;
+      for (int i = 0; i < 16; ++i)
+        prompts.push_back(chat.encode_prompt(tokenizer, data.prompts_eval[i].prompt));
+      const GenerationResult result = generate(model, prompts,
+                                               {.sampling = {.temperature = 1.0},
+                                                .max_new_tokens = 64,
+                                                .eos_token = tokenizer.eos_id(),
+                                                .pad_token = tokenizer.pad_id()},
+                                               rng);
+      double total_score = 0;
+      for (int i = 0; i < 16; ++i) {
+        const std::string response = chat.decode_response(tokenizer, result.tokens[i]);
+        const double score = task::oracle_score(world, data.prompts_eval[i].prompt, response);
+        total_score += score;
+        if (i < 4)
+          std::fprintf(stderr, "  [%+.1f] %s -> %s\n", score, data.prompts_eval[i].prompt.c_str(),
+                       response.c_str());
+      }
+      std::fprintf(stderr, "SFT mean oracle score on 16 eval prompts: %.3f\n", total_score / 16);
+    }
+  };
+  if (stages)
+    banner("3-4/9 pretraining and SFT: finished before (--resume)");
+  else
+    pretrain_and_sft();
   if (a.stop_after == "sft") return;
 
   const ChatFormat chat;
@@ -257,46 +345,59 @@ void run_demo(const DemoArgs& a) {
     return std::pair{all, tail};
   };
 
-  banner("6/9 token discriminator (SFT trunk + 2-logit head, soft targets)");
   nlohmann::json discriminator_json, reward_model_json;
-  {
-    auto [train, held] = split_off(make_discriminator_examples(tokenizer, labels, chat), 200);
-    auto discriminator = discriminator_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
-    const DiscriminatorReport report =
-        train_discriminator(discriminator, std::move(train), std::move(held), ends,
-                            {.batch_size = 8,
-                             .max_steps = plan.discriminator_steps,
-                             .seed = a.seed,
-                             .log_every = 50,
-                             .metrics_path = a.out / "discriminator_metrics.jsonl"});
-    save_discriminator(a.out / "discriminator", discriminator, tokenizer, LabelMode::Soft,
-                       report.after);
-    discriminator_json = report.after.to_json();
-    std::fprintf(stderr,
-                 "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f (%lld "
-                 "steps in %.1f s)\n",
-                 report.after.balanced_accuracy, report.after.pairwise_accuracy,
-                 static_cast<long long>(report.steps), report.seconds);
-  }
+  if (stages) {
+    banner("6-7/9 discriminator and reward model: finished before (--resume)");
+    discriminator_json = stages->at("discriminator"),
+    reward_model_json = stages->at("reward_model");
+  } else {
+    banner("6/9 token discriminator (SFT trunk + 2-logit head, soft targets)");
+    {
+      auto [train, held] = split_off(make_discriminator_examples(tokenizer, labels, chat), 200);
+      auto discriminator = discriminator_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+      const DiscriminatorReport report =
+          train_discriminator(discriminator, std::move(train), std::move(held), ends,
+                              {.batch_size = 8,
+                               .max_steps = plan.discriminator_steps,
+                               .seed = a.seed,
+                               .log_every = 50,
+                               .metrics_path = a.out / "discriminator_metrics.jsonl"});
+      save_discriminator(a.out / "discriminator", discriminator, tokenizer, LabelMode::Soft,
+                         report.after);
+      discriminator_json = report.after.to_json();
+      std::fprintf(stderr,
+                   "held out: edited-token balanced accuracy %.3f, pairwise accuracy %.3f (%lld "
+                   "steps in %.1f s)\n",
+                   report.after.balanced_accuracy, report.after.pairwise_accuracy,
+                   static_cast<long long>(report.steps), report.seconds);
+    }
 
-  banner("7/9 Bradley-Terry sequence reward model");
-  {
-    std::vector<TokenizedPair> pairs;
-    for (const auto& p : data.preferences) pairs.push_back(tokenize_preference(tokenizer, chat, p));
-    auto [train, held] = split_off(pairs, 200);
-    auto reward_model = reward_model_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
-    const RewardModelReport report =
-        train_reward_model(reward_model, std::move(train), std::move(held), ends,
-                           {.batch_size = 8,
-                            .max_steps = plan.reward_model_steps,
-                            .seed = a.seed,
-                            .log_every = 50,
-                            .metrics_path = a.out / "reward_model_metrics.jsonl"});
-    save_reward_model(a.out / "reward_model", reward_model, tokenizer, report.normalization,
-                      report.after);
-    reward_model_json = report.after.to_json();
-    std::fprintf(stderr, "held out: pairwise accuracy %.3f (%lld steps in %.1f s)\n",
-                 report.after.accuracy, static_cast<long long>(report.steps), report.seconds);
+    banner("7/9 Bradley-Terry sequence reward model");
+    {
+      std::vector<TokenizedPair> pairs;
+      for (const auto& p : data.preferences)
+        pairs.push_back(tokenize_preference(tokenizer, chat, p));
+      auto [train, held] = split_off(pairs, 200);
+      auto reward_model = reward_model_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+      const RewardModelReport report =
+          train_reward_model(reward_model, std::move(train), std::move(held), ends,
+                             {.batch_size = 8,
+                              .max_steps = plan.reward_model_steps,
+                              .seed = a.seed,
+                              .log_every = 50,
+                              .metrics_path = a.out / "reward_model_metrics.jsonl"});
+      save_reward_model(a.out / "reward_model", reward_model, tokenizer, report.normalization,
+                        report.after);
+      reward_model_json = report.after.to_json();
+      std::fprintf(stderr, "held out: pairwise accuracy %.3f (%lld steps in %.1f s)\n",
+                   report.after.accuracy, static_cast<long long>(report.steps), report.seconds);
+    }
+    write_file_atomically(a.out / "stages.json",
+                          nlohmann::json{{"settings", settings},
+                                         {"discriminator", discriminator_json},
+                                         {"reward_model", reward_model_json}}
+                                  .dump(1) +
+                              "\n");
   }
   if (a.stop_after == "rewards") return;
 
@@ -334,43 +435,53 @@ void run_demo(const DemoArgs& a) {
     // DPO first: the "dpo" PPO arm reads this seed's DPO policy as its reward.
     if (has_arm("dpo-offline") || has_arm("dpo")) {
       const fs::path run_dir = a.out / "dpo" / ("seed" + std::to_string(s));
-      Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true});
-      auto [train, held] = split_off(preference_pairs, 200);
-      DpoTrainOptions options{.beta = plan.dpo_beta,
-                              .batch_size = 8,
-                              .lr = plan.dpo_lr,
-                              .min_lr = plan.dpo_lr / 10,
-                              .seed = run_seed,
-                              .log_every = 50,
-                              .metrics_path = run_dir / "metrics.jsonl",
-                              .checkpoint_dir = run_dir / "checkpoint",
-                              .progress = false,
-                              .label = "dpo seed " + std::to_string(s)};
+      const nlohmann::json run_settings =
+          with_keys(settings, {{"run", "dpo"}, {"run_seed", run_seed}});
       EvalCurve curve;
-      curve.add(0, sft_eval);
-      EvalResult last = sft_eval;
-      DpoReport report;
-      // Trained in segments, each resuming the last (bitwise one run), evaluated in between.
-      for (int64_t step = plan.dpo_eval_every; step <= plan.dpo_steps;
-           step += plan.dpo_eval_every) {
-        options.max_steps = plan.dpo_steps;
-        options.stop_after = step;
-        options.resume_from = step > plan.dpo_eval_every ? options.checkpoint_dir : fs::path();
-        report = train_dpo(policy, reference, train, held, ends, options);
-        last = evaluate_policy(policy, reference, tokenizer, chat, eval_prompts, eval_options);
-        curve.add(step, last);
-        // The held-out pair accuracy is measured at the end of training only.
-        const std::string accuracy =
-            std::isfinite(report.after.accuracy)
-                ? " | held-out pair accuracy " + format_number(report.after.accuracy)
-                : "";
-        std::fprintf(stderr, "dpo seed %d step %lld: oracle score %.3f | KL %.3f%s\n", s,
-                     static_cast<long long>(step), last.mean_score, last.mean_kl, accuracy.c_str());
+      if (std::optional<EvalCurve> done = finished_run(a, run_dir, run_settings)) {
+        curve = *done;
+        std::fprintf(stderr, "dpo seed %d: finished before (--resume)\n", s);
+      } else {
+        Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true});
+        auto [train, held] = split_off(preference_pairs, 200);
+        DpoTrainOptions options{.beta = plan.dpo_beta,
+                                .batch_size = 8,
+                                .lr = plan.dpo_lr,
+                                .min_lr = plan.dpo_lr / 10,
+                                .seed = run_seed,
+                                .log_every = 50,
+                                .metrics_path = run_dir / "metrics.jsonl",
+                                .checkpoint_dir = run_dir / "checkpoint",
+                                .progress = false,
+                                .label = "dpo seed " + std::to_string(s)};
+        curve.add(0, sft_eval);
+        EvalResult last = sft_eval;
+        DpoReport report;
+        // Trained in segments, each resuming the last (bitwise one run), evaluated in between.
+        for (int64_t step = plan.dpo_eval_every; step <= plan.dpo_steps;
+             step += plan.dpo_eval_every) {
+          options.max_steps = plan.dpo_steps;
+          options.stop_after = step;
+          options.resume_from = step > plan.dpo_eval_every ? options.checkpoint_dir : fs::path();
+          report = train_dpo(policy, reference, train, held, ends, options);
+          last = evaluate_policy(policy, reference, tokenizer, chat, eval_prompts, eval_options);
+          curve.add(step, last);
+          // The held-out pair accuracy is measured at the end of training only.
+          const std::string accuracy =
+              std::isfinite(report.after.accuracy)
+                  ? " | held-out pair accuracy " + format_number(report.after.accuracy)
+                  : "";
+          std::fprintf(stderr, "dpo seed %d step %lld: oracle score %.3f | KL %.3f%s\n", s,
+                       static_cast<long long>(step), last.mean_score, last.mean_kl,
+                       accuracy.c_str());
+        }
+        save_dpo_policy(dpo_dir(s), policy, tokenizer, {plan.dpo_beta, a.out / "sft"},
+                        report.after);
+        write_run_record(run_dir, run_settings, curve);
       }
-      save_dpo_policy(dpo_dir(s), policy, tokenizer, {plan.dpo_beta, a.out / "sft"}, report.after);
       if (has_arm("dpo-offline")) {
         curves["dpo-offline"].push_back(curve);
-        finals["dpo-offline"].push_back(last);
+        finals["dpo-offline"].push_back(last_point(curve));
       }
     }
     for (const Arm& arm : plan.arms) {
@@ -383,71 +494,86 @@ void run_demo(const DemoArgs& a) {
             r == 0 ? "seed" + std::to_string(s)
                    : "seed" + std::to_string(s) + "_kl" + format_number(target);
         const fs::path run_dir = a.out / "ppo" / arm.name / run_name;
-        const bool sequence_model = arm.reward.starts_with("sequence");
-        const fs::path reward_dir = sequence_model        ? a.out / "reward_model"
-                                    : arm.reward == "dpo" ? dpo_dir(s)
-                                                          : a.out / "discriminator";
-        // With revision rounds the reward reads a discriminator of its own, trained in place.
-        std::shared_ptr<Gpt2<float>> discriminator;
-        std::optional<RevisionRounds<float, Gpt2Arch>> rounds;
-        if (arm.rounds) {
-          discriminator = std::make_shared<Gpt2<float>>(
-              load_discriminator<float, Gpt2Arch>(a.out / "discriminator"));
-          rounds.emplace(discriminator, tokenizer, train_prompt_texts, labels, task_reviser(),
-                         RevisionRoundOptions{.every = plan.revise_every,
-                                              .train = {.batch_size = 8,
-                                                        .max_steps = plan.revision_steps,
-                                                        .warmup_steps = 5,
-                                                        .seed = run_seed,
-                                                        .progress = false}});
+        const nlohmann::json run_settings = with_keys(settings, {{"run", "ppo"},
+                                                                 {"reward", arm.reward},
+                                                                 {"rounds", arm.rounds},
+                                                                 {"run_seed", run_seed},
+                                                                 {"kl_target", target}});
+        std::optional<EvalCurve> curve = finished_run(a, run_dir, run_settings);
+        if (curve) {
+          std::fprintf(stderr, "ppo %s %s: finished before (--resume)\n", arm.name.c_str(),
+                       run_name.c_str());
+        } else {
+          const bool sequence_model = arm.reward.starts_with("sequence");
+          const fs::path reward_dir = sequence_model        ? a.out / "reward_model"
+                                      : arm.reward == "dpo" ? dpo_dir(s)
+                                                            : a.out / "discriminator";
+          // With revision rounds the reward reads a discriminator of its own, trained in place.
+          std::shared_ptr<Gpt2<float>> discriminator;
+          std::optional<RevisionRounds<float, Gpt2Arch>> rounds;
+          if (arm.rounds) {
+            discriminator = std::make_shared<Gpt2<float>>(
+                load_discriminator<float, Gpt2Arch>(a.out / "discriminator"));
+            rounds.emplace(discriminator, tokenizer, train_prompt_texts, labels, task_reviser(),
+                           RevisionRoundOptions{.every = plan.revise_every,
+                                                .train = {.batch_size = 8,
+                                                          .max_steps = plan.revision_steps,
+                                                          .warmup_steps = 5,
+                                                          .seed = run_seed,
+                                                          .progress = false}});
+          }
+          const RewardSpec spec{.kind = arm.reward,
+                                .reward_model = reward_dir,
+                                .sequence_model = a.out / "reward_model",
+                                .seed = run_seed};
+          const AnyTokenReward reward =
+              discriminator ? AnyTokenReward(DiscriminatorReward<float, Gpt2Arch>(
+                                  discriminator, ends, detail::token_reward_options(spec)))
+                            : make_token_reward(spec, ends);
+          Gpt2<float> policy =
+              load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
+          // The critic starts from the trunk of the arm's own reward model (as the authors'
+          // released code does, and as `tlcr ppo` does); the DPO arm's from the discriminator's.
+          Gpt2<float> critic = make_critic<float, Gpt2Arch>(
+              sequence_model ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
+          PpoConfig config = small_ppo_preset();
+          config.iterations = plan.ppo_iterations;
+          config.max_new_tokens = plan.max_new_tokens;
+          config.seed = run_seed;
+          config.sample_every = 0;
+          config.missing_eos_penalty = plan.missing_eos_penalty;
+          config.lr = plan.ppo_lr;
+          config.kl_coef = plan.kl_coef;
+          config.kl_estimator = plan.kl_estimator;
+          config.kl_target = target;
+          config.kl_horizon = plan.kl_horizon;
+          config.kl_wait_for_target = true;
+          PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward,
+                             train_prompts, config,
+                             [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
+          MetricsLog metrics(run_dir / "metrics.jsonl");
+          const ProgressLine progress("ppo " + arm.name + " " + run_name, plan.ppo_iterations);
+          std::function<void(int64_t, const Rollout&, nlohmann::json&)> after_iteration;
+          if (rounds)
+            after_iteration = [&](int64_t it, const Rollout& rollout, nlohmann::json& m) {
+              rounds->after_iteration(it, rollout, m);
+            };
+          const EvaluatedRun run = train_and_evaluate(
+              trainer, policy, reference, tokenizer, chat, eval_prompts, eval_options,
+              {.iterations = plan.ppo_iterations,
+               .eval_every = r == 0 ? plan.eval_every : plan.ppo_iterations},
+              metrics, progress, after_iteration);
+          if (r == 0) save_model(run_dir / "policy", policy, tokenizer);
+          write_run_record(run_dir, run_settings, run.curve);
+          curve = run.curve;
         }
-        const RewardSpec spec{.kind = arm.reward,
-                              .reward_model = reward_dir,
-                              .sequence_model = a.out / "reward_model",
-                              .seed = run_seed};
-        const AnyTokenReward reward =
-            discriminator ? AnyTokenReward(DiscriminatorReward<float, Gpt2Arch>(
-                                discriminator, ends, detail::token_reward_options(spec)))
-                          : make_token_reward(spec, ends);
-        Gpt2<float> policy =
-            load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
-        // The critic starts from the trunk of the arm's own reward model (as the authors'
-        // released code does, and as `tlcr ppo` does); the DPO arm's from the discriminator's.
-        Gpt2<float> critic = make_critic<float, Gpt2Arch>(
-            sequence_model ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
-        PpoConfig config = small_ppo_preset();
-        config.iterations = plan.ppo_iterations;
-        config.max_new_tokens = plan.max_new_tokens;
-        config.seed = run_seed;
-        config.sample_every = 0;
-        config.missing_eos_penalty = plan.missing_eos_penalty;
-        config.lr = plan.ppo_lr;
-        config.kl_coef = plan.kl_coef;
-        config.kl_target = target;
-        config.kl_horizon = plan.kl_horizon;
-        PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward,
-                           train_prompts, config,
-                           [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
-        MetricsLog metrics(run_dir / "metrics.jsonl");
-        const ProgressLine progress("ppo " + arm.name + " " + run_name, plan.ppo_iterations);
-        std::function<void(int64_t, const Rollout&, nlohmann::json&)> after_iteration;
-        if (rounds)
-          after_iteration = [&](int64_t it, const Rollout& rollout, nlohmann::json& m) {
-            rounds->after_iteration(it, rollout, m);
-          };
-        const EvaluatedRun run = train_and_evaluate(
-            trainer, policy, reference, tokenizer, chat, eval_prompts, eval_options,
-            {.iterations = plan.ppo_iterations,
-             .eval_every = r == 0 ? plan.eval_every : plan.ppo_iterations},
-            metrics, progress, after_iteration);
         if (r > 0) {
           targeted[arm.name].resize(plan.kl_budgets.size());
-          targeted[arm.name][r - 1].push_back(run.last);
+          targeted[arm.name][r - 1].push_back(last_point(*curve));
           continue;
         }
-        save_model(run_dir / "policy", policy, tokenizer);
-        curves[arm.name].push_back(run.curve);
-        finals[arm.name].push_back(run.last);
+        curves[arm.name].push_back(*curve);
+        finals[arm.name].push_back(last_point(*curve));
       }
     }
   }
@@ -457,6 +583,7 @@ void run_demo(const DemoArgs& a) {
   results["config"] = {{"quick", a.quick},
                        {"smoke", a.smoke},
                        {"study", a.study},
+                       {"resumed", a.resume},
                        {"seeds", seeds},
                        {"seed", a.seed},
                        {"ppo_iterations", plan.ppo_iterations},
@@ -672,6 +799,9 @@ void add_demo_command(CLI::App& app) {
               "tiny run that only checks the pipeline works (seconds per stage)");
   c->add_option("--seeds", a.seeds, "seeds per arm (default 3; 1 with --quick; 5 with --study)");
   c->add_option("--seed", a.seed, "seed of the task, the models and the runs");
+  c->add_flag("--resume", a.resume,
+              "continue a stopped demo in --out: reuse its trained stages and finished runs "
+              "(same settings and thread count; more seeds or arms may be added)");
   c->add_option(
        "--stop-after", a.stop_after,
        "stop after a stage: sft, or rewards (after the discriminator and the reward model)")

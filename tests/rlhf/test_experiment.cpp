@@ -52,3 +52,45 @@ TEST_CASE("mean_interval95 and paired_difference95: Student's t intervals, by ha
   CHECK_THROWS_WITH_AS(paired_difference95({1}, {1, 2}),
                        doctest::Contains("1 values paired with 2"), Error);
 }
+
+TEST_CASE("an EvalCurve survives JSON text bit for bit, NaN included; bad curves are named") {
+  Rng rng(20261205);
+  EvalCurve curve;
+  for (int i = 0; i < 9; ++i) {
+    EvalResult r;
+    r.mean_score = rng.normal() * 3, r.mean_kl = std::exp(rng.normal()),
+    r.mean_length = 10 + 30 * rng.uniform(), r.win_rate = rng.uniform(),
+    r.repetition_rate = i == 4 ? NAN : rng.uniform();
+    curve.add(5 * i, r);
+  }
+  const EvalCurve back =
+      eval_curve_from_json(nlohmann::json::parse(to_json(curve).dump()), "curve.json");
+  auto same_bits = [](const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+    return true;
+  };
+  CHECK(same_bits(back.iteration, curve.iteration));
+  CHECK(same_bits(back.score, curve.score));
+  CHECK(same_bits(back.kl, curve.kl));
+  CHECK(same_bits(back.length, curve.length));
+  CHECK(same_bits(back.win_rate, curve.win_rate));
+  CHECK(same_bits(back.repetition, curve.repetition));
+  CHECK(std::isnan(back.repetition[4]));
+
+  const EvalResult last = last_point(back);
+  CHECK(last.mean_score == curve.score.back());
+  CHECK(last.mean_kl == curve.kl.back());
+  CHECK(last.win_rate == curve.win_rate.back());
+
+  nlohmann::json short_column = to_json(curve);
+  short_column["kl"].erase(0);
+  CHECK_THROWS_WITH_AS(eval_curve_from_json(short_column, "run/result.json"),
+                       doctest::Contains("run/result.json: \"kl\" has 8 points"), Error);
+  nlohmann::json missing = to_json(curve);
+  missing.erase("score");
+  CHECK_THROWS_WITH_AS(eval_curve_from_json(missing, "run/result.json"),
+                       doctest::Contains("array \"score\""), Error);
+  CHECK_THROWS_AS(last_point(EvalCurve{}), Error);
+}

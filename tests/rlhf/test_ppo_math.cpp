@@ -221,6 +221,31 @@ TEST_CASE("the KL controller: fixed stays, adaptive moves β by the clipped prop
   CHECK_THROWS_AS(restored.set_state(-1.0), Error);
 }
 
+TEST_CASE("the KL controller waiting for its target holds β until the KL first reaches it") {
+  KlController waiting(0.1, /*target=*/2.0, /*horizon=*/16, /*wait_for_target=*/true);
+  KlController classic(0.1, 2.0, 16);
+  for (double kl : {0.0, 0.5, 1.9}) {
+    waiting.update(kl, 32), classic.update(kl, 32);
+    CHECK(waiting.coef() == 0.1);
+    CHECK(waiting.waiting());
+  }
+  CHECK(classic.coef() == doctest::Approx(0.1 * 0.6 * 0.6 * (1 - 0.05 * 2)).epsilon(1e-12));
+  waiting.update(3.0, 32);  // reached: e = 0.2 → β·(1 + 0.2·32/16)
+  CHECK_FALSE(waiting.waiting());
+  CHECK(waiting.coef() == doctest::Approx(0.14).epsilon(1e-12));
+  waiting.update(1.0, 32);  // from now on it also lowers β: e = −0.2
+  CHECK(waiting.coef() == doctest::Approx(0.14 * 0.6).epsilon(1e-12));
+
+  // The waiting flag is part of the checkpointed state.
+  KlController before(0.3, 1.0, 16, true), after(0.3, 1.0, 16, true);
+  after.set_state(before.state(), before.waiting());
+  after.update(0.5, 32);
+  CHECK(after.coef() == 0.3);
+  after.set_state(0.3, false);
+  after.update(0.5, 32);
+  CHECK(after.coef() == doctest::Approx(0.3 * 0.6).epsilon(1e-12));
+}
+
 TEST_CASE("PpoConfig: the presets, a JSON round trip, and clear errors") {
   const PpoConfig tlcr_preset = tlcr_ppo_preset();
   CHECK(tlcr_preset.kl_coef == 0.1);

@@ -78,10 +78,11 @@ struct PpoConfig {
   double reward_clip = 5.0;          // each r_t clipped to [−c, c] before the KL term; 0 = off
   double missing_eos_penalty = 0.0;  // subtracted from the last r_t of a response cut by length
   KlEstimator kl_estimator = KlEstimator::Full;
-  double kl_coef = 0.1;         // β; the starting value when adaptive
-  double kl_target = 0.0;       // > 0: adapt β toward this KL per response (Ziegler et al.)
-  double kl_horizon = 10000;    // the adaptive controller's horizon, in episodes
-  bool whiten_rewards = false;  // scale the shaped rewards of a batch to unit std (mean kept)
+  double kl_coef = 0.1;             // β; the starting value when adaptive
+  double kl_target = 0.0;           // > 0: adapt β toward this KL per response (Ziegler et al.)
+  double kl_horizon = 10000;        // the adaptive controller's horizon, in episodes
+  bool kl_wait_for_target = false;  // adaptive β held at kl_coef until the KL first reaches target
+  bool whiten_rewards = false;      // scale the shaped rewards of a batch to unit std (mean kept)
 
   // ---- advantages and losses ----
   double gamma = 1.0, lambda = 0.95;
@@ -204,6 +205,7 @@ void visit_ppo_config(Config& c, Visit&& visit) {
   visit("kl_coef", c.kl_coef);
   visit("kl_target", c.kl_target);
   visit("kl_horizon", c.kl_horizon);
+  visit("kl_wait_for_target", c.kl_wait_for_target);
   visit("whiten_rewards", c.whiten_rewards);
   visit("gamma", c.gamma);
   visit("lambda", c.lambda);
@@ -255,6 +257,8 @@ inline const std::vector<PpoSettingInfo>& ppo_setting_info() {
       {"kl_coef", "KL", "beta, the KL penalty's weight (the starting value when adaptive)"},
       {"kl_target", "KL", "> 0: adapt beta toward this KL per response (Ziegler et al.)"},
       {"kl_horizon", "KL", "the adaptive controller's horizon, in episodes"},
+      {"kl_wait_for_target", "KL",
+       "adaptive beta stays at kl_coef until a batch's KL first reaches kl_target"},
       {"whiten_rewards", "reward shaping", "scale a batch's shaped rewards to unit std"},
       {"gamma", "optimisation", "discount of GAE"},
       {"lambda", "optimisation", "lambda of GAE"},

@@ -11,7 +11,10 @@
 //
 // KlController: β fixed, or adapted after every rollout batch toward a target KL per response
 // (Ziegler et al. 2019):  e = clip(KL / target − 1, −0.2, 0.2),  β ← β · (1 + e · n / horizon),
-// n = responses in the batch. Its state (β) goes into checkpoints.
+// n = responses in the batch. With `wait_for_target`, β stays at its start until a batch's KL first
+// reaches the target: the classic rule otherwise shrinks β while the policy has not moved yet
+// (KL ≈ 0, e = −0.2 every batch), and a short run whose reward can be hacked then outruns it.
+// Its state (β, and whether the target was reached) goes into checkpoints.
 // Not here: how the KL is shaped into rewards (rollout.hpp).
 // Shape legend: V = vocabulary.
 #pragma once
@@ -75,12 +78,14 @@ inline double kl_for_reward(KlEstimator estimator, double logprob, double ref_lo
 // β, fixed (target = 0) or adaptive toward `target` nats of KL per response.
 class KlController {
  public:
-  KlController(double initial_coef, double target = 0, double horizon = 10000)
-      : coef_(initial_coef), target_(target), horizon_(horizon) {
+  KlController(double initial_coef, double target = 0, double horizon = 10000,
+               bool wait_for_target = false)
+      : coef_(initial_coef), target_(target), horizon_(horizon), waiting_(wait_for_target) {
     TLCR_CHECK(initial_coef >= 0 && target >= 0 && horizon > 0, "KlController: expected coef ≥ 0, ",
                "target ≥ 0 and horizon > 0, got ", initial_coef, ", ", target, ", ", horizon);
   }
-  explicit KlController(const PpoConfig& c) : KlController(c.kl_coef, c.kl_target, c.kl_horizon) {}
+  explicit KlController(const PpoConfig& c)
+      : KlController(c.kl_coef, c.kl_target, c.kl_horizon, c.kl_wait_for_target) {}
 
   double coef() const { return coef_; }
   bool adaptive() const { return target_ > 0; }
@@ -89,19 +94,26 @@ class KlController {
   // the number of responses in the batch.
   void update(double kl_per_response, int64_t episodes) {
     if (!adaptive()) return;
+    if (waiting_ && kl_per_response < target_) return;
+    waiting_ = false;
     const double error = std::clamp(kl_per_response / target_ - 1.0, -0.2, 0.2);
     coef_ *= 1.0 + error * double(episodes) / horizon_;
   }
 
-  // The checkpointed state: β itself.
+  // Still holding β at its start (wait_for_target, target not yet reached).
+  bool waiting() const { return waiting_; }
+
+  // The checkpointed state: β, and whether it still waits for the target.
   double state() const { return coef_; }
-  void set_state(double coef) {
+  void set_state(double coef, bool waiting = false) {
     TLCR_CHECK(coef >= 0 && std::isfinite(coef), "KlController: invalid saved coefficient ", coef);
     coef_ = coef;
+    waiting_ = waiting;
   }
 
  private:
   double coef_, target_, horizon_;
+  bool waiting_;
 };
 
 }  // namespace tlcr

@@ -241,6 +241,7 @@ class PpoTrainer {
       nlohmann::json state{{"iteration", iteration_},
                            {"episodes", episodes_},
                            {"kl_coef", kl_.state()},
+                           {"kl_waiting", kl_.waiting()},
                            {"generation_rng", generation_rng_.state()},
                            {"shuffle_rng", shuffle_rng_.state()},
                            {"prompts", to_json(sampler_.state())},
@@ -269,7 +270,9 @@ class PpoTrainer {
     try {
       iteration_ = state_integer(state, "iteration");
       episodes_ = state_integer(state, "episodes");
-      kl_.set_state(state_number(state, "kl_coef"));
+      // Checkpoints older than kl_wait_for_target have no "kl_waiting": their β never waited.
+      kl_.set_state(state_number(state, "kl_coef"),
+                    state.contains("kl_waiting") && state.at("kl_waiting").get<bool>());
       generation_rng_.set_state(state_rng(state, "generation_rng"));
       shuffle_rng_.set_state(state_rng(state, "shuffle_rng"));
       sampler_.set_state(batcher_state_from_json(state.at("prompts")));
@@ -358,6 +361,9 @@ class PpoTrainer {
     nlohmann::json current = to_json(config_), recorded = saved;
     // Checkpoints from before micro_batches existed were computed in one part.
     if (recorded.is_object() && !recorded.contains("micro_batches")) recorded["micro_batches"] = 1;
+    // … and from before kl_wait_for_target, with a β that never waited.
+    if (recorded.is_object() && !recorded.contains("kl_wait_for_target"))
+      recorded["kl_wait_for_target"] = false;
     for (const char* key : {"iterations", "sample_every", "sample_rows", "checkpoint_every"}) {
       current.erase(key);
       if (recorded.is_object()) recorded.erase(key);

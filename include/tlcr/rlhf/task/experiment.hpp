@@ -4,6 +4,8 @@
 //   train_and_evaluate  iterates a PpoTrainer, logs every iteration's metrics, and evaluates the
 //                       policy (evaluate.hpp) before training, every eval_every iterations and at
 //                       the end: an EvalCurve of (iteration, oracle score, KL to the reference, …)
+//   to_json / eval_curve_from_json  a curve as JSON and back, bit for bit (a study's finished runs
+//                       are read back instead of rerun)
 //   score_at_kl         a curve's score where its KL first reaches a budget (linear between
 //                       evaluations): the reward-KL frontier at fixed KL
 //   finite_mean_std     mean and sample standard deviation of the finite values (over seeds)
@@ -38,6 +40,55 @@ struct EvalCurve {
     win_rate.push_back(r.win_rate), repetition.push_back(r.repetition_rate);
   }
 };
+
+// {"iteration": [...], "score": [...], …}: the columns of the curve (non-finite values as null).
+inline nlohmann::json to_json(const EvalCurve& c) {
+  auto column = [](const std::vector<double>& xs) {
+    nlohmann::json out = nlohmann::json::array();
+    for (double x : xs) out.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
+    return out;
+  };
+  return {{"iteration", column(c.iteration)},
+          {"score", column(c.score)},
+          {"kl", column(c.kl)},
+          {"length", column(c.length)},
+          {"win_rate", column(c.win_rate)},
+          {"repetition", column(c.repetition)}};
+}
+
+// The inverse of to_json (numbers round-trip exactly); `where` names the source in errors.
+inline EvalCurve eval_curve_from_json(const nlohmann::json& j, const std::string& where) {
+  EvalCurve c;
+  std::size_t points = 0;
+  bool first = true;
+  for (auto [key, column] : {std::pair{"iteration", &c.iteration},
+                             {"score", &c.score},
+                             {"kl", &c.kl},
+                             {"length", &c.length},
+                             {"win_rate", &c.win_rate},
+                             {"repetition", &c.repetition}}) {
+    TLCR_CHECK(j.is_object() && j.contains(key) && j.at(key).is_array(), where,
+               ": expected an evaluation curve with an array \"", key, "\"");
+    for (const nlohmann::json& x : j.at(key)) {
+      TLCR_CHECK(x.is_number() || x.is_null(), where, ": \"", key,
+                 "\" holds a non-number: ", x.dump());
+      column->push_back(x.is_null() ? NAN : x.get<double>());
+    }
+    TLCR_CHECK(first || column->size() == points, where, ": \"", key, "\" has ", column->size(),
+               " points, \"iteration\" has ", points);
+    points = column->size(), first = false;
+  }
+  return c;
+}
+
+// The curve's last point as an evaluation summary (score, KL, length, win rate, repetition).
+inline EvalResult last_point(const EvalCurve& c) {
+  TLCR_CHECK(!c.iteration.empty(), "last_point: the curve has no points");
+  EvalResult r;
+  r.mean_score = c.score.back(), r.mean_kl = c.kl.back(), r.mean_length = c.length.back();
+  r.win_rate = c.win_rate.back(), r.repetition_rate = c.repetition.back();
+  return r;
+}
 
 // The score where the curve's KL first reaches `budget` (linear between evaluations), or NaN if
 // it never does.
