@@ -107,6 +107,44 @@ TEST_CASE("k iterations + checkpoint + resume + N − k equals N straight, bitwi
   }
 }
 
+TEST_CASE(
+    "β waiting for its KL target: fixed until reached, then adaptive; resume keeps the wait") {
+  const fs::path dir = fresh_ppo_dir("kl_wait");
+  PpoConfig fixed = resume_settings();
+  fixed.kl_target = 0;
+  const RunOutcome reference_run = run_ppo(fixed, true, {.metrics_path = dir / "fixed.jsonl"});
+  REQUIRE(reference_run.metrics.size() == 5);
+  auto kl_of = [](const RunOutcome& r, std::size_t i) {
+    return r.metrics[i]["objective/kl"].get<double>();
+  };
+  // A target the first two batches stay below and a later one reaches.
+  const double target = std::max(kl_of(reference_run, 0), kl_of(reference_run, 1)) * 1.0001 + 1e-12;
+  std::size_t reached = 2;
+  while (reached < 5 && kl_of(reference_run, reached) < target) ++reached;
+  REQUIRE(reached < 4);  // at least one batch uses the moved β
+
+  PpoConfig waiting = resume_settings();
+  waiting.kl_target = target;
+  waiting.kl_wait_for_target = true;
+  const RunOutcome straight = run_ppo(waiting, true, {.metrics_path = dir / "waiting.jsonl"});
+  REQUIRE(straight.metrics.size() == 5);
+  for (std::size_t i = 0; i <= reached; ++i) {  // β of batch i is set after batch i − 1
+    CAPTURE(i);
+    CHECK(straight.metrics[i]["objective/kl_coef"].get<double>() == waiting.kl_coef);
+    CHECK(straight.metrics[i] == reference_run.metrics[i]);  // the same run as fixed β, so far
+  }
+  CHECK(straight.metrics[reached + 1]["objective/kl_coef"].get<double>() > waiting.kl_coef);
+
+  // Stopped while still waiting, resumed in a fresh process: the same run, bit for bit.
+  run_ppo(waiting, true, {.checkpoint_dir = dir / "ckpt", .stop_after = 2});
+  CHECK(read_json_file(dir / "ckpt" / "trainer_state.json").at("kl_waiting") == true);
+  const RunOutcome tail =
+      run_ppo(waiting, true, {.checkpoint_dir = dir / "ckpt", .resume_from = dir / "ckpt"}, 99);
+  CHECK(max_abs_diff(tail.policy, straight.policy) == 0.0);
+  CHECK(max_abs_diff(tail.critic, straight.critic) == 0.0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a NaN stops the run with a report; the last good checkpoint survives") {
   const fs::path dir = fresh_ppo_dir("nan");
   PpoConfig config = tiny_ppo_settings();

@@ -10,6 +10,9 @@
 //              how the library proves, without a GPU, that its device-generic code never reads a
 //              device tensor on the host: the whole pipeline runs on it and must give bitwise the
 //              Cpu results.
+//   Cuda       an NVIDIA GPU's memory; its memory and kernels live in include/tlcr/cuda/ (*.cuh,
+//              compiled only as CUDA: TLCR_WITH_CUDA, the tlcr::cuda target). The tag itself is
+//              plain C++, so that any unit can name the device.
 // DeviceMemory<D> allocates, zeroes, fills and copies a device's memory; each device specialises it.
 // Not here: kernels (ops/ holds the CPU ones; ops/host_kernels.hpp lets SealedCpu reuse them).
 #pragma once
@@ -30,6 +33,9 @@ struct Cpu {
 };
 struct SealedCpu {
   static constexpr const char* name = "sealed-cpu";
+};
+struct Cuda {
+  static constexpr const char* name = "cuda";
 };
 
 // Devices whose tensors generic code may read element by element.

@@ -234,7 +234,8 @@ Tensor<T, D> to_device(const Tensor<T, Cpu>& host) {
 
 namespace detail {
 // The kernel layer's access to device memory. Only kernels use it: for a host-memory device it
-// gives the same storage seen as a Cpu tensor, which is how SealedCpu runs the CPU kernels.
+// gives the same storage seen as a Cpu tensor, which is how SealedCpu runs the CPU kernels; for
+// any device, the raw address a device kernel works on.
 struct TensorAccess {
   template <class T, HostMemory D>
   static Tensor<T, Cpu> host_alias(const Tensor<T, D>& t) {
@@ -243,6 +244,11 @@ struct TensorAccess {
   template <HostMemory D, class T>
   static Tensor<T, D> from_host_alias(const Tensor<T, Cpu>& t) {
     return Tensor<T, D>(t.storage_, t.data_, t.shape_);
+  }
+  // The first element's address in the device's own memory: what a device kernel is launched on.
+  template <class T, class D>
+  static T* device_data(const Tensor<T, D>& t) {
+    return t.data_;
   }
 };
 }  // namespace detail

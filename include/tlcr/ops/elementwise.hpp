@@ -48,8 +48,9 @@ namespace detail {
 // Elements per thread chunk: below this, run serially.
 constexpr int64_t kElementwiseGrain = 1 << 14;
 
+// Shared with the CUDA kernels (cuda/elementwise.cuh).
 template <class T>
-inline T apply_binary(BinaryOp op, T x, T y) {
+TLCR_HOST_DEVICE inline T apply_binary(BinaryOp op, T x, T y) {
   switch (op) {
     case BinaryOp::Add:
       return x + y;
