@@ -37,6 +37,29 @@ constexpr int64_t kAdamWBlock = 512;        // small enough that m and v stay in
 constexpr int64_t kSquaresBlock = 1 << 14;  // elements per partial sum; fixed, unlike thread chunks
 }  // namespace detail
 
+// One element of adamw_update below, written once for every device: the CUDA kernel's body
+// (cuda/optimizer_updates.cuh), and the same arithmetic the CPU loop vectorises (tested equal).
+template <class T>
+TLCR_HOST_DEVICE inline void adamw_element(T& value, T grad, bool decayed, T& m, T& v,
+                                           const AdamWCoefficients<T>& c) {
+  using std::sqrt;
+  m = c.beta1 * m + c.one_minus_beta1 * grad;
+  v = c.beta2 * v + c.one_minus_beta2 * grad * grad;
+  const T keep = decayed ? c.decay_factor : T(1);
+  value = value * keep - c.step_size * m / (sqrt(v) * c.inverse_sqrt_correction2 + c.eps);
+}
+
+// One element of sgd_update below (see there), for every device.
+template <class T>
+TLCR_HOST_DEVICE inline void sgd_element(T& value, T grad, bool decayed, T& velocity,
+                                         T learning_rate, T momentum, T weight_decay,
+                                         bool nesterov) {
+  const T g = decayed ? grad + weight_decay * value : grad;
+  velocity = momentum * velocity + g;
+  const T direction = nesterov ? g + momentum * velocity : velocity;
+  value -= learning_rate * direction;
+}
+
 // m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p·keep − step_size·m / (√v·c2 + ε)
 template <class T>
 void adamw_update(Tensor<T>& values, const Tensor<T>& grads, const Tensor<uint8_t>& decay_mask,
@@ -85,12 +108,9 @@ void sgd_update(Tensor<T>& values, const Tensor<T>& grads, const Tensor<uint8_t>
   const uint8_t* decays = decay_mask.data();
   T* velocity_data = velocity.data();
   parallel_for(0, n, detail::kUpdateGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const T g = decays[i] ? grad_data[i] + weight_decay * value_data[i] : grad_data[i];
-      velocity_data[i] = momentum * velocity_data[i] + g;
-      const T direction = nesterov ? g + momentum * velocity_data[i] : velocity_data[i];
-      value_data[i] -= learning_rate * direction;
-    }
+    for (int64_t i = begin; i < end; ++i)
+      sgd_element(value_data[i], grad_data[i], decays[i] != 0, velocity_data[i], learning_rate,
+                  momentum, weight_decay, nesterov);
   });
 }
 
