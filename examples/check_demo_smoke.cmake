@@ -38,7 +38,7 @@ foreach(kind ${arms})
       message(FATAL_ERROR "results.json: ${kind}.score_at_kl_minus_sequence: ${error}")
     endif()
   endif()
-  if(NOT kind STREQUAL "dpo-offline")  # PPO arms: one adaptive-β run per KL budget
+  if(NOT kind STREQUAL "dpo-offline" AND NOT kind STREQUAL "tlcr+rounds")  # adaptive-β runs
     string(JSON score ERROR_VARIABLE error GET "${results}" ${kind} kl_targeted 2 score seeds)
     if(error OR NOT score EQUAL 2)
       message(FATAL_ERROR "results.json: ${kind}.kl_targeted.2.score.seeds: '${score}' ${error}")
@@ -56,7 +56,8 @@ execute_process(COMMAND ${TLCR} demo --smoke --study --resume --out ${OUT} RESUL
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "tlcr demo --smoke --study --resume failed with status ${status}: ${log}")
 endif()
-foreach(expected "pretraining and SFT: finished before" "ppo tlcr+rounds seed1_kl4: finished before"
+foreach(expected "pretraining and SFT: finished before" "ppo tlcr+rounds seed1: finished before"
+                 "ppo discrete seed1_kl4: finished before"
                  "dpo seed 1: finished before")
   string(FIND "${log}" "${expected}" at)
   if(at EQUAL -1)
