@@ -37,11 +37,10 @@ constexpr int64_t kNormGrain = 1 << 14;  // elements per thread chunk
 constexpr int64_t kNormMaxBlocks = 64;   // most partial rows the parameter gradients use
 
 // Checks x (…,C), weight (C), bias (C) when given, out (named out_name) like x, and rstd like
-// norm_stats_shape(x).
-template <class T>
-void check_norm_shapes(const char* op, const Tensor<T>& x, const Tensor<T>& weight,
-                       const Tensor<T>* bias, const Tensor<T>& out, const char* out_name,
-                       const Tensor<T>& rstd) {
+// norm_stats_shape(x). Any device's tensors (the CUDA kernels check the same way).
+template <class Tn>
+void check_norm_shapes(const char* op, const Tn& x, const Tn& weight, const Tn* bias, const Tn& out,
+                       const char* out_name, const Tn& rstd) {
   TLCR_CHECK(x.rank() >= 1, op, ": expected x of rank ≥ 1 (the last axis is normalised), got ",
              x.shape().str());
   const Shape channels{x.shape().cols()};
@@ -52,9 +51,9 @@ void check_norm_shapes(const char* op, const Tensor<T>& x, const Tensor<T>& weig
 }
 
 // Checks the gradients that are given: d_x like x, d_weight and d_bias (C).
-template <class T>
-void check_norm_grads(const char* op, const Tensor<T>* d_x, const Tensor<T>* d_weight,
-                      const Tensor<T>* d_bias, const Tensor<T>& x) {
+template <class Tn>
+void check_norm_grads(const char* op, const Tn* d_x, const Tn* d_weight, const Tn* d_bias,
+                      const Tn& x) {
   const Shape channels{x.shape().cols()};
   if (d_x) check_same_shape(op, d_x->shape(), x.shape(), "d_x", "x");
   if (d_weight) check_same_shape(op, d_weight->shape(), channels, "d_weight", "last axis of x");
@@ -199,7 +198,7 @@ void layernorm_forward(Tensor<T>& out, Tensor<T>& mean, Tensor<T>& rstd, const T
 template <class T>
 void rmsnorm_forward(Tensor<T>& out, Tensor<T>& rstd, const Tensor<T>& x, const Tensor<T>& weight,
                      std::type_identity_t<T> eps) {
-  detail::check_norm_shapes<T>("rmsnorm", x, weight, nullptr, out, "out", rstd);
+  detail::check_norm_shapes<Tensor<T>>("rmsnorm", x, weight, nullptr, out, "out", rstd);
   TLCR_CHECK(eps >= T(0), "rmsnorm: expected eps ≥ 0, got ", eps);
   const int64_t rows = x.shape().rows(), cols = x.shape().cols();
   const T* w = weight.data();
@@ -271,9 +270,10 @@ template <class T>
 void layernorm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, Tensor<T>* d_bias,
                         const Tensor<T>& d_out, const Tensor<T>& x, const Tensor<T>& weight,
                         const Tensor<T>& mean, const Tensor<T>& rstd) {
-  detail::check_norm_shapes<T>("layernorm_backward", x, weight, nullptr, d_out, "d_out", rstd);
+  detail::check_norm_shapes<Tensor<T>>("layernorm_backward", x, weight, nullptr, d_out, "d_out",
+                                       rstd);
   check_same_shape("layernorm_backward", mean.shape(), rstd.shape(), "mean", "rstd");
-  detail::check_norm_grads<T>("layernorm_backward", d_x, d_weight, d_bias, x);
+  detail::check_norm_grads<Tensor<T>>("layernorm_backward", d_x, d_weight, d_bias, x);
   detail::norm_backward(d_x, d_weight, d_bias, d_out, x, weight, &mean, rstd);
 }
 
@@ -282,8 +282,9 @@ void layernorm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, Tensor<T>* d_bias,
 template <class T>
 void rmsnorm_backward(Tensor<T>* d_x, Tensor<T>* d_weight, const Tensor<T>& d_out,
                       const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& rstd) {
-  detail::check_norm_shapes<T>("rmsnorm_backward", x, weight, nullptr, d_out, "d_out", rstd);
-  detail::check_norm_grads<T>("rmsnorm_backward", d_x, d_weight, nullptr, x);
+  detail::check_norm_shapes<Tensor<T>>("rmsnorm_backward", x, weight, nullptr, d_out, "d_out",
+                                       rstd);
+  detail::check_norm_grads<Tensor<T>>("rmsnorm_backward", d_x, d_weight, nullptr, x);
   detail::norm_backward<T>(d_x, d_weight, nullptr, d_out, x, weight, nullptr, rstd);
 }
 
