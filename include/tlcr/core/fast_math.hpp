@@ -11,6 +11,7 @@
 // tiny |x| where the relative error matters.
 // Double overloads call std:: so gradient checks in double see the exact functions.
 // lane_sum adds up a row in a fixed, vectorisable order (16 lanes); lane_max is its maximum.
+// exp and tanh are host-and-device functions: the CUDA kernels compute the same approximation.
 // Not here: vector intrinsics (the compiler generates them), anything that is not pointwise.
 // Shape legend: scalar in, scalar out.
 #pragma once
@@ -20,11 +21,13 @@
 #include <cstdint>
 #include <limits>
 
+#include "tlcr/config.hpp"
+
 namespace tlcr {
 
 namespace detail {
 // eˣ for x in [−87.3, 88]: the shared core of fast_exp and fast_exp_nonpositive.
-inline float exp_in_range(float x) {
+TLCR_HOST_DEVICE inline float exp_in_range(float x) {
   // Adding 1.5·2²³ rounds x·log₂e to the nearest integer, which lands in the low mantissa bits.
   constexpr float kRoundShift = 12582912.0f;
   const float shifted = x * 1.44269504088896341f + kRoundShift;
@@ -48,7 +51,7 @@ inline float exp_in_range(float x) {
 // is 0 (the true value is subnormal, or 0 for −inf); above 88 it is +inf (float overflows
 // from 88.72, so the few values in between come out inf too). NaN stays NaN (it fails every
 // comparison).
-inline float fast_exp(float input) {
+TLCR_HOST_DEVICE inline float fast_exp(float input) {
   float x = input < -87.3f ? -87.3f : input;
   x = x > 88.0f ? 88.0f : x;
   const float value = detail::exp_in_range(x);
@@ -59,23 +62,23 @@ inline float fast_exp(float input) {
 // fast_exp for arguments that cannot overflow — softmax-style x − max ≤ 0 (anything up to 88 is
 // still exact) — without the overflow handling: fewer instructions in the loops that spend their
 // time in exp. Equal to fast_exp wherever x ≤ 88; larger x gives garbage, so callers must know.
-inline float fast_exp_nonpositive(float input) {
+TLCR_HOST_DEVICE inline float fast_exp_nonpositive(float input) {
   const float x = input < -87.3f ? -87.3f : input;
   const float value = detail::exp_in_range(x);
   return input < -87.3f ? 0.0f : value;
 }
-inline double fast_exp(double x) {
+TLCR_HOST_DEVICE inline double fast_exp(double x) {
   return std::exp(x);
 }
-inline double fast_exp_nonpositive(double x) {
+TLCR_HOST_DEVICE inline double fast_exp_nonpositive(double x) {
   return std::exp(x);
 }
 
 // tanh x = 1 − 2 / (e²ˣ + 1) for float: exactly ±1 once e²ˣ is 0 or inf.
-inline float fast_tanh(float x) {
+TLCR_HOST_DEVICE inline float fast_tanh(float x) {
   return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
 }
-inline double fast_tanh(double x) {
+TLCR_HOST_DEVICE inline double fast_tanh(double x) {
   return std::tanh(x);
 }
 

@@ -6,6 +6,7 @@
 //   value(x)         y = f(x)
 //   derivative(x, y) f'(x), given y = f(x) as well (exp, tanh, sigmoid and sqrt reuse y).
 // One forward and one backward loop serve every policy: unary_forward<pointwise::Gelu>(out, x).
+// The policies are host-and-device functions: the CUDA loops (cuda/unary.cuh) run the same code.
 // The loops are branch-free per element, split into chunks across threads.
 // log and sqrt follow std::log/std::sqrt outside their domain (−inf or NaN); nothing is checked.
 // Not here: functions of two tensors (ops/elementwise.hpp, ops/clamp.hpp), anything across a row
@@ -27,34 +28,34 @@ namespace pointwise {
 
 struct Exp {
   static constexpr const char* name = "exp";
-  static auto value(auto x) { return std::exp(x); }
-  static auto derivative(auto, auto y) { return y; }  // d/dx eˣ = eˣ
+  TLCR_HOST_DEVICE static auto value(auto x) { return std::exp(x); }
+  TLCR_HOST_DEVICE static auto derivative(auto, auto y) { return y; }  // d/dx eˣ = eˣ
 };
 
 struct Log {
   static constexpr const char* name = "log";
-  static auto value(auto x) { return std::log(x); }
-  static auto derivative(auto x, auto) { return 1 / x; }
+  TLCR_HOST_DEVICE static auto value(auto x) { return std::log(x); }
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) { return 1 / x; }
 };
 
 struct Tanh {
   static constexpr const char* name = "tanh";
-  static auto value(auto x) { return std::tanh(x); }
-  static auto derivative(auto, auto y) { return 1 - y * y; }
+  TLCR_HOST_DEVICE static auto value(auto x) { return std::tanh(x); }
+  TLCR_HOST_DEVICE static auto derivative(auto, auto y) { return 1 - y * y; }
 };
 
 // σ(x) = 1 / (1 + e⁻ˣ). For very negative x, e⁻ˣ saturates (fast_exp) and σ correctly becomes ≈ 0.
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
-  static auto value(auto x) { return 1 / (1 + fast_exp(-x)); }
-  static auto derivative(auto, auto y) { return y * (1 - y); }
+  TLCR_HOST_DEVICE static auto value(auto x) { return 1 / (1 + fast_exp(-x)); }
+  TLCR_HOST_DEVICE static auto derivative(auto, auto y) { return y * (1 - y); }
 };
 
 // The derivative at 0 is taken as 0.
 struct Relu {
   static constexpr const char* name = "relu";
-  static auto value(auto x) { return x > 0 ? x : 0; }
-  static auto derivative(auto x, auto) { return decltype(x)(x > 0 ? 1 : 0); }
+  TLCR_HOST_DEVICE static auto value(auto x) { return x > 0 ? x : 0; }
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) { return decltype(x)(x > 0 ? 1 : 0); }
 };
 
 // GELU, tanh approximation (as in GPT-2): ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
@@ -63,13 +64,13 @@ struct Gelu {
   static constexpr double kSqrt2OverPi = 0.7978845608028654;
   static constexpr double kCubic = 0.044715;
 
-  static auto value(auto x) {
+  TLCR_HOST_DEVICE static auto value(auto x) {
     using T = decltype(x);
     const T u = T(kSqrt2OverPi) * (x + T(kCubic) * x * x * x);
     return T(0.5) * x * (1 + fast_tanh(u));
   }
   // y' = ½(1 + tanh u) + ½·x·(1 − tanh² u)·du/dx, with du/dx = √(2/π)·(1 + 3·0.044715·x²).
-  static auto derivative(auto x, auto) {
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) {
     using T = decltype(x);
     const T u = T(kSqrt2OverPi) * (x + T(kCubic) * x * x * x);
     const T t = fast_tanh(u);
@@ -81,8 +82,8 @@ struct Gelu {
 // SiLU (swish): x·σ(x). y' = σ + x·σ·(1 − σ) = σ·(1 + x·(1 − σ)).
 struct Silu {
   static constexpr const char* name = "silu";
-  static auto value(auto x) { return x * Sigmoid::value(x); }
-  static auto derivative(auto x, auto) {
+  TLCR_HOST_DEVICE static auto value(auto x) { return x * Sigmoid::value(x); }
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) {
     const auto s = Sigmoid::value(x);
     return s * (1 + x * (1 - s));
   }
@@ -90,20 +91,20 @@ struct Silu {
 
 struct Neg {
   static constexpr const char* name = "neg";
-  static auto value(auto x) { return -x; }
-  static auto derivative(auto x, auto) { return decltype(x)(-1); }
+  TLCR_HOST_DEVICE static auto value(auto x) { return -x; }
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) { return decltype(x)(-1); }
 };
 
 struct Square {
   static constexpr const char* name = "square";
-  static auto value(auto x) { return x * x; }
-  static auto derivative(auto x, auto) { return 2 * x; }
+  TLCR_HOST_DEVICE static auto value(auto x) { return x * x; }
+  TLCR_HOST_DEVICE static auto derivative(auto x, auto) { return 2 * x; }
 };
 
 struct Sqrt {
   static constexpr const char* name = "sqrt";
-  static auto value(auto x) { return std::sqrt(x); }
-  static auto derivative(auto, auto y) { return 1 / (2 * y); }
+  TLCR_HOST_DEVICE static auto value(auto x) { return std::sqrt(x); }
+  TLCR_HOST_DEVICE static auto derivative(auto, auto y) { return 1 / (2 * y); }
 };
 
 }  // namespace pointwise
