@@ -24,14 +24,14 @@ namespace tlcr {
 
 // 64 bits that depend on every bit of seed and counter: SplitMix64's finaliser applied to the
 // counter-th step of a SplitMix64 sequence started at `seed`.
-constexpr uint64_t counter_hash(uint64_t seed, uint64_t counter) {
+TLCR_HOST_DEVICE constexpr uint64_t counter_hash(uint64_t seed, uint64_t counter) {
   uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 // Uniform double in [0, 1) with 53 bits, a pure function of (seed, counter).
-constexpr double counter_uniform(uint64_t seed, uint64_t counter) {
+TLCR_HOST_DEVICE constexpr double counter_uniform(uint64_t seed, uint64_t counter) {
   return static_cast<double>(counter_hash(seed, counter) >> 11) * 0x1.0p-53;
 }
 

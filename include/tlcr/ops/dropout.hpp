@@ -23,7 +23,7 @@ inline void check_dropout_probability(double p) {
 }
 
 // Whether element `index` of the mask drawn from `seed` is dropped at probability p.
-inline bool dropout_drops(uint64_t seed, uint64_t index, double p) {
+TLCR_HOST_DEVICE inline bool dropout_drops(uint64_t seed, uint64_t index, double p) {
   return counter_uniform(seed, index) < p;
 }
 
