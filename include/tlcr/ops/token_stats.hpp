@@ -16,7 +16,8 @@
 //   pack_as_double(parts…)                          → (Σ numel) double   small results side by
 //                                                                        side: one download
 // The arithmetic is the host's reference arithmetic (kl_and_entropy_row below is what
-// rlhf/ppo/kl.hpp documents), summed in index order, so every device gives bitwise the same numbers.
+// rlhf/ppo/kl.hpp documents), summed in index order, so the host devices (Cpu, SealedCpu) give
+// bitwise the same numbers; the CUDA kernels (cuda/token_stats.cuh) agree to about 1e-12.
 // Not here: what the numbers mean for PPO (rlhf/ppo/), the losses' gradients (autograd/).
 // Shape legend: N = response tokens, V = vocabulary, M = positions.
 #pragma once
