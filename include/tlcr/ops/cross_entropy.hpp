@@ -271,9 +271,9 @@ void soft_cross_entropy_backward(Tensor<T>& d_logits, const Tensor<T>& d_out,
 // ---- bce_with_logits ---------------------------------------------------------------------------
 
 namespace detail {
-// σ(x) without overflow: exp is only taken of −|x|.
+// σ(x) without overflow: exp is only taken of −|x|. (Host and device: cuda/cross_entropy.cuh.)
 template <class T>
-T stable_sigmoid(T x) {
+TLCR_HOST_DEVICE T stable_sigmoid(T x) {
   if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
   const T e = std::exp(x);
   return e / (T(1) + e);
