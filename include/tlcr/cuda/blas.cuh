@@ -14,6 +14,7 @@
 
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -83,14 +84,19 @@ inline cublasStatus_t gemm_call(cublasOperation_t ta, cublasOperation_t tb, int 
 }
 }  // namespace detail
 
-// A row-major matrix (or `batch` of them, one after another) on the device.
+// A row-major matrix on the device, or `batch` of them: rows are `ld` elements apart (0: cols) and
+// the matrices `batch_stride` elements apart (0: rows · ld, one after another).
 template <class T>
 struct DeviceMatrix {
   T* data;
   int64_t rows, cols;
+  int64_t ld = 0, batch_stride = 0;
+
+  int64_t row_stride() const { return ld > 0 ? ld : cols; }
+  int64_t matrix_stride() const { return batch_stride > 0 ? batch_stride : rows * row_stride(); }
 };
 
-// out (+)= op(a)·op(b) for each of `batch` consecutive matrices; `accumulate` selects += over =.
+// out (+)= op(a)·op(b) for each of `batch` matrices; `accumulate` selects += over =.
 template <class T>
 void gemm(DeviceMatrix<T> out, DeviceMatrix<const T> a, bool transpose_a, DeviceMatrix<const T> b,
           bool transpose_b, bool accumulate, int64_t batch = 1) {
@@ -99,20 +105,23 @@ void gemm(DeviceMatrix<T> out, DeviceMatrix<const T> a, bool transpose_a, Device
   TLCR_CHECK(out.rows == s.m && out.cols == s.n, "cuda gemm: out is ", out.rows, "x", out.cols,
              ", op(a)·op(b) is ", s.m, "x", s.n);
   if (s.m == 0 || s.n == 0 || batch == 0) return;
-  const T one = T(1), beta = accumulate ? T(1) : T(0);
-  if (s.k == 0) {  // an empty sum: out = 0 (or unchanged)
+  if (s.k == 0) {  // an empty sum: out = 0, or unchanged when accumulating
     if (!accumulate)
-      TLCR_CUDA_CHECK(
-          cudaMemsetAsync(out.data, 0, sizeof(T) * out.rows * out.cols * batch, stream()));
+      for (int64_t i = 0; i < batch; ++i)
+        TLCR_CUDA_CHECK(cudaMemset2DAsync(out.data + i * out.matrix_stride(),
+                                          sizeof(T) * out.row_stride(), 0, sizeof(T) * out.cols,
+                                          out.rows, stream()));
     return;
   }
+  const T alpha = T(1), beta = accumulate ? T(1) : T(0);
   // outᵀ (n × m, column-major, ld n) = op(b)ᵀ · op(a)ᵀ; b's storage read column-major is bᵀ.
   TLCR_CUBLAS_CHECK(detail::gemm_call(
       transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-      detail::blas_int(s.n, "n"), detail::blas_int(s.m, "m"), detail::blas_int(s.k, "k"), &one,
-      b.data, detail::blas_int(b.cols, "ldb"), b.rows * b.cols, a.data,
-      detail::blas_int(a.cols, "lda"), a.rows * a.cols, &beta, out.data,
-      detail::blas_int(out.cols, "ldc"), out.rows * out.cols, detail::blas_int(batch, "batch")));
+      detail::blas_int(s.n, "n"), detail::blas_int(s.m, "m"), detail::blas_int(s.k, "k"), &alpha,
+      b.data, detail::blas_int(b.row_stride(), "ldb"), b.matrix_stride(), a.data,
+      detail::blas_int(a.row_stride(), "lda"), a.matrix_stride(), &beta, out.data,
+      detail::blas_int(out.row_stride(), "ldc"), out.matrix_stride(),
+      detail::blas_int(batch, "batch")));
 }
 
 }  // namespace tlcr::cuda
