@@ -2,12 +2,14 @@
 // grouped-query attention and RoPE) trained for a few AdamW steps with gradient clipping follows
 // the same model trained on the CPU from the same initial weights. Tolerance: each step's loss
 // within 1e-4 relative and the final weights within 1e-4 of their scale (products and sums in
-// other orders compound over the steps); the GPU repeats its own run bit for bit.
+// other orders compound over the steps); the GPU repeats its own run bit for bit. Greedy KV-cache
+// generation from left-padded prompts gives the CPU's tokens.
 #include "cuda_testing.cuh"
 
 #include <tlcr/cuda/attention.cuh>
 #include <tlcr/cuda/clamp.cuh>
 #include <tlcr/cuda/cross_entropy.cuh>
+#include <tlcr/cuda/decode_step.cuh>
 #include <tlcr/cuda/dropout.cuh>
 #include <tlcr/cuda/elementwise.cuh>
 #include <tlcr/cuda/embedding.cuh>
@@ -23,6 +25,7 @@
 #include <tlcr/cuda/softmax.cuh>
 #include <tlcr/cuda/token_stats.cuh>
 #include <tlcr/cuda/unary.cuh>
+#include <tlcr/generate.hpp>
 #include <tlcr/models.hpp>
 #include <tlcr/optim.hpp>
 
@@ -78,4 +81,21 @@ TEST_CASE("a Llama (RMSNorm, RoPE, SwiGLU, grouped-query attention) on the GPU f
   TransformerConfig config = TransformerConfig::llama(64, 16, 2, 4, 32);
   config.kv_heads = 2;
   cuda_model_test::check_training<LlamaArch>(config);
+}
+
+TEST_CASE("greedy KV-cache generation on the GPU gives the CPU's tokens") {
+  const TransformerConfig config = TransformerConfig::gpt2(64, 32, 2, 2, 32);
+  const Gpt2<float, Cpu> cpu_model(config, {}, 11);
+  const Gpt2<float, Cuda> gpu_model(config, {}, 11);
+  const std::vector<std::vector<int32_t>> prompts{{1, 2, 3}, {4}, {5, 6, 7, 8, 9}};
+  const GenerationOptions options{
+      .sampling = {.temperature = 0.0}, .max_new_tokens = 12, .eos_token = 63, .pad_token = 0};
+  Rng cpu_rng(3), gpu_rng(3);
+  const GenerationResult cpu = generate(cpu_model, prompts, options, cpu_rng);
+  const GenerationResult gpu = generate(gpu_model, prompts, options, gpu_rng);
+  CHECK(gpu.tokens == cpu.tokens);
+  CHECK(gpu.stopped == cpu.stopped);
+  for (std::size_t row = 0; row < cpu.logprobs.size(); ++row)
+    for (std::size_t i = 0; i < cpu.logprobs[row].size(); ++i)
+      CHECK(std::abs(gpu.logprobs[row][i] - cpu.logprobs[row][i]) <= 1e-4);
 }

@@ -22,6 +22,7 @@
 #include "tlcr/autograd/fn/elementwise.hpp"
 #include "tlcr/autograd/fn/embedding.hpp"
 #include "tlcr/autograd/fn/linear_cross_entropy.hpp"
+#include "tlcr/autograd/fn/matmul.hpp"
 #include "tlcr/autograd/fn/reduce.hpp"
 #include "tlcr/autograd/fn/shape_ops.hpp"
 #include "tlcr/models/arch.hpp"
