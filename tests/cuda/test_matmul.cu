@@ -3,9 +3,11 @@
 // odd sizes, rank-3 inputs, every transpose combination, batches over two axes. Tolerances: a
 // product adds k terms in another order than the CPU's: |Δ| ≤ 2e-6·k (float, TF32 off) or 1e-14·k
 // (double) times the values' scale. Sums over an axis or over rows add in the CPU's order: the same
-// bits. The sum of everything adds in another fixed order, in double: 1e-6 (float).
+// bits. The sum of everything adds in another fixed order, in double: 1e-6 (float). cuda::gemm
+// itself (cuda/blas.cuh) is checked on strided blocks inside a larger buffer.
 #include "cuda_testing.cuh"
 
+#include <tlcr/cuda/blas.cuh>
 #include <tlcr/cuda/linear.cuh>
 #include <tlcr/cuda/matmul.cuh>
 #include <tlcr/cuda/reduce.cuh>
@@ -166,4 +168,41 @@ TEST_CASE("sums over an axis, over rows and over everything match the CPU") {
     sum_all_backward(d_big_gpu, on_gpu(total), 2.0f);
     CHECK(scaled_difference(d_big_gpu, d_big) <= 1e-6);
   }
+}
+
+TEST_CASE("cuda::gemm with row and batch strides writes only its block; an empty sum writes 0") {
+  Rng rng(408);
+  // Two 3×4 blocks inside a (2, 5, 6) buffer: rows 6 apart, blocks 30 apart; the rest untouched.
+  const Tensor<float> a = random_normal<float>(Shape{2, 3, 7}, rng);
+  const Tensor<float> b = random_normal<float>(Shape{2, 4, 7}, rng);
+  const Tensor<float> before = random_normal<float>(Shape{2, 5, 6}, rng);
+  Tensor<float, Cuda> out = on_gpu(before);
+  cuda::gemm(cuda::DeviceMatrix<float>{cuda::raw(out), 3, 4, 6, 30},
+             cuda::DeviceMatrix<const float>{cuda::raw(on_gpu(a)), 3, 7}, false,
+             cuda::DeviceMatrix<const float>{cuda::raw(on_gpu(b)), 4, 7}, true, false, 2);
+  const Tensor<float> got = out.to_host();
+  for (int64_t m = 0; m < 2; ++m)
+    for (int64_t i = 0; i < 5; ++i)
+      for (int64_t j = 0; j < 6; ++j) {
+        const float value = got[(m * 5 + i) * 6 + j];
+        if (i < 3 && j < 4) {
+          double expected = 0;
+          for (int64_t k = 0; k < 7; ++k)
+            expected += double(a[(m * 3 + i) * 7 + k]) * double(b[(m * 4 + j) * 7 + k]);
+          CHECK(std::abs(value - expected) <= 1e-5 * std::max(1.0, std::abs(expected)));
+        } else {
+          CHECK(value == before[(m * 5 + i) * 6 + j]);
+        }
+      }
+  // k = 0 without accumulation: the block becomes 0, its neighbours stay.
+  Tensor<float, Cuda> zeroed = on_gpu(before);
+  const Tensor<float, Cuda> empty(Shape{3, 0});
+  cuda::gemm(cuda::DeviceMatrix<float>{cuda::raw(zeroed), 3, 4, 6, 30},
+             cuda::DeviceMatrix<const float>{cuda::raw(empty), 3, 0}, false,
+             cuda::DeviceMatrix<const float>{cuda::raw(empty), 0, 4}, false, false, 2);
+  const Tensor<float> z = zeroed.to_host();
+  for (int64_t m = 0; m < 2; ++m)
+    for (int64_t i = 0; i < 5; ++i)
+      for (int64_t j = 0; j < 6; ++j)
+        CHECK(z[(m * 5 + i) * 6 + j] == (i < 3 && j < 4 ? 0.0f : before[(m * 5 + i) * 6 + j]));
 }
