@@ -1,6 +1,7 @@
 # cmake -P script: `tlcr` refuses bad input with exit status 1 and a message that says what was
 # expected and what was found — never a crash, a hang or a silent success.
-#   cmake -DTLCR=<tlcr binary> -DWORK=<scratch dir> -P check_cli_errors.cmake
+#   cmake -DTLCR=<tlcr binary> -DWORK=<scratch dir> [-DWITH_CUDA=ON] -P check_cli_errors.cmake
+# WITH_CUDA: tlcr was built with CUDA (TLCR_WITH_CUDA), so --device cuda needs only a GPU.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(corpus "")
@@ -67,6 +68,28 @@ expect_error("a PPO setting of the wrong type" "command line: field 'kl_coef': e
 expect_error("score on an empty file" "expected at least one record, found none"
              score --reward random --data ${WORK}/empty.jsonl --out ${WORK}/out.jsonl
              --tokenizer ${WORK}/tokenizer.json)
+
+# --device cuda without CUDA compiled in, or without a GPU: refused before any work. With both it
+# runs (a machine with a GPU).
+file(WRITE ${WORK}/prompts.jsonl "{\"prompt\": \"the cat\"}\n")
+set(on_cuda generate --model ${WORK}/model --prompts ${WORK}/prompts.jsonl --out ${WORK}/cuda.jsonl
+            --max-new-tokens 2 --device cuda)
+if(NOT WITH_CUDA)
+  expect_error("--device cuda in a build without CUDA" "this tlcr was built without CUDA" ${on_cuda})
+else()
+  execute_process(COMMAND ${TLCR} ${on_cuda} RESULT_VARIABLE status OUTPUT_QUIET ERROR_QUIET
+                  TIMEOUT 60)
+  if(NOT status EQUAL 0)
+    expect_error("--device cuda without a GPU" "--device cuda: no CUDA GPU is visible" ${on_cuda})
+  endif()
+endif()
+execute_process(COMMAND ${TLCR} generate --model ${WORK}/model --prompts ${WORK}/prompts.jsonl
+                        --out ${WORK}/tpu.jsonl --device tpu
+                RESULT_VARIABLE status OUTPUT_QUIET ERROR_VARIABLE err TIMEOUT 60)
+string(FIND "${err}" "tpu not in" at)  # CLI11: "--device: tpu not in {cpu,cuda}"
+if(status EQUAL 0 OR at EQUAL -1 OR EXISTS ${WORK}/tpu.jsonl)
+  message(FATAL_ERROR "check_cli_errors: --device tpu: expected CLI11 to refuse it, got '${status}'\n${err}")
+endif()
 
 # A label record whose ids fall outside the vocabulary is named by its file line, not by its
 # place in the shuffled training split.

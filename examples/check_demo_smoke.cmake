@@ -1,7 +1,7 @@
 # Runs `tlcr demo --smoke --study` (every arm, KL-targeted runs, at toy size) into OUT and checks
 # results.json, the table, the plots and the HTML view; then --resume: the same demo again reuses
 # every stage and run and reports the same numbers, a third seed adds only its own runs, and other
-# settings are refused.
+# settings are refused, and records without a device (older ones) resume as made on the CPU.
 # cmake -DTLCR=<tlcr binary> -DOUT=<dir> -P check_demo_smoke.cmake
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${TLCR} demo --smoke --study --out ${OUT} RESULT_VARIABLE status)
@@ -100,4 +100,18 @@ execute_process(COMMAND ${TLCR} demo --smoke --study --resume --seed 2 --out ${O
 string(FIND "${log}" "setting 'seed' was 1, this run has 2" at)
 if(status EQUAL 0 OR at EQUAL -1)
   message(FATAL_ERROR "tlcr demo --resume --seed 2 should be refused, got ${status}:\n${log}")
+endif()
+
+# Records written before --device existed hold no device: they resume as made on the CPU.
+foreach(record_file stages.json ppo/tlcr/seed0/result.json)
+  file(READ ${OUT}/${record_file} record)
+  string(JSON record REMOVE "${record}" settings device)
+  file(WRITE ${OUT}/${record_file} "${record}")
+endforeach()
+execute_process(COMMAND ${TLCR} demo --smoke --study --resume --seeds 3 --out ${OUT}
+                RESULT_VARIABLE status ERROR_VARIABLE log)
+string(FIND "${log}" "pretraining and SFT: finished before" stages_reused)
+string(FIND "${log}" "ppo tlcr seed0: finished before" run_reused)
+if(NOT status EQUAL 0 OR stages_reused EQUAL -1 OR run_reused EQUAL -1)
+  message(FATAL_ERROR "tlcr demo --resume of records without a device failed (${status}):\n${log}")
 endif()

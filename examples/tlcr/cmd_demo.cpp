@@ -150,12 +150,14 @@ struct DemoArgs {
   uint64_t seed = 1;
   std::string stop_after;
   bool resume = false;  // read back the stages and runs an earlier, stopped demo finished
+  std::string device = "cpu";
 };
 
 // What every stage and run of a demo depends on: the plan's sizes (not which arms, nor how many
 // seeds: a run does not depend on the others), the seed and the thread count (which can change
-// the last bits). --resume reads back only what was made with exactly these.
-nlohmann::json demo_settings(const DemoPlan& p, uint64_t seed) {
+// the last bits), and the device (which changes them too). --resume reads back only what was made
+// with exactly these.
+nlohmann::json demo_settings(const DemoPlan& p, uint64_t seed, const std::string& device) {
   return {{"vocab", p.vocab},
           {"layers", p.layers},
           {"heads", p.heads},
@@ -184,7 +186,22 @@ nlohmann::json demo_settings(const DemoPlan& p, uint64_t seed) {
           {"dpo_lr", p.dpo_lr},
           {"kl_horizon", p.kl_horizon},
           {"seed", seed},
-          {"threads", num_threads()}};
+          {"threads", num_threads()},
+          {"device", device}};
+}
+
+// Checks that `saved` (a stages.json or result.json's settings, read from `path`) are `settings`.
+// Files written before --device existed hold no device: they were made on the CPU.
+void check_demo_settings(nlohmann::json saved, const nlohmann::json& settings,
+                         const fs::path& path) {
+  if (saved.is_object() && !saved.contains("device")) saved["device"] = Cpu::name;
+  if (saved.is_object() && saved["device"] != settings["device"])
+    detail::fail("resuming from '", path.string(), "': it was made with --device ",
+                 describe_json(saved["device"]), ", this run has --device ",
+                 describe_json(settings["device"]),
+                 ": a run continued on another device would not be the same run bit for bit; "
+                 "resume on the same device, or start a new --out");
+  check_resumed_settings(saved, settings, path);
 }
 
 // `settings` with one run's own keys added.
@@ -209,7 +226,7 @@ std::optional<EvalCurve> finished_run(const DemoArgs& a, const fs::path& dir,
   const nlohmann::json record = read_json_file(path);
   TLCR_CHECK(record.is_object() && record.contains("settings") && record.contains("curve"),
              path.string(), ": expected a run record {\"settings\", \"curve\"}");
-  check_resumed_settings(record.at("settings"), settings, path);
+  check_demo_settings(record.at("settings"), settings, path);
   return eval_curve_from_json(record.at("curve"), path.string());
 }
 
@@ -217,19 +234,21 @@ void banner(const char* stage) {
   std::fprintf(stderr, "\n== %s ==\n", stage);
 }
 
-void run_demo(const DemoArgs& a) {
+template <class D>
+void run_demo_on(const DemoArgs& a) {
+  using Model = Transformer<float, Gpt2Arch, D>;
   const DemoPlan plan = DemoPlan::make(a.quick, a.smoke, a.study);
   const int seeds = a.seeds > 0 ? a.seeds : plan.seeds;
   Stopwatch total;
   fs::create_directories(a.out);
-  const nlohmann::json settings = demo_settings(plan, a.seed);
+  const nlohmann::json settings = demo_settings(plan, a.seed, a.device);
   // --resume: the models of stages 3-7, finished before with these settings.
   std::optional<nlohmann::json> stages;
   if (a.resume && fs::exists(a.out / "stages.json")) {
     stages = read_json_file(a.out / "stages.json");
     TLCR_CHECK(stages->is_object() && stages->contains("settings"),
                (a.out / "stages.json").string(), ": expected {\"settings\", …}");
-    check_resumed_settings(stages->at("settings"), settings, a.out / "stages.json");
+    check_demo_settings(stages->at("settings"), settings, a.out / "stages.json");
   }
 
   banner("1/9 built-in task");
@@ -260,7 +279,7 @@ void run_demo(const DemoArgs& a) {
                                                        plan.layers, plan.heads, plan.width);
     config.bos_token = tokenizer.bos_id(), config.eos_token = tokenizer.eos_id(),
     config.pad_token = tokenizer.pad_id();
-    Gpt2<float> model(config, {}, a.seed);
+    Model model(config, {}, a.seed);
     {
       LmBatcher batcher(stream, plan.batch, plan.context, a.seed);
       train_language_model(model, batcher, {},
@@ -358,7 +377,7 @@ void run_demo(const DemoArgs& a) {
     banner("6/9 token discriminator (SFT trunk + 2-logit head, soft targets)");
     {
       auto [train, held] = split_off(make_discriminator_examples(tokenizer, labels, chat), 200);
-      auto discriminator = discriminator_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+      auto discriminator = discriminator_from_sft<float, Gpt2Arch, D>(a.out / "sft", a.seed);
       const DiscriminatorReport report =
           train_discriminator(discriminator, std::move(train), std::move(held), ends,
                               {.batch_size = 8,
@@ -382,7 +401,7 @@ void run_demo(const DemoArgs& a) {
       for (const auto& p : data.preferences)
         pairs.push_back(tokenize_preference(tokenizer, chat, p));
       auto [train, held] = split_off(pairs, 200);
-      auto reward_model = reward_model_from_sft<float, Gpt2Arch>(a.out / "sft", a.seed);
+      auto reward_model = reward_model_from_sft<float, Gpt2Arch, D>(a.out / "sft", a.seed);
       const RewardModelReport report =
           train_reward_model(reward_model, std::move(train), std::move(held), ends,
                              {.batch_size = 8,
@@ -406,7 +425,7 @@ void run_demo(const DemoArgs& a) {
   if (a.stop_after == "rewards") return;
 
   banner("8/9 PPO from the SFT policy with each reward kind, and DPO");
-  const Gpt2<float> reference = load_model<float, Gpt2Arch>(a.out / "sft");
+  const Model reference = load_model<float, Gpt2Arch, D>(a.out / "sft");
   std::vector<std::string> eval_prompts, train_prompt_texts;
   for (int64_t i = 0; i < std::min<int64_t>(plan.eval_prompts, data.prompts_eval.size()); ++i)
     eval_prompts.push_back(data.prompts_eval[i].prompt);
@@ -446,7 +465,7 @@ void run_demo(const DemoArgs& a) {
         curve = *done;
         std::fprintf(stderr, "dpo seed %d: finished before (--resume)\n", s);
       } else {
-        Gpt2<float> policy = load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true});
+        Model policy = load_model<float, Gpt2Arch, D>(a.out / "sft", HeadConfig{.lm = true});
         auto [train, held] = split_off(preference_pairs, 200);
         DpoTrainOptions options{.beta = plan.dpo_beta,
                                 .batch_size = 8,
@@ -514,11 +533,11 @@ void run_demo(const DemoArgs& a) {
                                       : arm.reward == "dpo" ? dpo_dir(s)
                                                             : a.out / "discriminator";
           // With revision rounds the reward reads a discriminator of its own, trained in place.
-          std::shared_ptr<Gpt2<float>> discriminator;
-          std::optional<RevisionRounds<float, Gpt2Arch>> rounds;
+          std::shared_ptr<Model> discriminator;
+          std::optional<RevisionRounds<float, Gpt2Arch, D>> rounds;
           if (arm.rounds) {
-            discriminator = std::make_shared<Gpt2<float>>(
-                load_discriminator<float, Gpt2Arch>(a.out / "discriminator"));
+            discriminator = std::make_shared<Model>(
+                load_discriminator<float, Gpt2Arch, D>(a.out / "discriminator"));
             rounds.emplace(discriminator, tokenizer, train_prompt_texts, labels, task_reviser(),
                            RevisionRoundOptions{.every = plan.revise_every,
                                                 .train = {.batch_size = 8,
@@ -532,14 +551,14 @@ void run_demo(const DemoArgs& a) {
                                 .sequence_model = a.out / "reward_model",
                                 .seed = run_seed};
           const AnyTokenReward reward =
-              discriminator ? AnyTokenReward(DiscriminatorReward<float, Gpt2Arch>(
+              discriminator ? AnyTokenReward(DiscriminatorReward<float, Gpt2Arch, D>(
                                   discriminator, ends, detail::token_reward_options(spec)))
-                            : make_token_reward(spec, ends);
-          Gpt2<float> policy =
-              load_model<float, Gpt2Arch>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
+                            : make_token_reward<D>(spec, ends);
+          Model policy =
+              load_model<float, Gpt2Arch, D>(a.out / "sft", HeadConfig{.lm = true}, run_seed);
           // The critic starts from the trunk of the arm's own reward model (as the authors'
           // released code does, and as `tlcr ppo` does); the DPO arm's from the discriminator's.
-          Gpt2<float> critic = make_critic<float, Gpt2Arch>(
+          Model critic = make_critic<float, Gpt2Arch, D>(
               sequence_model ? a.out / "reward_model" : a.out / "discriminator", run_seed + 1);
           PpoConfig config = small_ppo_preset();
           config.iterations = plan.ppo_iterations;
@@ -553,7 +572,7 @@ void run_demo(const DemoArgs& a) {
           config.kl_target = target;
           config.kl_horizon = plan.kl_horizon;
           config.kl_wait_for_target = true;
-          PpoTrainer trainer(PpoModels<float, Gpt2Arch>{policy, reference, &critic}, reward,
+          PpoTrainer trainer(PpoModels<float, Gpt2Arch, D>{policy, reference, &critic}, reward,
                              train_prompts, config,
                              [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); });
           MetricsLog metrics(run_dir / "metrics.jsonl");
@@ -593,7 +612,8 @@ void run_demo(const DemoArgs& a) {
                        {"seed", a.seed},
                        {"ppo_iterations", plan.ppo_iterations},
                        {"kl_budgets", plan.kl_budgets},
-                       {"threads", num_threads()}};
+                       {"threads", num_threads()},
+                       {"device", a.device}};
   results["discriminator"] = discriminator_json;
   results["reward_model"] = reward_model_json;
   // Over seeds: "std" the sample deviation, "ci95" the half-width of the 95% interval of the mean
@@ -771,7 +791,7 @@ void run_demo(const DemoArgs& a) {
   // The per-token view: TLCR's rewards on a few held-out SFT responses.
   {
     const AnyTokenReward tlcr_reward =
-        make_token_reward({.kind = "tlcr", .reward_model = a.out / "discriminator"}, ends);
+        make_token_reward<D>({.kind = "tlcr", .reward_model = a.out / "discriminator"}, ends);
     std::vector<SftRecord> shown;
     for (std::size_t i = 0; i < 8 && i < sft_eval.samples.size(); ++i)
       shown.push_back({sft_eval.samples[i].prompt, sft_eval.samples[i].response});
@@ -787,6 +807,10 @@ void run_demo(const DemoArgs& a) {
       "token_rewards.html\n",
       a.out.string().c_str());
   std::fprintf(stderr, "demo finished in %s\n", format_duration(total.seconds()).c_str());
+}
+
+void run_demo(const DemoArgs& a) {
+  with_device(a.device, [&]<class D>(D) { run_demo_on<D>(a); });
 }
 
 }  // namespace
@@ -811,6 +835,7 @@ void add_demo_command(CLI::App& app) {
        "--stop-after", a.stop_after,
        "stop after a stage: sft, or rewards (after the discriminator and the reward model)")
       ->check(CLI::IsMember({"sft", "rewards"}));
+  add_device_option(*c, a.device);
   c->callback([] { run_demo(a); });
 }
 

@@ -21,9 +21,11 @@ struct DpoArgs {
   DpoTrainOptions train;
   double eval_fraction = 0.05;
   uint64_t seed = 0;
+  std::string device = "cpu";
 };
 
-void run_dpo(const DpoArgs& a) {
+template <class D>
+void run_dpo_on(const DpoArgs& a) {
   TLCR_CHECK(std::isfinite(a.train.beta) && a.train.beta > 0,
              "--beta: expected a positive number, got ", a.train.beta);
   check_writable_directory(a.out, "--out");  // now, not after training
@@ -38,8 +40,8 @@ void run_dpo(const DpoArgs& a) {
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
-    Transformer<float, Arch> policy = load_model<float, Arch>(a.sft);
-    const Transformer<float, Arch> reference = load_model<float, Arch>(a.sft);
+    Transformer<float, Arch, D> policy = load_model<float, Arch, D>(a.sft);
+    const Transformer<float, Arch, D> reference = load_model<float, Arch, D>(a.sft);
     TLCR_CHECK(tokenizer.vocab_size() <= policy.config().vocab_size, "the tokenizer has ",
                tokenizer.vocab_size(), " token ids but the model in '", a.sft.string(),
                "' has a vocabulary of ", policy.config().vocab_size, " (a different tokenizer?)");
@@ -61,6 +63,10 @@ void run_dpo(const DpoArgs& a) {
         options.beta, report.seconds, report.before.summary().c_str(),
         report.after.summary().c_str(), a.out.string().c_str());
   });
+}
+
+void run_dpo(const DpoArgs& a) {
+  with_device(a.device, [&]<class D>(D) { run_dpo_on<D>(a); });
 }
 
 }  // namespace
@@ -102,6 +108,7 @@ void add_dpo_command(CLI::App& app) {
   c->add_option("--checkpoint-every", o.checkpoint_every,
                 "steps between checkpoints (0: at the end)");
   c->add_option("--resume", o.resume_from, "checkpoint directory to continue from");
+  add_device_option(*c, a.device);
   c->callback([] { run_dpo(a); });
 }
 

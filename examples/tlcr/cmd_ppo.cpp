@@ -12,15 +12,15 @@
 // from revisions of the policy's samples (rlhf/revision_rounds.hpp): --reviser builtin (the
 // built-in task's) or a command; --labels names the labels it was trained on.
 #include <unistd.h>
-#include <cstdio>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 
 #include <tlcr/rlhf/any_reward.hpp>
-#include <tlcr/rlhf/ppo.hpp>
 #include <tlcr/rlhf/external_scorer.hpp>
+#include <tlcr/rlhf/ppo.hpp>
 #include <tlcr/rlhf/revision_rounds.hpp>
 #include <tlcr/rlhf/task/evaluate.hpp>
 #include <tlcr/rlhf/task/revision.hpp>
@@ -43,6 +43,7 @@ struct PpoArgs {
   RevisionRoundOptions rounds;
   std::string reviser = "builtin";  // or a command
   fs::path labels;                  // the discriminator's original labels
+  std::string device = "cpu";
 };
 
 bool is_discriminator_kind(const std::string& kind) {
@@ -84,7 +85,8 @@ std::string flag_name(std::string_view key) {
 void add_ppo_setting_flags(CLI::App& command, PpoArgs& a) {
   const nlohmann::json small = to_json(small_ppo_preset()), tlcr = to_json(tlcr_ppo_preset());
   std::map<std::string, CLI::Option_group*> groups;
-  for (const std::string group : {"rollout", "reward shaping", "KL", "optimisation", "critic", "reporting"})
+  for (const std::string group :
+       {"rollout", "reward shaping", "KL", "optimisation", "critic", "reporting"})
     groups[group] = command.add_option_group("PPO: " + group);
   for (const PpoSettingInfo& setting : ppo_setting_info()) {
     const std::string key = setting.name;
@@ -98,13 +100,15 @@ void add_ppo_setting_flags(CLI::App& command, PpoArgs& a) {
   }
 }
 
-template <class Arch>
+template <class Arch, class D>
 void run_ppo_with(const PpoArgs& a, PpoConfig config) {
+  using Model = Transformer<float, Arch, D>;
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.policy);
   const ChatFormat chat;
   TokenSequences prompts;
   int64_t longest = 0;
-  for (const PromptRecord& record : require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
+  for (const PromptRecord& record :
+       require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
     prompts.push_back(chat.encode_prompt(tokenizer, record.prompt));
     longest = std::max<int64_t>(longest, prompts.back().size());
   }
@@ -115,11 +119,12 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
              " tokens leaves no room for a response in the context of ", context);
   if (config.max_new_tokens > context - longest) {
     if (is_leader())
-      std::fprintf(
-        stderr,
-        "ppo: max_new_tokens %lld -> %lld (the longest prompt has %lld tokens, the context %lld)\n",
-        static_cast<long long>(config.max_new_tokens), static_cast<long long>(context - longest),
-        static_cast<long long>(longest), static_cast<long long>(context));
+      std::fprintf(stderr,
+                   "ppo: max_new_tokens %lld -> %lld (the longest prompt has %lld tokens, the "
+                   "context %lld)\n",
+                   static_cast<long long>(config.max_new_tokens),
+                   static_cast<long long>(context - longest), static_cast<long long>(longest),
+                   static_cast<long long>(context));
     config.max_new_tokens = context - longest;
   }
 
@@ -127,16 +132,16 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   spec.seed = config.seed;
   const ResponseEnds ends = ResponseEnds::of(tokenizer);
   // With revision rounds the reward reads a discriminator that the rounds train in place.
-  std::shared_ptr<Transformer<float, Arch>> discriminator;
-  std::optional<RevisionRounds<float, Arch>> rounds;
+  std::shared_ptr<Model> discriminator;
+  std::optional<RevisionRounds<float, Arch, D>> rounds;
   if (a.rounds.every > 0) {
-    TLCR_CHECK(is_discriminator_kind(spec.kind), "ppo: --revise-every needs a discriminator reward ",
+    TLCR_CHECK(is_discriminator_kind(spec.kind),
+               "ppo: --revise-every needs a discriminator reward ",
                "(tlcr, tlcr-tanh, discrete, …), found '", spec.kind, "'");
     TLCR_CHECK(!a.labels.empty(), "ppo: --revise-every needs --labels, the labels the ",
                "discriminator was trained on (it keeps training on them with the new ones)");
     detail::require_dir(spec.reward_model, spec.kind, "a discriminator directory (--reward-model)");
-    discriminator = std::make_shared<Transformer<float, Arch>>(
-        load_discriminator<float, Arch>(spec.reward_model));
+    discriminator = std::make_shared<Model>(load_discriminator<float, Arch, D>(spec.reward_model));
     std::vector<std::string> prompt_texts;
     for (const PromptRecord& record : read_jsonl<PromptRecord>(a.prompts).records)
       prompt_texts.push_back(record.prompt);
@@ -146,22 +151,22 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
                    require_records(read_labels(a.labels).records, a.labels),
                    a.reviser == "builtin" ? task_reviser() : external_reviser(a.reviser), options);
   }
-  const AnyTokenReward reward =
-      discriminator ? AnyTokenReward(DiscriminatorReward<float, Arch>(
-                          discriminator, ends, detail::token_reward_options(spec)))
-                    : make_token_reward(spec, ends);
+  const AnyTokenReward reward = discriminator
+                                    ? AnyTokenReward(DiscriminatorReward<float, Arch, D>(
+                                          discriminator, ends, detail::token_reward_options(spec)))
+                                    : make_token_reward<D>(spec, ends);
 
   const fs::path reference_dir = a.reference.empty() ? a.policy : a.reference;
-  const Transformer<float, Arch> reference = load_model<float, Arch>(reference_dir);
-  std::optional<Transformer<float, Arch>> critic;
-  Transformer<float, Arch> policy =
-      load_model<float, Arch>(a.policy, HeadConfig{.lm = true, .value = a.value_head}, config.seed);
+  const Model reference = load_model<float, Arch, D>(reference_dir);
+  std::optional<Model> critic;
+  Model policy = load_model<float, Arch, D>(a.policy, HeadConfig{.lm = true, .value = a.value_head},
+                                            config.seed);
   if (!a.value_head) {
     const fs::path trunk = !a.critic.empty()              ? a.critic
                            : !spec.reward_model.empty()   ? spec.reward_model
                            : !spec.sequence_model.empty() ? spec.sequence_model
                                                           : a.policy;
-    critic.emplace(make_critic<float, Arch>(trunk, config.seed + 1));
+    critic.emplace(make_critic<float, Arch, D>(trunk, config.seed + 1));
     if (is_leader())
       std::fprintf(stderr, "ppo: critic from the trunk of %s\n", trunk.string().c_str());
   }
@@ -186,12 +191,13 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
   }
   const TokenDecoder decode = [&](std::span<const int32_t> ids) { return tokenizer.decode(ids); };
   PpoReport report;
-  with_communicator([&](const auto& comm) {  // data-parallel under mpirun (PpoConfig::micro_batches)
-    PpoTrainer<float, Arch, AnyTokenReward, Cpu, std::decay_t<decltype(comm)>> trainer(
-        {policy, reference, critic ? &*critic : nullptr}, reward, std::move(prompts), config,
-        decode, comm);
-    report = trainer.train(run);
-  });
+  with_communicator(
+      [&](const auto& comm) {  // data-parallel under mpirun (PpoConfig::micro_batches)
+        PpoTrainer<float, Arch, AnyTokenReward, D, std::decay_t<decltype(comm)>> trainer(
+            {policy, reference, critic ? &*critic : nullptr}, reward, std::move(prompts), config,
+            decode, comm);
+        report = trainer.train(run);
+      });
   if (!is_leader()) return;
 
   save_model(a.out, policy, tokenizer);
@@ -215,8 +221,10 @@ void run_ppo_with(const PpoArgs& a, PpoConfig config) {
 }
 
 void run_ppo(const PpoArgs& a) {
-  const PpoConfig config = ppo_config(a);
-  with_architecture(a.policy, [&](auto arch) { run_ppo_with<decltype(arch)>(a, config); });
+  with_device(a.device, [&]<class D>(D) {
+    const PpoConfig config = ppo_config(a);
+    with_architecture(a.policy, [&](auto arch) { run_ppo_with<decltype(arch), D>(a, config); });
+  });
 }
 
 struct EvalArgs {
@@ -224,31 +232,35 @@ struct EvalArgs {
   EvalOptions options;
   int64_t limit = 0;
   std::string scorer;  // a command (rlhf/external_scorer.hpp); "" = the oracle, if it applies
+  std::string device = "cpu";
 };
 
 // Scored by --scorer if given, else by the built-in task's oracle when every prompt is the
 // task's, else not scored (KL, length, repetition and distinct-n still are).
-template <class Arch>
+template <class Arch, class D>
 EvalResult run_eval_with(const EvalArgs& a, const BpeTokenizer& tokenizer,
                          const std::vector<std::string>& prompts) {
-  const Transformer<float, Arch> policy = load_model<float, Arch>(a.policy);
-  const Transformer<float, Arch> reference = load_model<float, Arch>(a.reference);
+  const Transformer<float, Arch, D> policy = load_model<float, Arch, D>(a.policy);
+  const Transformer<float, Arch, D> reference = load_model<float, Arch, D>(a.reference);
   if (!a.scorer.empty()) {
     const ResponseScorer scorer = external_scorer(a.scorer);
     return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options, &scorer);
   }
   if (are_task_prompts(prompts))
     return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options);
-  std::fprintf(stderr, "eval: the prompts are not the built-in task's and no --scorer was given: "
-                       "responses are not scored\n");
+  std::fprintf(stderr,
+               "eval: the prompts are not the built-in task's and no --scorer was given: "
+               "responses are not scored\n");
   return evaluate_policy(policy, reference, tokenizer, ChatFormat{}, prompts, a.options,
                          static_cast<const ResponseScorer*>(nullptr));
 }
 
-void run_eval(const EvalArgs& a) {
+template <class D>
+void run_eval_on(const EvalArgs& a) {
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.policy);
   std::vector<std::string> prompts;
-  for (const PromptRecord& record : require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
+  for (const PromptRecord& record :
+       require_records(read_jsonl<PromptRecord>(a.prompts).records, a.prompts)) {
     if (a.limit > 0 && static_cast<int64_t>(prompts.size()) == a.limit) break;
     prompts.push_back(record.prompt);
   }
@@ -260,13 +272,20 @@ void run_eval(const EvalArgs& a) {
   const int64_t room = read_model_config(a.policy).first.context_length - longest;
   TLCR_CHECK(room > 0, a.prompts.string(), ": a prompt of ", longest, " tokens fills the context");
   args.options.max_new_tokens = std::min(args.options.max_new_tokens, room);
-  const EvalResult result = with_architecture(
-      a.policy, [&](auto arch) { return run_eval_with<decltype(arch)>(args, tokenizer, prompts); });
+  const EvalResult result = with_architecture(a.policy, [&](auto arch) {
+    return run_eval_with<decltype(arch), D>(args, tokenizer, prompts);
+  });
   std::printf("%s", format_eval_summary(result).c_str());
   if (!a.out.empty()) {
-    write_file_atomically(a.out, to_json(result).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    write_file_atomically(
+        a.out,
+        to_json(result).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     std::printf("-> %s\n", a.out.string().c_str());
   }
+}
+
+void run_eval(const EvalArgs& a) {
+  with_device(a.device, [&]<class D>(D) { run_eval_on<D>(a); });
 }
 
 struct PlotArgs {
@@ -289,11 +308,13 @@ void run_plot(const PlotArgs& a) {
     const fs::path file = point.substr(eq + 1);
     const nlohmann::json result = read_json_file(file);
     for (const char* key : {"mean_kl", "mean_score", "mean_reference_score"})
-      TLCR_CHECK(result.is_object() && result.contains(key) && result[key].is_number(), file.string(),
-                 ": field '", key, "': expected a number (a scored `tlcr eval --out` file; "
+      TLCR_CHECK(result.is_object() && result.contains(key) && result[key].is_number(),
+                 file.string(), ": field '", key,
+                 "': expected a number (a scored `tlcr eval --out` file; "
                  "evaluate with --scorer or on the built-in task's prompts)");
     if (!by_label.count(label)) order.push_back(label);
-    by_label[label].emplace_back(result["mean_kl"].get<double>(), result["mean_score"].get<double>());
+    by_label[label].emplace_back(result["mean_kl"].get<double>(),
+                                 result["mean_score"].get<double>());
     if (std::isnan(reference_score)) reference_score = result["mean_reference_score"].get<double>();
   }
   LinePlot plot{a.title, "KL to the reference (nats per response)", "mean score", {}};
@@ -344,8 +365,9 @@ void add_ppo_commands(CLI::App& app) {
     c->add_option("--preset", a.preset,
                   "tlcr (the paper's settings) or small (tiny models, learns fast)")
         ->check(CLI::IsMember({"tlcr", "small"}));
-    c->add_option("--config", a.config_file,
-                  "JSON of PPO settings (the flags' names with _) overriding the preset; flags override it")
+    c->add_option(
+         "--config", a.config_file,
+         "JSON of PPO settings (the flags' names with _) overriding the preset; flags override it")
         ->check(CLI::ExistingFile);
     c->add_option("--metrics", a.metrics, "metrics JSONL (default: <out>/metrics.jsonl)");
     c->add_option("--samples", a.samples, "sample tables JSONL (default: <out>/samples.jsonl)");
@@ -362,11 +384,13 @@ void add_ppo_commands(CLI::App& app) {
     CLI::Option_group* revision = c->add_option_group("on-policy revision rounds");
     revision->add_option("--revise-every", a.rounds.every,
                          "a revision round after every K iterations (0 = never)");
-    revision->add_option("--reviser", a.reviser,
-                         "builtin (the built-in task's) or a command: reads {\"prompt\",\"response\"} "
-                         "JSONL on stdin, prints one {\"revised\": ...} per line");
-    revision->add_option("--labels", a.labels,
-                         "the labels the discriminator was trained on (kept in its training)")
+    revision->add_option(
+        "--reviser", a.reviser,
+        "builtin (the built-in task's) or a command: reads {\"prompt\",\"response\"} "
+        "JSONL on stdin, prints one {\"revised\": ...} per line");
+    revision
+        ->add_option("--labels", a.labels,
+                     "the labels the discriminator was trained on (kept in its training)")
         ->check(CLI::ExistingFile);
     revision->add_option("--revise-responses", a.rounds.max_responses,
                          "responses of the latest rollout revised per round (0 = all)");
@@ -375,6 +399,7 @@ void add_ppo_commands(CLI::App& app) {
     revision->add_option("--revision-lr", a.rounds.train.lr,
                          "discriminator learning rate in a round");
     add_ppo_setting_flags(*c, a);
+    add_device_option(*c, a.device);
     c->callback([] { run_ppo(a); });
   }
   {
@@ -391,16 +416,18 @@ void add_ppo_commands(CLI::App& app) {
   {
     static EvalArgs a;
     CLI::App* c = app.add_subcommand(
-        "eval", "KL (full, k1, k3), length, repetition, distinct-n and, with a scorer, score and win "
-                "rate of a policy against its reference on held-out prompts");
+        "eval",
+        "KL (full, k1, k3), length, repetition, distinct-n and, with a scorer, score and win "
+        "rate of a policy against its reference on held-out prompts");
     c->add_option("--policy", a.policy, "policy model directory")
         ->required()
         ->check(CLI::ExistingDirectory);
     c->add_option("--reference", a.reference, "reference (SFT) model directory")
         ->required()
         ->check(CLI::ExistingDirectory);
-    c->add_option("--prompts", a.prompts,
-                  "held-out prompts JSONL ({\"prompt\"}); the built-in task's are scored by its oracle")
+    c->add_option(
+         "--prompts", a.prompts,
+         "held-out prompts JSONL ({\"prompt\"}); the built-in task's are scored by its oracle")
         ->required()
         ->check(CLI::ExistingFile);
     c->add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: the policy's)");
@@ -415,6 +442,7 @@ void add_ppo_commands(CLI::App& app) {
     c->add_option("--max-new-tokens", a.options.max_new_tokens, "tokens per response at most");
     c->add_option("--batch", a.options.batch_size, "prompts per generation batch");
     c->add_option("--seed", a.options.seed, "sampling seed (shared by policy and reference)");
+    add_device_option(*c, a.device);
     c->callback([] { run_eval(a); });
   }
 }

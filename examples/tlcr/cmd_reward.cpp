@@ -84,9 +84,11 @@ struct DiscriminatorArgs {
   bool hard_labels = false;
   double eval_fraction = 0.05;
   uint64_t seed = 0;
+  std::string device = "cpu";
 };
 
-void run_train_discriminator(const DiscriminatorArgs& a) {
+template <class D>
+void run_train_discriminator_on(const DiscriminatorArgs& a) {
   check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto read = read_labels(a.labels);
@@ -98,8 +100,8 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   std::vector<DiscriminatorExample> examples;
   examples.reserve(records.size());
   for (std::size_t i = 0; i < records.size(); ++i)
-    examples.push_back(
-        make_discriminator_example(tokenizer, records[i], {}, a.labels.string() + ":" + std::to_string(read.lines[i])));
+    examples.push_back(make_discriminator_example(
+        tokenizer, records[i], {}, a.labels.string() + ":" + std::to_string(read.lines[i])));
   const auto [train, held_out] = split_held_out(examples, a.eval_fraction, a.seed);
   DiscriminatorTrainOptions options = a.train;
   options.labels = a.hard_labels ? LabelMode::Hard : LabelMode::Soft;
@@ -107,7 +109,7 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
-    auto model = discriminator_from_sft<float, Arch>(a.sft, a.seed);
+    auto model = discriminator_from_sft<float, Arch, D>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
     with_communicator([&](const auto& comm) {
       const DiscriminatorReport report =
@@ -124,6 +126,10 @@ void run_train_discriminator(const DiscriminatorArgs& a) {
   });
 }
 
+void run_train_discriminator(const DiscriminatorArgs& a) {
+  with_device(a.device, [&]<class D>(D) { run_train_discriminator_on<D>(a); });
+}
+
 // ---- train-reward-model ----------------------------------------------------------------------
 
 struct RewardModelArgs {
@@ -132,9 +138,11 @@ struct RewardModelArgs {
   bool no_normalize = false;
   double eval_fraction = 0.05;
   uint64_t seed = 0;
+  std::string device = "cpu";
 };
 
-void run_train_reward_model(const RewardModelArgs& a) {
+template <class D>
+void run_train_reward_model_on(const RewardModelArgs& a) {
   check_writable_directory(a.out, "--out");  // now, not after training
   const BpeTokenizer tokenizer = find_tokenizer(a.tokenizer, a.sft);
   const auto records = read_jsonl<PreferenceRecord>(a.preferences).records;
@@ -148,7 +156,7 @@ void run_train_reward_model(const RewardModelArgs& a) {
   if (options.checkpoint_dir.empty()) options.checkpoint_dir = a.out / "checkpoint";
   with_architecture(a.sft, [&](auto arch) {
     using Arch = decltype(arch);
-    auto model = reward_model_from_sft<float, Arch>(a.sft, a.seed);
+    auto model = reward_model_from_sft<float, Arch, D>(a.sft, a.seed);
     check_vocabulary(tokenizer, model.config(), a.sft);
     RewardModelReport report;
     bool writer = true;
@@ -172,6 +180,10 @@ void run_train_reward_model(const RewardModelArgs& a) {
   });
 }
 
+void run_train_reward_model(const RewardModelArgs& a) {
+  with_device(a.device, [&]<class D>(D) { run_train_reward_model_on<D>(a); });
+}
+
 // ---- score and view --------------------------------------------------------------------------
 
 // The options that pick and configure a reward, shared by `score` and `view`.
@@ -179,6 +191,7 @@ struct RewardArgs {
   RewardSpec spec;
   fs::path tokenizer;
   bool raw_score = false;
+  std::string device = "cpu";
 
   void add_to(CLI::App& command) {
     command.add_option("--reward", spec.kind, "reward kind")
@@ -201,11 +214,14 @@ struct RewardArgs {
     command.add_option("--seed", spec.seed, "random: seed");
     command.add_option("--batch-size", spec.batch_size, "rows per forward pass")
         ->check(CLI::PositiveNumber);
+    add_device_option(command, device);
   }
+  // The reward, its models on D.
+  template <class D>
   AnyTokenReward reward(const BpeTokenizer& tokenizer) const {
     RewardSpec s = spec;
     s.normalize_sequence = !raw_score;
-    return make_token_reward(s, ResponseEnds::of(tokenizer));
+    return make_token_reward<D>(s, ResponseEnds::of(tokenizer));
   }
   BpeTokenizer open() const {
     const fs::path model_dir = spec.reward_model.empty() ? spec.sequence_model : spec.reward_model;
@@ -218,9 +234,10 @@ struct ScoreArgs {
   fs::path data, out, html;
 };
 
-void run_score(const ScoreArgs& a) {
+template <class D>
+void run_score_on(const ScoreArgs& a) {
   const BpeTokenizer tokenizer = a.reward.open();
-  const AnyTokenReward reward = a.reward.reward(tokenizer);
+  const AnyTokenReward reward = a.reward.reward<D>(tokenizer);
   const auto records = require_records(read_jsonl<SftRecord>(a.data).records, a.data);
   const std::vector<TokenRewardView> views = view_rewards(reward, tokenizer, records);
   write_reward_views_jsonl(a.out, views);
@@ -236,15 +253,20 @@ void run_score(const ScoreArgs& a) {
               tokens == 0 ? 0.0 : total / tokens, a.out.string().c_str());
 }
 
+void run_score(const ScoreArgs& a) {
+  with_device(a.reward.device, [&]<class D>(D) { run_score_on<D>(a); });
+}
+
 struct ViewArgs {
   RewardArgs reward;
   std::string prompt, response, colour = "auto";
   fs::path html, jsonl;
 };
 
-void run_view(const ViewArgs& a) {
+template <class D>
+void run_view_on(const ViewArgs& a) {
   const BpeTokenizer tokenizer = a.reward.open();
-  const AnyTokenReward reward = a.reward.reward(tokenizer);
+  const AnyTokenReward reward = a.reward.reward<D>(tokenizer);
   const std::vector<SftRecord> records = {{a.prompt, a.response}};
   const std::vector<TokenRewardView> views = view_rewards(reward, tokenizer, records);
   const bool colour = a.colour == "always" || (a.colour == "auto" && ::isatty(STDOUT_FILENO));
@@ -254,6 +276,10 @@ void run_view(const ViewArgs& a) {
     std::printf("-> %s\n", a.html.string().c_str());
   }
   if (!a.jsonl.empty()) write_reward_views_jsonl(a.jsonl, views);
+}
+
+void run_view(const ViewArgs& a) {
+  with_device(a.reward.device, [&]<class D>(D) { run_view_on<D>(a); });
 }
 
 // Options of both trainers.
@@ -325,6 +351,7 @@ void add_reward_commands(CLI::App& app) {
         ->check(CLI::Range(0.0, 0.9));
     c->add_option("--seed", a.seed, "head initialisation, split and shuffling seed");
     add_reward_train_options(*c, a.train);
+    add_device_option(*c, a.device);
     c->callback([] { run_train_discriminator(a); });
   }
   {
@@ -345,6 +372,7 @@ void add_reward_commands(CLI::App& app) {
         ->check(CLI::Range(0.0, 0.9));
     c->add_option("--seed", a.seed, "head initialisation, split and shuffling seed");
     add_reward_train_options(*c, a.train);
+    add_device_option(*c, a.device);
     c->callback([] { run_train_reward_model(a); });
   }
   {

@@ -1,7 +1,14 @@
-// examples/tlcr/common.hpp — pieces every subcommand shares: the model-size and training options.
-// Opening a model directory of either architecture (with_model_dir, with_architecture) and finding
-// its tokenizer (find_tokenizer) are the library's, in io/.
+// examples/tlcr/common.hpp — pieces every subcommand shares: the device, model-size and training
+// options. Opening a model directory of either architecture (with_model_dir, with_architecture) and
+// finding its tokenizer (find_tokenizer) are the library's, in io/.
 #pragma once
+
+// Compiled as CUDA with the library's CUDA layer (all_commands.cu), the commands can run on Cuda:
+// the ops' Cuda overloads must be visible before the layers that call them.
+#if defined(__CUDACC__) && defined(TLCR_WITH_CUDA)
+#define TLCR_CLI_HAS_CUDA 1
+#include <tlcr/cuda.cuh>
+#endif
 
 #include <tlcr/tlcr.hpp>
 
@@ -53,6 +60,36 @@ inline bool is_leader() {
   return leader;
 }
 
+// --device of every command that runs a model.
+inline void add_device_option(CLI::App& command, std::string& device) {
+  command
+      .add_option("--device", device,
+                  "where the models run: cpu, or cuda (the first GPU; needs a tlcr built with "
+                  "CUDA and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+}
+
+// Calls f(Cpu{}) or f(Cuda{}) as `device` says, and returns what f returns. Called before any
+// work, so that a missing GPU is an error at once, not after a stage on the CPU.
+template <class F>
+decltype(auto) with_device(const std::string& device, F&& f) {
+  if (device == "cuda") {
+#ifdef TLCR_CLI_HAS_CUDA
+    TLCR_CHECK(cuda::gpu_available(),
+               "--device cuda: no CUDA GPU is visible to this process (no GPU, no driver, or "
+               "CUDA_VISIBLE_DEVICES hides them); run with --device cpu");
+    return f(Cuda{});
+#else
+    detail::fail(
+        "--device cuda: this tlcr was built without CUDA (TLCR_WITH_CUDA=OFF or no CUDA "
+        "compiler found); rebuild with -DTLCR_WITH_CUDA=ON, or run with --device cpu");
+#endif
+  }
+  TLCR_CHECK(device == "cpu", "--device: expected cpu or cuda, found '", device, "'");
+  return f(Cpu{});
+}
+
 // Model-size options of `pretrain`.
 struct ModelSizeOptions {
   std::string arch = "gpt2";
@@ -84,7 +121,10 @@ inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& bat
   // --dropout first: CLI11 runs option callbacks in the order they are defined, so a site's own
   // flag overrides it.
   command.add_option_function<double>(
-      "--dropout", [&o](double p) { o.dropout = {p, p, p}; },
+      "--dropout",
+      [&o](double p) {
+        o.dropout = {p, p, p};
+      },
       "dropout at every site (embedding, residual, attention); 0: none");
   command.add_option("--embedding-dropout", o.dropout.embedding, "dropout after the embeddings");
   command.add_option("--residual-dropout", o.dropout.residual,
@@ -94,7 +134,8 @@ inline void add_train_options(CLI::App& command, LmTrainOptions& o, int64_t& bat
   command.add_option("--eval-every", o.eval_every, "steps between held-out evaluations");
   command.add_option("--checkpoint-dir", o.checkpoint_dir,
                      "checkpoint directory (default: <out>/checkpoint)");
-  command.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: at the end)");
+  command.add_option("--checkpoint-every", o.checkpoint_every,
+                     "steps between checkpoints (0: at the end)");
   command.add_option("--metrics", o.metrics_path, "metrics JSONL file");
   command.add_option("--resume", o.resume_from, "checkpoint directory to continue from");
 }
