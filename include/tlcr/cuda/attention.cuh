@@ -1,7 +1,8 @@
 // tlcr/cuda/attention.cuh — ops/attention.hpp's causal self-attention on Tensor<T, Cuda>, with the
 // CPU kernel's contract: forward writes P (B,H,Tq,Tk) for backward when asked, and backward reads
-// it. (A flash-style kernel that keeps only each row's log-sum-exp is the next step; it changes
-// what forward saves, so the autograd wrapper will choose per device.)
+// it. Training on Cuda takes the fused kernels of cuda/flash_attention.cuh instead (they keep each
+// row's log-sum-exp, not P) wherever D ≤ kFlashMaxHeadDim; this kernel serves inference (no P
+// kept, cuBLAS does the products) and larger heads.
 //
 // Every product is one strided-batched cuBLAS call over the B·H (b, h) pairs, restricted to the
 // Tv = offset + Tq keys anyone can see (a preallocated KV cache's later rows are never read):
@@ -22,6 +23,7 @@
 
 #include "tlcr/core/tensor.hpp"
 #include "tlcr/cuda/blas.cuh"
+#include "tlcr/cuda/flash_attention.cuh"  // the training path on Cuda (autograd/fn/attention.hpp)
 #include "tlcr/cuda/memory.cuh"
 #include "tlcr/cuda/softmax.cuh"
 #include "tlcr/ops/attention.hpp"
@@ -52,7 +54,7 @@ __global__ void attention_softmax_kernel(T* probs, T* dropped, const uint8_t* ke
     any = block_max(double(any), sum_scratch) > 0;
     double partial = 0;
     for (int64_t s = threadIdx.x; s < Tk; s += blockDim.x) {
-      const T e = any && s < Tv && visible(s) ? T(exp(scale * (p[s] - m))) : T(0);
+      const T e = any && s < Tv && visible(s) ? T(::exp(scale * (p[s] - m))) : T(0);
       p[s] = e;
       partial += double(e);
     }

@@ -75,6 +75,17 @@ inline AttentionSizes attention_sizes(const char* op, const Shape& q, const Shap
 
 // Dropout on the attention probabilities: each entry of P dropped with probability p, the mask
 // drawn from `seed`. p = 0: none.
+// The fused kernels (cuda/flash_attention.cuh) keep only each query row's log-sum-exp for
+// backward instead of the (Tq × Tk) probabilities; they take head sizes up to this (each of a
+// warp's 32 lanes holds D / 32 accumulators).
+inline constexpr int64_t kFlashMaxHeadDim = 128;
+inline bool flash_attention_fits(const AttentionSizes& s) {
+  return s.head_dim <= kFlashMaxHeadDim;
+}
+// Devices whose training-time attention uses the fused kernels when the sizes fit.
+template <class D>
+inline constexpr bool kFusedAttention = std::same_as<D, Cuda>;
+
 struct AttentionDropout {
   double p = 0;
   uint64_t seed = 0;

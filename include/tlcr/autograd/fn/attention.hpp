@@ -11,7 +11,9 @@
 namespace tlcr {
 
 // softmax(Q·Kᵀ/√D, causal + key mask) · V. The attention probabilities are kept for backward only
-// when some input needs a gradient; the key mask is not kept (backward does not read it).
+// when some input needs a gradient; the key mask is not kept (backward does not read it). On a
+// device with fused kernels (kFusedAttention: Cuda) a training-time call keeps out and each row's
+// log-sum-exp instead, and the key mask.
 namespace detail {
 // Key mask: a host span (counted as one upload per call on a device) or a tensor on q's device.
 template <class T, class D, class Mask>
@@ -22,6 +24,30 @@ Var<T, D> causal_attention_with(const Var<T, D>& q, const Var<T, D>& k, const Va
       attention_sizes("causal_attention", q.shape(), k.shape(), v.shape(), key_mask_size, offset);
   const bool keep_probs =
       grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if constexpr (kFusedAttention<D>) {
+    if (keep_probs && flash_attention_fits(sizes)) {
+      // Fused kernels: backward recomputes P from out and each row's log-sum-exp (B,H,Tq), so
+      // training holds O(T) per row instead of the (Tq × Tk) probabilities. They read the key
+      // mask on the device, so a host mask is uploaded once here and kept for backward.
+      Tensor<uint8_t, D> mask_on_device;
+      if constexpr (std::same_as<Mask, Tensor<uint8_t, D>>)
+        mask_on_device = key_mask;
+      else if (key_mask_size > 0)
+        mask_on_device = Tensor<uint8_t, D>::from(Shape{int64_t(key_mask_size)}, key_mask);
+      auto out = Tensor<T, D>::uninitialized(q.shape());
+      auto lse = Tensor<T, D>::uninitialized(Shape{sizes.batch, sizes.heads, sizes.queries});
+      flash_attention_forward(out, lse, q.value(), k.value(), v.value(), mask_on_device, offset,
+                              dropout);
+      const Tensor<T, D> kept_out = out;  // shares storage: backward reads forward's output
+      return record<T, D>(
+          "causal_attention", std::move(out), {q, k, v},
+          [q, k, v, kept_out, lse, mask_on_device, offset, dropout](const Tensor<T, D>& d_out) {
+            flash_attention_backward(q.grad_if_needed(), k.grad_if_needed(), v.grad_if_needed(),
+                                     d_out, kept_out, lse, q.value(), k.value(), v.value(),
+                                     mask_on_device, offset, dropout);
+          });
+    }
+  }
   auto out = Tensor<T, D>::uninitialized(q.shape());
   Tensor<T, D> probs =
       keep_probs ? Tensor<T, D>::uninitialized(sizes.probs_shape()) : Tensor<T, D>();
