@@ -34,8 +34,8 @@ __device__ T row_log_sum_exp(const T* z, int64_t V, T* max_scratch, double* sum_
   for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = fmax(m, z[v]);
   m = block_max(m, max_scratch);
   double partial = 0;
-  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) partial += double(exp(z[v] - m));
-  return m + T(log(block_sum(partial, sum_scratch)));
+  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) partial += double(::exp(z[v] - m));
+  return m + T(::log(block_sum(partial, sum_scratch)));
 }
 
 // Per row: lse[i] and, unless ignored, value[i] = scale_i · (lse − z[t]) with scale_i = +w_i
@@ -106,7 +106,8 @@ __global__ void softmax_minus_onehot_kernel(T* d_logits, const T* logits, const 
     }
     const T* z = logits + i * V;
     T* d = d_logits + i * V;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) d[v] += coefficient * exp(z[v] - lse[i]);
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+      d[v] += coefficient * ::exp(z[v] - lse[i]);
     __syncthreads();  // every thread's += before the one-hot −=
     if (threadIdx.x == 0) d[targets[i]] -= coefficient;
   }
@@ -150,14 +151,14 @@ __global__ void soft_ce_backward_kernel(T* d_logits, const T* g, const T* logits
     const T upstream = g[i] * weight;
     T* d = d_logits + i * K;
     for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
-      d[k] += upstream * (target_mass * exp(z[k] - lse[i]) - y[k]);
+      d[k] += upstream * (target_mass * ::exp(z[k] - lse[i]) - y[k]);
   }
 }
 
 template <class T>
 __global__ void bce_kernel(T* out, const T* x, const T* y, int64_t n) {
   for (int64_t i = grid_index(); i < n; i += grid_stride())
-    out[i] = fmax(x[i], T(0)) - x[i] * y[i] + log1p(exp(-fabs(x[i])));
+    out[i] = fmax(x[i], T(0)) - x[i] * y[i] + ::log1p(::exp(-::fabs(x[i])));
 }
 template <class T>
 __global__ void bce_backward_kernel(T* d_x, const T* g, const T* x, const T* y, int64_t n) {

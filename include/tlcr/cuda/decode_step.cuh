@@ -66,8 +66,8 @@ __device__ double device_token_logprob(const T* z, int64_t V, int32_t token) {
   double max_logit = double(z[0]);
   for (int64_t i = 1; i < V; ++i) max_logit = fmax(max_logit, double(z[i]));
   double sum = 0;
-  for (int64_t i = 0; i < V; ++i) sum += exp(double(z[i]) - max_logit);
-  return double(z[token]) - max_logit - log(sum);
+  for (int64_t i = 0; i < V; ++i) sum += ::exp(double(z[i]) - max_logit);
+  return double(z[token]) - max_logit - ::log(sum);
 }
 
 // order[0, V) sorted by z descending, equal logits by id (a bottom-up merge sort: stable).
@@ -128,7 +128,7 @@ __global__ void decode_step_kernel(int32_t* tokens, double* logprobs, int32_t* l
       double* w = weights + b * V;
       double total = 0;
       for (int64_t i = 0; i < kept; ++i) {
-        w[i] = exp(double(z[candidate(i)]) / sampling.temperature - max_scaled);
+        w[i] = ::exp(double(z[candidate(i)]) / sampling.temperature - max_scaled);
         total += w[i];
       }
       if (sampling.top_p < 1) {

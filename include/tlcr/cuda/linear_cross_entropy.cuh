@@ -44,7 +44,8 @@ __global__ void lm_head_rows_kernel(T* z, T* weighted_nll, const int32_t* target
     if (threadIdx.x == 0) weighted_nll[i] = weight * (lse - chosen);
     if (!grads) continue;
     const T coefficient = (*total_weight > 0 ? T(1.0 / *total_weight) : T(0)) * weight;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) row[v] = coefficient * exp(row[v] - lse);
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+      row[v] = coefficient * ::exp(row[v] - lse);
     __syncthreads();
     if (threadIdx.x == 0) row[targets[i]] -= coefficient;
     __syncthreads();

@@ -20,13 +20,18 @@
 namespace tlcr {
 
 namespace cuda::detail {
+inline cudaMemPool_t default_pool() {
+  int device = 0;
+  TLCR_CUDA_CHECK(cudaGetDevice(&device));
+  cudaMemPool_t pool = nullptr;
+  TLCR_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  return pool;
+}
+
 // The current device's default pool, set once to keep what is freed.
 inline void keep_freed_memory_in_pool() {
   static const bool done = [] {
-    int device = 0;
-    TLCR_CUDA_CHECK(cudaGetDevice(&device));
-    cudaMemPool_t pool = nullptr;
-    TLCR_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+    cudaMemPool_t pool = default_pool();
     uint64_t threshold = std::numeric_limits<uint64_t>::max();
     TLCR_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
     return true;
@@ -47,6 +52,20 @@ __global__ void fill_kernel(T* data, int64_t count, T value) {
 }  // namespace cuda::detail
 
 namespace cuda {
+// The most bytes tensors held at once since the last reset_peak_memory() (the pool's high-water
+// mark of memory in use: what PyTorch calls max_memory_allocated), and its reset.
+inline uint64_t peak_memory_bytes() {
+  uint64_t bytes = 0;
+  TLCR_CUDA_CHECK(
+      cudaMemPoolGetAttribute(detail::default_pool(), cudaMemPoolAttrUsedMemHigh, &bytes));
+  return bytes;
+}
+inline void reset_peak_memory() {
+  uint64_t zero = 0;
+  TLCR_CUDA_CHECK(
+      cudaMemPoolSetAttribute(detail::default_pool(), cudaMemPoolAttrUsedMemHigh, &zero));
+}
+
 // A device tensor's first element, for a kernel launch.
 template <class T>
 T* raw(const Tensor<T, Cuda>& t) {

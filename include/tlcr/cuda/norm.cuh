@@ -41,7 +41,7 @@ __global__ void norm_forward_kernel(T* out, T* mean, T* rstd, const T* x, const 
       const T centred_x = xr[j] - mu;
       partial += double(centred_x * centred_x);
     }
-    const T rs = T(1.0 / sqrt(block_sum(partial, scratch) / double(cols) + double(eps)));
+    const T rs = T(1.0 / ::sqrt(block_sum(partial, scratch) / double(cols) + double(eps)));
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
       yr[j] = bias ? (xr[j] - mu) * rs * weight[j] + bias[j] : (xr[j] - mu) * rs * weight[j];
     if (threadIdx.x == 0) {

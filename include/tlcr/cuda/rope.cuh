@@ -29,7 +29,7 @@ __global__ void rope_kernel(T* out, const T* x, const int32_t* positions, double
     const int64_t i = e % half, row = e / half;  // row = (b·H + h)·T + t
     const int64_t t = row % time, b = row / (time * heads);
     const double angle =
-        double(positions[b * time + t]) * pow(theta, -2.0 * double(i) / double(dim));
+        double(positions[b * time + t]) * ::pow(theta, -2.0 * double(i) / double(dim));
     const T c = T(cos(angle)), sn = T(sign * sin(angle));
     const T* xr = x + row * dim;
     T* orow = out + row * dim;

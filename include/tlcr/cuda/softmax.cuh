@@ -68,7 +68,7 @@ __global__ void softmax_kernel(T* out, const T* x, int64_t rows, int64_t cols) {
     m = block_max(m, max_scratch);
     double partial = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      yr[j] = exp(xr[j] - m);
+      yr[j] = ::exp(xr[j] - m);
       partial += double(yr[j]);
     }
     const T inverse = T(1.0 / block_sum(partial, sum_scratch));
@@ -103,8 +103,8 @@ __global__ void log_softmax_kernel(T* out, const T* x, int64_t rows, int64_t col
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmax(m, xr[j]);
     m = block_max(m, max_scratch);
     double partial = 0;
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) partial += double(exp(xr[j] - m));
-    const T log_total = T(log(block_sum(partial, sum_scratch)));
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) partial += double(::exp(xr[j] - m));
+    const T log_total = T(::log(block_sum(partial, sum_scratch)));
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = (xr[j] - m) - log_total;
   }
 }
@@ -120,7 +120,7 @@ __global__ void log_softmax_backward_kernel(T* d_x, const T* g, const T* y, int6
     double partial = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) partial += double(gr[j]);
     const T total = T(block_sum(partial, sum_scratch));
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dxr[j] += gr[j] - exp(yr[j]) * total;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dxr[j] += gr[j] - ::exp(yr[j]) * total;
   }
 }
 

@@ -29,7 +29,7 @@ namespace cuda::kernels {
 template <class T>
 __global__ void positive_probabilities_kernel(float* p, const T* z, int64_t positions) {
   for (int64_t at = grid_index(); at < positions; at += grid_stride())
-    p[at] = static_cast<float>(1.0 / (1.0 + exp(double(z[at * 2]) - double(z[at * 2 + 1]))));
+    p[at] = static_cast<float>(1.0 / (1.0 + ::exp(double(z[at * 2]) - double(z[at * 2 + 1]))));
 }
 
 // log Σ_v exp(z_v) of one row, in double (max-shifted), by the whole block.
@@ -39,8 +39,8 @@ __device__ double log_normaliser(const T* z, int64_t V, double* scratch) {
   for (int64_t v = threadIdx.x; v < V; v += blockDim.x) m = fmax(m, double(z[v]));
   m = block_max(m, scratch);
   double partial = 0;
-  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) partial += exp(double(z[v]) - m);
-  return m + log(block_sum(partial, scratch));
+  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) partial += ::exp(double(z[v]) - m);
+  return m + ::log(block_sum(partial, scratch));
 }
 
 // Row i of out (N, width): full KL at kl_column, entropy at entropy_column; with `extra`, columns
@@ -57,7 +57,7 @@ __global__ void kl_entropy_kernel(double* out, int64_t width, int kl_column, int
     double kl = 0, entropy = 0;
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
       const double logp = double(z[v]) - log_z, ref_logp = double(z_ref[v]) - log_z_ref;
-      const double p = exp(logp);
+      const double p = ::exp(logp);
       kl += p * (logp - ref_logp);
       entropy -= p * logp;
     }

@@ -1,0 +1,364 @@
+// GPU tests of the RLHF stack on the Cuda device, each against the same run on the CPU: a
+// discriminator training run, a Bradley–Terry reward-model run, a DPO run, PPO iterations with
+// every reward kind, and checkpoint resumes. The CPU and the GPU add in other orders, so runs agree
+// within stated tolerances (losses and metrics 1e-3 relative after a few steps, weights 1e-3 of
+// their scale); the GPU repeats its own runs bit for bit, and a resumed GPU run equals the
+// uninterrupted GPU run bit for bit. PPO samples with the same random numbers on both devices, so
+// the tokens agree unless a probability lands within rounding of a sampling boundary (none does
+// on these seeds: the tests check the tokens too).
+#include "cuda_testing.cuh"
+
+#include <tlcr/cuda.cuh>
+#include <tlcr/rlhf/any_reward.hpp>
+#include <tlcr/rlhf/discriminator.hpp>
+#include <tlcr/rlhf/dpo.hpp>
+#include <tlcr/rlhf/ppo.hpp>
+#include <tlcr/rlhf/sequence_reward.hpp>
+#include <tlcr/train/lm_trainer.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rlhf/test_ppo_support.hpp"
+
+using namespace tlcr;
+
+namespace cuda_pipeline_test {
+
+template <class D>
+using Model = Transformer<float, Gpt2Arch, D>;
+
+template <class M>
+std::vector<float> weights(const M& model) {
+  return model.params().values().to_vector();
+}
+
+constexpr double kTolerance = 1e-3;
+
+bool close(double gpu, double cpu) {
+  return std::abs(gpu - cpu) <= kTolerance * std::max(1.0, std::abs(cpu));
+}
+
+// max |a − b| / max(1, max |b|) over two weight vectors.
+double scaled_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0, scale = 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return worst / scale;
+}
+
+double largest_difference(const TokenRewards& a, const TokenRewards& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (std::size_t r = 0; r < a.size(); ++r) {
+    REQUIRE(a[r].size() == b[r].size());
+    for (std::size_t t = 0; t < a[r].size(); ++t)
+      worst = std::max(worst, std::abs(double(a[r][t]) - double(b[r][t])));
+  }
+  return worst;
+}
+
+constexpr int32_t kVocab = 20, kEos = 19;
+
+std::vector<int32_t> random_tokens(Rng& rng, int64_t min_length, int64_t max_length,
+                                   int32_t below) {
+  std::vector<int32_t> tokens(testing::random_size(rng, min_length, max_length));
+  for (int32_t& t : tokens) t = int32_t(rng.uniform_int(below));
+  return tokens;
+}
+
+std::vector<DiscriminatorExample> random_triples(Rng& rng, int64_t n) {
+  std::vector<DiscriminatorExample> examples;
+  for (int64_t i = 0; i < n; ++i) {
+    DiscriminatorExample e;
+    e.prompt = random_tokens(rng, 1, 4, kVocab);
+    e.rejected = random_tokens(rng, 1, 6, kVocab);
+    e.revised = random_tokens(rng, 1, 6, kVocab);
+    for (std::size_t t = 0; t < e.rejected.size(); ++t)
+      e.rejected_labels.push_back(rng.uniform() < 0.4 ? -1 : 0);
+    for (std::size_t t = 0; t < e.revised.size(); ++t)
+      e.revised_labels.push_back(rng.uniform() < 0.4 ? 1 : 0);
+    e.chosen = e.revised;
+    examples.push_back(std::move(e));
+  }
+  return examples;
+}
+
+std::vector<TokenizedPair> random_pairs(Rng& rng, int64_t n) {
+  std::vector<TokenizedPair> pairs;
+  for (int64_t i = 0; i < n; ++i) {
+    TokenizedPair p{random_tokens(rng, 1, 3, kEos), random_tokens(rng, 1, 5, kEos),
+                    random_tokens(rng, 1, 5, kEos)};
+    p.chosen.push_back(kEos), p.rejected.push_back(kEos);
+    pairs.push_back(std::move(p));
+  }
+  return pairs;
+}
+
+struct DiscriminatorRun {
+  DiscriminatorReport report;
+  std::vector<float> weights;
+  TokenRewards probabilities;
+};
+
+template <class D>
+DiscriminatorRun train_tiny_discriminator() {
+  Rng rng(3);
+  const auto train = random_triples(rng, 12), held_out = random_triples(rng, 5);
+  Model<D> model(TransformerConfig::gpt2(kVocab, 32, 1, 2, 16), {.lm = false, .token_classes = 2},
+                 5);
+  DiscriminatorTrainOptions options;
+  options.max_steps = 4;
+  options.batch_size = 4;
+  options.eval_batch_size = 4;
+  options.lr = 3e-3;
+  options.warmup_steps = 1;
+  options.progress = false;
+  DiscriminatorRun run;
+  run.report = train_discriminator(model, train, held_out, ResponseEnds{}, options);
+  run.weights = weights(model);
+  TokenSequences prompts, responses;
+  for (const auto& e : held_out) prompts.push_back(e.prompt), responses.push_back(e.rejected);
+  run.probabilities = discriminator_probabilities(model, prompts, responses, ResponseEnds{}, 2);
+  return run;
+}
+
+struct RewardModelRun {
+  RewardModelReport report;
+  std::vector<float> weights;
+  std::vector<double> scores;
+};
+
+template <class D>
+RewardModelRun train_tiny_reward_model() {
+  Rng rng(4);
+  const auto train = random_pairs(rng, 12), held_out = random_pairs(rng, 5);
+  const ResponseEnds ends{.eos = kEos};
+  Model<D> model(TransformerConfig::gpt2(kVocab, 32, 1, 2, 16),
+                 {.lm = false, .sequence_score = true}, 6);
+  RewardModelTrainOptions options;
+  options.max_steps = 4;
+  options.batch_size = 4;
+  options.lr = 3e-3;
+  options.warmup_steps = 1;
+  options.progress = false;
+  RewardModelRun run;
+  run.report = train_reward_model(model, train, held_out, ends, options);
+  run.weights = weights(model);
+  TokenSequences prompts, responses;
+  for (const auto& p : held_out) prompts.push_back(p.prompt), responses.push_back(p.chosen);
+  run.scores = sequence_model_scores(model, prompts, responses, ends, 2);
+  return run;
+}
+
+// A discriminator and a Bradley–Terry model over the tiny PPO vocabulary, saved for the readers.
+struct RewardDirs {
+  testing::ScratchDir scratch{"cuda_pipeline"};
+  std::filesystem::path discriminator = scratch.path / "discriminator";
+  std::filesystem::path sequence = scratch.path / "sequence";
+  RewardDirs() {
+    save_discriminator(
+        discriminator,
+        Gpt2<float>(testing::tiny_ppo_config(), {.lm = false, .token_classes = 2}, 7),
+        LabelMode::Soft);
+    save_reward_model(
+        sequence, Gpt2<float>(testing::tiny_ppo_config(), {.lm = false, .sequence_score = true}, 8),
+        std::nullopt);
+  }
+};
+
+RewardSpec spec_for(const std::string& kind, const RewardDirs& dirs) {
+  RewardSpec spec;
+  spec.kind = kind;
+  spec.reward_model = kind == "sequence" ? dirs.sequence : dirs.discriminator;
+  spec.sequence_model = dirs.sequence;
+  spec.seed = 9;
+  spec.batch_size = 3;
+  return spec;
+}
+
+PpoConfig ppo_settings() {
+  PpoConfig c = testing::tiny_ppo_settings();
+  c.iterations = 2;
+  c.batch_size = 4;
+  c.minibatch_size = 2;
+  c.epochs = 1;
+  c.max_new_tokens = 5;
+  c.entropy_coef = 0.01;
+  c.sample_every = 0;
+  return c;
+}
+
+struct PpoRun {
+  std::vector<nlohmann::json> metrics;
+  std::vector<TokenSequences> responses;  // of each iteration
+  std::vector<float> policy;
+};
+
+template <class D>
+PpoRun run_ppo(const RewardSpec& spec, bool separate_critic, const PpoConfig& config) {
+  const ResponseEnds ends{.eos = testing::kTinyEos};
+  const AnyTokenReward reward = make_token_reward<D>(spec, ends);
+  Model<D> policy(testing::tiny_ppo_config(), {.lm = true, .value = !separate_critic}, 5);
+  const Model<D> reference(testing::tiny_ppo_config(), {}, 5);
+  Model<D> critic(testing::tiny_ppo_config(), {.lm = false, .value = true}, 6);
+  PpoTrainer<float, Gpt2Arch, AnyTokenReward, D> trainer(
+      PpoModels<float, Gpt2Arch, D>{policy, reference, separate_critic ? &critic : nullptr}, reward,
+      testing::tiny_prompts(8), config);
+  PpoRun run;
+  for (int64_t i = 0; i < config.iterations; ++i) {
+    run.metrics.push_back(testing::without_times(trainer.iterate().metrics));
+    run.responses.push_back(trainer.last_rollout().responses);
+  }
+  run.policy = weights(policy);
+  return run;
+}
+
+}  // namespace cuda_pipeline_test
+
+using namespace cuda_pipeline_test;
+
+TEST_CASE("a discriminator trained on the GPU follows the CPU run and repeats itself") {
+  const DiscriminatorRun cpu = train_tiny_discriminator<Cpu>();
+  const DiscriminatorRun gpu = train_tiny_discriminator<Cuda>();
+  const DiscriminatorRun again = train_tiny_discriminator<Cuda>();
+  CHECK(gpu.report.steps == 4);
+  CHECK(close(gpu.report.last_loss, cpu.report.last_loss));
+  CHECK(close(gpu.report.after.loss, cpu.report.after.loss));
+  CHECK(scaled_difference(gpu.weights, cpu.weights) <= kTolerance);
+  CHECK(largest_difference(gpu.probabilities, cpu.probabilities) <= kTolerance);
+  CHECK(again.weights == gpu.weights);
+  CHECK(again.probabilities == gpu.probabilities);
+}
+
+TEST_CASE(
+    "a Bradley–Terry reward model trained on the GPU follows the CPU run and repeats itself") {
+  const RewardModelRun cpu = train_tiny_reward_model<Cpu>();
+  const RewardModelRun gpu = train_tiny_reward_model<Cuda>();
+  const RewardModelRun again = train_tiny_reward_model<Cuda>();
+  CHECK(gpu.report.steps == 4);
+  CHECK(close(gpu.report.last_loss, cpu.report.last_loss));
+  REQUIRE(gpu.report.normalization.has_value());
+  CHECK(close(gpu.report.normalization->mean, cpu.report.normalization->mean));
+  CHECK(scaled_difference(gpu.weights, cpu.weights) <= kTolerance);
+  REQUIRE(gpu.scores.size() == cpu.scores.size());
+  for (std::size_t i = 0; i < cpu.scores.size(); ++i) CHECK(close(gpu.scores[i], cpu.scores[i]));
+  CHECK(again.weights == gpu.weights);
+  CHECK(again.scores == gpu.scores);
+}
+
+TEST_CASE("a DPO run on the GPU follows the CPU run") {
+  Rng rng(77);
+  const std::vector<TokenizedPair> train = random_pairs(rng, 8), held_out = random_pairs(rng, 4);
+  DpoTrainOptions options;
+  options.max_steps = 3;
+  options.batch_size = 4;
+  options.lr = 3e-3;
+  options.warmup_steps = 1;
+  options.progress = false;
+  auto run = [&]<class D>(D) {
+    const TransformerConfig config = TransformerConfig::gpt2(kVocab, 32, 1, 2, 16);
+    Model<D> policy(config, {}, 5);
+    const Model<D> reference(config, {}, 4);
+    const DpoReport report =
+        train_dpo(policy, reference, train, held_out, ResponseEnds{.eos = kEos}, options);
+    return std::make_pair(report, weights(policy));
+  };
+  const auto [cpu_report, cpu_weights] = run(Cpu{});
+  const auto [gpu_report, gpu_weights] = run(Cuda{});
+  CHECK(close(gpu_report.last_loss, cpu_report.last_loss));
+  CHECK(scaled_difference(gpu_weights, cpu_weights) <= kTolerance);
+  CHECK(run(Cuda{}).second == gpu_weights);
+}
+
+TEST_CASE("PPO iterations on the GPU follow the CPU's with every reward kind") {
+  const RewardDirs dirs;
+  for (const std::string kind : {"tlcr", "discrete", "sequence", "hybrid"}) {
+    CAPTURE(kind);
+    const bool separate_critic = kind == "hybrid";
+    PpoConfig config = ppo_settings();
+    if (kind == "hybrid") config.kl_estimator = KlEstimator::K3;
+    const PpoRun cpu = run_ppo<Cpu>(spec_for(kind, dirs), separate_critic, config);
+    const PpoRun gpu = run_ppo<Cuda>(spec_for(kind, dirs), separate_critic, config);
+    REQUIRE(gpu.metrics.size() == cpu.metrics.size());
+    CHECK(gpu.responses == cpu.responses);
+    for (std::size_t i = 0; i < cpu.metrics.size(); ++i)
+      for (const auto& [key, value] : cpu.metrics[i].items()) {
+        CAPTURE(key);
+        REQUIRE(gpu.metrics[i].contains(key));
+        if (value.is_number_float())
+          CHECK(close(gpu.metrics[i][key].get<double>(), value.get<double>()));
+        else
+          CHECK(gpu.metrics[i][key] == value);
+      }
+    CHECK(scaled_difference(gpu.policy, cpu.policy) <= kTolerance);
+    const PpoRun again = run_ppo<Cuda>(spec_for(kind, dirs), separate_critic, config);
+    CHECK(again.metrics == gpu.metrics);
+    CHECK(again.policy == gpu.policy);
+  }
+}
+
+TEST_CASE("a resumed run on the GPU equals the uninterrupted GPU run bit for bit") {
+  testing::ScratchDir scratch("cuda_pipeline_resume");
+  SUBCASE("language-model training") {
+    const TransformerConfig config = TransformerConfig::gpt2(kVocab, 16, 1, 2, 16);
+    Rng rng(12);
+    std::vector<int32_t> stream(400);
+    for (int32_t& t : stream) t = int32_t(rng.uniform_int(kVocab));
+    LmTrainOptions options;
+    options.steps = 5;
+    options.lr = 3e-3;
+    options.warmup_steps = 1;
+    options.eval_every = 0;
+    options.progress = false;
+    Model<Cuda> whole(config, {}, 3);
+    LmBatcher whole_batches(stream, 3, 8, 1);
+    const LmTrainReport uninterrupted = train_language_model(whole, whole_batches, {}, options);
+
+    LmTrainOptions first = options, second = options;
+    first.checkpoint_dir = scratch.path / "lm";
+    first.stop_after = 2;
+    Model<Cuda> interrupted(config, {}, 3);
+    LmBatcher first_batches(stream, 3, 8, 1);
+    train_language_model(interrupted, first_batches, {}, first);
+    second.resume_from = first.checkpoint_dir;
+    Model<Cuda> resumed(config, {}, 99);
+    LmBatcher second_batches(stream, 3, 8, 1);
+    const LmTrainReport finished = train_language_model(resumed, second_batches, {}, second);
+    CHECK(finished.steps == 5);
+    CHECK(finished.last_loss == uninterrupted.last_loss);
+    CHECK(weights(resumed) == weights(whole));
+  }
+  SUBCASE("PPO") {
+    PpoConfig config = ppo_settings();
+    config.iterations = 3;
+    const testing::TokenFiveReward reward;
+    const TokenSequences prompts = testing::tiny_prompts(8);
+    const PpoRunOptions quiet{.progress = false, .print_samples = false};
+    auto trainer_on = [&](Model<Cuda>& policy, const Model<Cuda>& reference) {
+      return PpoTrainer<float, Gpt2Arch, testing::TokenFiveReward, Cuda>(
+          PpoModels<float, Gpt2Arch, Cuda>{policy, reference}, reward, prompts, config);
+    };
+    const Model<Cuda> reference(testing::tiny_ppo_config(), {}, 5);
+    Model<Cuda> policy(testing::tiny_ppo_config(), {.lm = true, .value = true}, 5);
+    const PpoReport uninterrupted = trainer_on(policy, reference).train(quiet);
+
+    Model<Cuda> interrupted(testing::tiny_ppo_config(), {.lm = true, .value = true}, 5);
+    PpoRunOptions stop = quiet;
+    stop.checkpoint_dir = scratch.path / "ppo";
+    stop.stop_after = 1;
+    trainer_on(interrupted, reference).train(stop);
+    Model<Cuda> resumed(testing::tiny_ppo_config(), {.lm = true, .value = true}, 77);
+    PpoRunOptions resume = quiet;
+    resume.resume_from = stop.checkpoint_dir;
+    const PpoReport finished = trainer_on(resumed, reference).train(resume);
+    CHECK(finished.iterations == 3);
+    CHECK(testing::without_times(finished.last_metrics) ==
+          testing::without_times(uninterrupted.last_metrics));
+    CHECK(weights(resumed) == weights(policy));
+  }
+}
