@@ -1,6 +1,7 @@
 // GPU tests of cuda/memory.cuh through Tensor<T, Cuda>: uploads and downloads round-trip, zeroing,
 // filling, clones, views and copies stay on the device, transfers are counted, and a repeated
-// step's allocations come from the pool (its reserved memory stops growing).
+// step's allocations come from the pool (its reserved memory stops growing), and the peak-memory
+// counter (cuda::peak_memory_bytes) sees the most held at once.
 #include "cuda_testing.cuh"
 
 using namespace tlcr;
@@ -64,4 +65,23 @@ TEST_CASE("an impossible allocation names the shape and the device") {
   using GpuTensor = Tensor<float, Cuda>;
   CHECK_THROWS_WITH_AS(GpuTensor(Shape{int64_t(1) << 40, 1024}), doctest::Contains("on cuda"),
                        Error);
+}
+
+TEST_CASE("the peak-memory counter sees the most bytes held at once, and resets") {
+  cuda::synchronize();
+  cuda::reset_peak_memory();
+  const uint64_t base = cuda::peak_memory_bytes();  // whatever other live tensors hold
+  {
+    Tensor<float, Cuda> a(Shape{1 << 20}), b(Shape{1 << 20});  // 8 MiB at once
+    cuda::synchronize();
+  }
+  {
+    Tensor<float, Cuda> c(Shape{1 << 20});  // 4 MiB: lower than the peak
+    cuda::synchronize();
+  }
+  const uint64_t peak = cuda::peak_memory_bytes();
+  CHECK(peak >= base + (8u << 20));
+  CHECK(peak < base + (12u << 20));
+  cuda::reset_peak_memory();
+  CHECK(cuda::peak_memory_bytes() < peak);
 }
