@@ -30,19 +30,9 @@ void check_case(const Case& c, double unit) {
   Rng rng(71);
   const Shape q_shape{c.batch, c.heads, c.queries, c.dim},
       kv_shape{c.batch, c.heads, c.keys, c.dim};
-  const Tensor<T> q = random_normal<T>(q_shape, rng);
-  Tensor<T> k = random_normal<T>(kv_shape, rng), v = random_normal<T>(kv_shape, rng);
+  const auto [q, k, v, mask] =
+      attention_inputs<T>(c.batch, c.heads, c.queries, c.keys, c.dim, c.offset, c.padding, rng);
   const int64_t visible = c.offset + c.queries;
-  for (int64_t pair = 0; pair < c.batch * c.heads; ++pair)  // rows nobody may read
-    for (int64_t t = visible; t < c.keys; ++t)
-      for (int64_t d = 0; d < c.dim; ++d)
-        k[(pair * c.keys + t) * c.dim + d] = v[(pair * c.keys + t) * c.dim + d] = T(NAN);
-  std::vector<uint8_t> mask;
-  if (c.padding) {
-    mask.assign(c.batch * c.keys, 1);
-    for (int64_t b = 0; b < c.batch; ++b)
-      for (int64_t t = 0; t < std::min<int64_t>(b + 1, c.keys); ++t) mask[b * c.keys + t] = 0;
-  }
   const AttentionDropout dropout{c.dropout, 99};
   const AttentionSizes sizes =
       attention_sizes("test", q_shape, kv_shape, kv_shape, mask.size(), c.offset);

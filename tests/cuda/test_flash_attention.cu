@@ -26,15 +26,6 @@ struct Case {
   double dropout;
 };
 
-std::vector<uint8_t> left_padding(const Case& c) {
-  std::vector<uint8_t> mask;
-  if (!c.padding) return mask;
-  mask.assign(c.batch * c.keys, 1);
-  for (int64_t b = 0; b < c.batch; ++b)  // row b pads its first b + 1 keys; b = 0 with Tq = 1 …
-    for (int64_t t = 0; t < std::min<int64_t>(b + 1, c.keys); ++t) mask[b * c.keys + t] = 0;
-  return mask;
-}
-
 template <class T>
 void check_case(const Case& c, double unit) {
   CAPTURE(c.queries);
@@ -46,14 +37,9 @@ void check_case(const Case& c, double unit) {
   Rng rng(73);
   const Shape q_shape{c.batch, c.heads, c.queries, c.dim},
       kv_shape{c.batch, c.heads, c.keys, c.dim};
-  const Tensor<T> q = random_normal<T>(q_shape, rng);
-  Tensor<T> k = random_normal<T>(kv_shape, rng), v = random_normal<T>(kv_shape, rng);
+  const auto [q, k, v, mask] =
+      attention_inputs<T>(c.batch, c.heads, c.queries, c.keys, c.dim, c.offset, c.padding, rng);
   const int64_t visible = c.offset + c.queries;
-  for (int64_t pair = 0; pair < c.batch * c.heads; ++pair)  // rows nobody may read
-    for (int64_t t = visible; t < c.keys; ++t)
-      for (int64_t d = 0; d < c.dim; ++d)
-        k[(pair * c.keys + t) * c.dim + d] = v[(pair * c.keys + t) * c.dim + d] = T(NAN);
-  const std::vector<uint8_t> mask = left_padding(c);
   const AttentionDropout dropout{c.dropout, 99};
   const AttentionSizes sizes =
       attention_sizes("test", q_shape, kv_shape, kv_shape, mask.size(), c.offset);
@@ -131,9 +117,11 @@ void check_autograd(const Case& c, double unit) {
   Rng rng(74);
   const Shape q_shape{c.batch, c.heads, c.queries, c.dim},
       kv_shape{c.batch, c.heads, c.keys, c.dim};
-  const Tensor<T> q = random_normal<T>(q_shape, rng), k = random_normal<T>(kv_shape, rng),
-                  v = random_normal<T>(kv_shape, rng), g = random_normal<T>(q_shape, rng);
-  const std::vector<uint8_t> mask = left_padding(c);
+  const AttentionInputs<T> in =
+      attention_inputs<T>(c.batch, c.heads, c.queries, c.keys, c.dim, 0, c.padding, rng);
+  const Tensor<T>&q = in.q, &k = in.k, &v = in.v;
+  const std::vector<uint8_t>& mask = in.key_mask;
+  const Tensor<T> g = random_normal<T>(q_shape, rng);
   const AttentionDropout dropout{c.dropout, 5};
   auto run = [&]<class D>(D) {
     const Var<T, D> vq = parameter(to_device<D>(q)), vk = parameter(to_device<D>(k)),

@@ -139,33 +139,10 @@ TEST_CASE("PPO iterations on the GPU follow the CPU's with every reward kind") {
 TEST_CASE("a resumed run on the GPU equals the uninterrupted GPU run bit for bit") {
   testing::ScratchDir scratch("cuda_pipeline_resume");
   SUBCASE("language-model training") {
-    const TransformerConfig config = TransformerConfig::gpt2(kVocab, 16, 1, 2, 16);
-    Rng rng(12);
-    std::vector<int32_t> stream(400);
-    for (int32_t& t : stream) t = int32_t(rng.uniform_int(kVocab));
-    LmTrainOptions options;
-    options.steps = 5;
-    options.lr = 3e-3;
-    options.warmup_steps = 1;
-    options.eval_every = 0;
-    options.progress = false;
-    Model<Cuda> whole(config, {}, 3);
-    LmBatcher whole_batches(stream, 3, 8, 1);
-    const LmTrainReport uninterrupted = train_language_model(whole, whole_batches, {}, options);
-
-    LmTrainOptions first = options, second = options;
-    first.checkpoint_dir = scratch.path / "lm";
-    first.stop_after = 2;
-    Model<Cuda> interrupted(config, {}, 3);
-    LmBatcher first_batches(stream, 3, 8, 1);
-    train_language_model(interrupted, first_batches, {}, first);
-    second.resume_from = first.checkpoint_dir;
-    Model<Cuda> resumed(config, {}, 99);
-    LmBatcher second_batches(stream, 3, 8, 1);
-    const LmTrainReport finished = train_language_model(resumed, second_batches, {}, second);
-    CHECK(finished.steps == 5);
-    CHECK(finished.last_loss == uninterrupted.last_loss);
-    CHECK(weights(resumed) == weights(whole));
+    const LmResume run = lm_resume<Cuda, Cuda>(scratch.path / "lm");
+    CHECK(run.finished.steps == 5);
+    CHECK(run.finished.last_loss == run.uninterrupted.last_loss);
+    CHECK(run.resumed == run.whole);
   }
   SUBCASE("PPO") {
     PpoConfig config = device_ppo_settings();

@@ -11,6 +11,7 @@
 #include <tlcr/rlhf/discriminator.hpp>
 #include <tlcr/rlhf/ppo.hpp>
 #include <tlcr/rlhf/sequence_reward.hpp>
+#include <tlcr/train/lm_trainer.hpp>
 
 #include <filesystem>
 #include <optional>
@@ -200,6 +201,46 @@ PpoRun run_ppo(const RewardSpec& spec, bool separate_critic, const PpoConfig& co
   }
   run.policy = weights(policy);
   if (separate_critic) run.critic = weights(critic);
+  return run;
+}
+
+struct LmResume {
+  LmTrainReport uninterrupted, finished;
+  std::vector<float> whole, resumed;  // the final weights of each
+};
+
+// A 5-step LM run on device Whole without a break, and the same run on device Interrupted
+// stopped after step 2 (checkpoint in `dir`) and resumed by a model whose every weight must come
+// from the checkpoint.
+template <class Whole, class Interrupted>
+LmResume lm_resume(const std::filesystem::path& dir) {
+  const TransformerConfig config = TransformerConfig::gpt2(kVocab, 16, 1, 2, 16);
+  Rng rng(12);
+  std::vector<int32_t> stream(400);
+  for (int32_t& t : stream) t = int32_t(rng.uniform_int(kVocab));
+  LmTrainOptions options;
+  options.steps = 5;
+  options.lr = 3e-3;
+  options.warmup_steps = 1;
+  options.eval_every = 0;
+  options.progress = false;
+  LmResume run;
+  Model<Whole> whole(config, {}, 3);
+  LmBatcher whole_batches(stream, 3, 8, 1);
+  run.uninterrupted = train_language_model(whole, whole_batches, {}, options);
+  run.whole = weights(whole);
+
+  LmTrainOptions first = options, second = options;
+  first.checkpoint_dir = dir;
+  first.stop_after = 2;
+  Model<Interrupted> interrupted(config, {}, 3);
+  LmBatcher first_batches(stream, 3, 8, 1);
+  train_language_model(interrupted, first_batches, {}, first);
+  second.resume_from = dir;
+  Model<Interrupted> resumed(config, {}, 99);
+  LmBatcher second_batches(stream, 3, 8, 1);
+  run.finished = train_language_model(resumed, second_batches, {}, second);
+  run.resumed = weights(resumed);
   return run;
 }
 

@@ -66,34 +66,10 @@ TEST_CASE("PPO with every reward kind is bitwise the same on Cpu and SealedCpu")
 TEST_CASE("checkpoint resume on SealedCpu equals an uninterrupted Cpu run") {
   testing::ScratchDir scratch("rlhf_devices_resume");
   SUBCASE("language-model training") {
-    const TransformerConfig config = TransformerConfig::gpt2(kVocab, 16, 1, 2, 16);
-    Rng rng(12);
-    std::vector<int32_t> stream(400);
-    for (int32_t& t : stream) t = int32_t(rng.uniform_int(kVocab));
-    LmTrainOptions options;
-    options.steps = 5;
-    options.lr = 3e-3;
-    options.warmup_steps = 1;
-    options.eval_every = 0;
-    options.progress = false;
-
-    Model<Cpu> whole(config, {}, 3);
-    LmBatcher whole_batches(stream, 3, 8, 1);
-    const LmTrainReport uninterrupted = train_language_model(whole, whole_batches, {}, options);
-
-    LmTrainOptions first = options, second = options;
-    first.checkpoint_dir = scratch.path / "lm";
-    first.stop_after = 2;
-    Model<SealedCpu> interrupted(config, {}, 3);
-    LmBatcher first_batches(stream, 3, 8, 1);
-    train_language_model(interrupted, first_batches, {}, first);
-    second.resume_from = first.checkpoint_dir;
-    Model<SealedCpu> resumed(config, {}, 99);  // every weight comes from the checkpoint
-    LmBatcher second_batches(stream, 3, 8, 1);
-    const LmTrainReport finished = train_language_model(resumed, second_batches, {}, second);
-    CHECK(finished.steps == 5);
-    CHECK(finished.last_loss == uninterrupted.last_loss);
-    CHECK(weights(resumed) == weights(whole));
+    const LmResume run = lm_resume<Cpu, SealedCpu>(scratch.path / "lm");
+    CHECK(run.finished.steps == 5);
+    CHECK(run.finished.last_loss == run.uninterrupted.last_loss);
+    CHECK(run.resumed == run.whole);
   }
   SUBCASE("PPO") {
     const PpoConfig config = [] {
