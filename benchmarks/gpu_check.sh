@@ -38,6 +38,7 @@ fi
 start=$(date +%s)
 cmake -S "$root" -B "$build" "${prefix_args[@]}" -DCMAKE_BUILD_TYPE=Release -DTLCR_WITH_CUDA=ON \
   -DTLCR_BUILD_TESTS=ON -DTLCR_BUILD_EXAMPLES=OFF -DTLCR_BUILD_BENCHMARKS=ON \
+  -DTLCR_CUDA_TEST_UNITY_BATCH=1 \
   -DCMAKE_CUDA_ARCHITECTURES=native >"$build.configure.log" 2>&1 ||
   { tail -40 "$build.configure.log"; exit 1; }
 cmake --build "$build" --target test_cuda bench_gpt -j "$jobs" >"$build.build.log" 2>&1 ||
