@@ -1,6 +1,6 @@
 # cmake -P script: `mpiexec -np 2 tlcr pretrain`, `tlcr sft`, `tlcr train-reward-model` and
 # `tlcr ppo` write bitwise the model of one process (3 micro-batches per step: uneven shards), and
-# a command that does not train data-parallel refuses more than one rank.
+# a command that does not train data-parallel refuses more than one rank, as does --device cuda.
 #   cmake -DTLCR=<tlcr> -DMPIEXEC="<mpiexec;flags…>" -DWORK=<dir> -P check_mpi_cli.cmake
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
@@ -67,7 +67,12 @@ execute_process(COMMAND ${MPIEXEC} 2 ${TLCR} generate --model ${WORK}/one
 if(status EQUAL 0 OR NOT err MATCHES "tlcr generate runs on one process, found 2 ranks")
   message(FATAL_ERROR "check_mpi_cli: generate on 2 ranks: expected a refusal, got '${status}':\n${err}")
 endif()
-message(STATUS "2 ranks: pretrain, sft, train-reward-model, ppo bitwise as 1 process; generate refused")
+execute_process(COMMAND ${MPIEXEC} 2 ${TLCR} ${pretrain} --out ${WORK}/gpus --device cuda
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+if(status EQUAL 0 OR NOT err MATCHES "--device cuda runs on one process, found 2 ranks")
+  message(FATAL_ERROR "check_mpi_cli: --device cuda on 2 ranks: expected a refusal, got '${status}':\n${err}")
+endif()
+message(STATUS "2 ranks: pretrain, sft, train-reward-model, ppo bitwise as 1 process; generate and --device cuda refused")
 
 # `tlcr dpo` from the SFT model: 2 ranks, 3 micro-batches per step (uneven: 1 + 1 + 2 pairs), the
 # weights bitwise one process's; rank 0 alone writes the metrics.

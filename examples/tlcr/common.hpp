@@ -75,6 +75,11 @@ inline void add_device_option(CLI::App& command, std::string& device) {
 template <class F>
 decltype(auto) with_device(const std::string& device, F&& f) {
   if (device == "cuda") {
+    // Every rank would take the first GPU and the gradients would cross through the host:
+    // several GPUs need NCCL, which is not written yet.
+    TLCR_CHECK(rank_count() == 1, "--device cuda runs on one process, found ", rank_count(),
+               " ranks: data-parallel training on several GPUs is not supported yet; run one "
+               "process per GPU job, or --device cpu under mpirun");
 #ifdef TLCR_CLI_HAS_CUDA
     TLCR_CHECK(cuda::gpu_available(),
                "--device cuda: no CUDA GPU is visible to this process (no GPU, no driver, or "
