@@ -3,9 +3,10 @@
 // (D = 13, 33) or fill it exactly (D = 128, the largest taken); several key tiles and row blocks;
 // left padding with a row whose keys are all padded (zeros, no NaN, lse = −∞); KV-cache offsets
 // with cache rows past the visible keys filled with NaN (never read); attention dropout (the CPU's
-// mask). Output, lse and the three gradients (added to random values already there) are compared;
-// the GPU repeats its bits. Through autograd, a Cuda causal_attention that needs gradients takes
-// the fused kernels and agrees with the CPU; D = 160 takes the materialized kernel and agrees too.
+// mask); more (b, h) pairs than one grid holds. Output, lse and the three gradients (added to
+// random values already there) are compared; the GPU repeats its bits. Through autograd, a Cuda
+// causal_attention that needs gradients takes the fused kernels and agrees with the CPU; D = 160
+// takes the materialized kernel and agrees too.
 // Tolerances: products of D or Tv terms and sums in another order: 2e-6·(D + Tv) of the values'
 // scale in float, 1e-13·(D + Tv) in double.
 #include "cuda_testing.cuh"
@@ -151,6 +152,11 @@ TEST_CASE("fused attention on the GPU matches the CPU: tiles, padding, KV-cache 
     cuda_flash_attention_test::check_case<float>(c, 2e-6);
     cuda_flash_attention_test::check_case<double>(c, 1e-13);
   }
+}
+
+TEST_CASE("fused attention takes more (b, h) pairs than one grid holds (65535)") {
+  // 70000 pairs: two launches, the second starting at pair 65535.
+  cuda_flash_attention_test::check_case<float>({70000, 1, 2, 2, 4, 0, false, 0.1}, 2e-6);
 }
 
 TEST_CASE("fused attention refuses head sizes past its limit, naming the limit") {

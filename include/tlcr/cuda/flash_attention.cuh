@@ -21,6 +21,7 @@
 // needed), the choice between them (autograd/fn/attention.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "tlcr/core/tensor.hpp"
@@ -80,18 +81,19 @@ __device__ inline double dropout_factor(double p, uint64_t seed, int64_t row, in
   return dropout_drops(seed, uint64_t(row * Tk + s), p) ? 0.0 : 1.0 / (1.0 - p);
 }
 
-// Grid (query blocks, B·H); warp w owns query row t = blockIdx.x·kRowsPerBlock + w.
+// Grid (query blocks, pairs from pair_base on); warp w owns query row
+// t = blockIdx.x·kRowsPerBlock + w of pair pair_base + blockIdx.y.
 template <class T>
 __global__ void flash_forward_kernel(T* out, T* lse, const T* q, const T* k, const T* v,
                                      const uint8_t* key_mask, T scale, int64_t heads, int64_t Tq,
                                      int64_t Tk, int64_t D, int64_t offset, double dropout_p,
-                                     uint64_t dropout_seed) {
+                                     uint64_t dropout_seed, int64_t pair_base) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   const int64_t stride = D + 1;
   T* k_tile = reinterpret_cast<T*>(shared_bytes);  // (kTile, D + 1)
   T* v_tile = k_tile + kTile * stride;             // (kTile, D + 1)
   T* q_rows = v_tile + kTile * stride;             // (kRowsPerBlock, D)
-  const int64_t pair = blockIdx.y, b = pair / heads, Tv = offset + Tq;
+  const int64_t pair = pair_base + blockIdx.y, b = pair / heads, Tv = offset + Tq;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t first_row = int64_t(blockIdx.x) * kRowsPerBlock, t = first_row + warp;
   const bool active = t < Tq;
@@ -163,14 +165,15 @@ __global__ void flash_backward_query_kernel(T* d_q, const T* d_out, const T* lse
                                             const T* q, const T* k, const T* v,
                                             const uint8_t* key_mask, T scale, int64_t heads,
                                             int64_t Tq, int64_t Tk, int64_t D, int64_t offset,
-                                            double dropout_p, uint64_t dropout_seed) {
+                                            double dropout_p, uint64_t dropout_seed,
+                                            int64_t pair_base) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   const int64_t stride = D + 1;
   T* k_tile = reinterpret_cast<T*>(shared_bytes);  // (kTile, D + 1)
   T* v_tile = k_tile + kTile * stride;             // (kTile, D + 1)
   T* q_rows = v_tile + kTile * stride;             // (kRowsPerBlock, D)
   T* do_rows = q_rows + kRowsPerBlock * D;         // (kRowsPerBlock, D)
-  const int64_t pair = blockIdx.y, b = pair / heads, Tv = offset + Tq;
+  const int64_t pair = pair_base + blockIdx.y, b = pair / heads, Tv = offset + Tq;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t first_row = int64_t(blockIdx.x) * kRowsPerBlock, t = first_row + warp;
   const bool active = t < Tq;
@@ -222,7 +225,8 @@ __global__ void flash_backward_key_kernel(T* d_k, T* d_v, const T* d_out, const 
                                           const T* delta, const T* q, const T* k, const T* v,
                                           const uint8_t* key_mask, T scale, int64_t heads,
                                           int64_t Tq, int64_t Tk, int64_t D, int64_t offset,
-                                          double dropout_p, uint64_t dropout_seed) {
+                                          double dropout_p, uint64_t dropout_seed,
+                                          int64_t pair_base) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   const int64_t stride = D + 1;
   T* q_tile = reinterpret_cast<T*>(shared_bytes);  // (kTile, D + 1)
@@ -231,7 +235,7 @@ __global__ void flash_backward_key_kernel(T* d_k, T* d_v, const T* d_out, const 
   T* v_rows = k_rows + kRowsPerBlock * D;          // (kRowsPerBlock, D)
   T* lse_tile = v_rows + kRowsPerBlock * D;        // (kTile)
   T* delta_tile = lse_tile + kTile;                // (kTile)
-  const int64_t pair = blockIdx.y, b = pair / heads, Tv = offset + Tq;
+  const int64_t pair = pair_base + blockIdx.y, b = pair / heads, Tv = offset + Tq;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t first_key = int64_t(blockIdx.x) * kRowsPerBlock, s = first_key + warp;
   const bool active = s < Tv && (!key_mask || key_mask[b * Tk + s] != 0);  // a masked key: no grad
@@ -284,20 +288,25 @@ __global__ void flash_backward_key_kernel(T* d_k, T* d_v, const T* d_out, const 
 }  // namespace cuda::kernels
 
 namespace cuda {
-// Launches a fused-attention kernel over grid (row blocks, B·H) with `shared` bytes of dynamic
-// shared memory (past the default 48 KiB only for double at large D).
+// Launches a fused-attention kernel over grid (row blocks, B·H pairs) with `shared` bytes of
+// dynamic shared memory (past the default 48 KiB only for double at large D). The kernel's last
+// parameter is the first pair of its launch: a grid's y extent stops at 65535, so more pairs take
+// several launches.
 template <class... Params, class... Args>
 void launch_flash(const char* name, void (*kernel)(Params...), int64_t rows, int64_t pairs,
                   std::size_t shared, Args&&... args) {
   constexpr std::size_t kDefaultShared = 48 * 1024;
+  constexpr int64_t kMaxGridY = 65535;
   if (shared > kDefaultShared)
     TLCR_CUDA_CHECK(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
-  const dim3 grid(unsigned((rows + kernels::kRowsPerBlock - 1) / kernels::kRowsPerBlock),
-                  unsigned(pairs));
-  kernel<<<grid, kernels::kRowsPerBlock * kernels::kWarp, shared, stream()>>>(
-      std::forward<Args>(args)...);
-  check_launch(name);
+  const unsigned row_blocks =
+      unsigned((rows + kernels::kRowsPerBlock - 1) / kernels::kRowsPerBlock);
+  for (int64_t first = 0; first < pairs; first += kMaxGridY) {
+    const dim3 grid(row_blocks, unsigned(std::min(kMaxGridY, pairs - first)));
+    kernel<<<grid, kernels::kRowsPerBlock * kernels::kWarp, shared, stream()>>>(args..., first);
+    check_launch(name);
+  }
 }
 
 inline void check_flash_sizes(const char* op, const AttentionSizes& s) {
