@@ -166,14 +166,11 @@ void decode_step(Tensor<int32_t, Cuda>& tokens, Tensor<double, Cuda>& logprobs,
                  Tensor<int32_t, Cuda>& next_positions, Tensor<uint8_t, Cuda>& key_mask,
                  const Tensor<T, Cuda>& logits, const Tensor<int32_t, Cuda>& stop_tokens,
                  const DecodeStep& options) {
-  const int64_t B = finished.numel(), N = options.max_new_tokens;
-  const int64_t capacity = key_mask.numel() / std::max<int64_t>(B, 1);
-  TLCR_CHECK(B > 0 && logits.numel() % B == 0 && tokens.numel() == B * N && options.step < N &&
-                 options.prompt_length + options.step < capacity,
-             "decode_step: ", B, " rows, logits ", logits.shape().str(), ", tokens ",
-             tokens.shape().str(), ", step ", options.step, " of ", N, ", cache of ", capacity);
-  TLCR_CHECK(logits.numel() / B <= INT32_MAX, "decode_step: vocabulary too large");
-  const int64_t V = logits.numel() / B;
+  const int64_t B = finished.numel();
+  const int64_t V =
+      decode_step_vocabulary(B, logits.shape(), tokens.shape(), key_mask.numel(), options);
+  const int64_t capacity = key_mask.numel() / B;
+  TLCR_CHECK(V <= INT32_MAX, "decode_step: vocabulary too large");
   const bool needs_scratch = options.sampling.temperature != 0 &&
                              (options.sampling.top_k > 0 || options.sampling.top_p < 1);
   const Shape scratch_shape{needs_scratch ? B * V : 1};

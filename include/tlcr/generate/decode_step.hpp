@@ -45,6 +45,20 @@ struct DecodeState {
   Tensor<uint8_t, D> key_mask;        // (B, K) 1 = a real token in that cache column
 };
 
+// Checks one decoding step's sizes — B rows, logits (B, …, V), tokens (B, N), a key mask of B
+// cache rows with room for this step's column — and returns V. Every device's decode_step calls
+// it first.
+inline int64_t decode_step_vocabulary(int64_t B, const Shape& logits, const Shape& tokens,
+                                      int64_t key_mask_numel, const DecodeStep& options) {
+  const int64_t N = options.max_new_tokens;
+  const int64_t capacity = key_mask_numel / std::max<int64_t>(B, 1);
+  TLCR_CHECK(B > 0 && logits.numel() % B == 0 && tokens.numel() == B * N && options.step < N &&
+                 options.prompt_length + options.step < capacity,
+             "decode_step: ", B, " rows, logits ", logits.str(), ", tokens ", tokens.str(),
+             ", step ", options.step, " of ", N, ", cache of ", capacity);
+  return logits.numel() / B;
+}
+
 // Logits (B, …, V) hold one row of V per batch row (its last step).
 template <class T>
 void decode_step(Tensor<int32_t>& tokens, Tensor<double>& logprobs, Tensor<int32_t>& lengths,
@@ -53,13 +67,10 @@ void decode_step(Tensor<int32_t>& tokens, Tensor<double>& logprobs, Tensor<int32
                  Tensor<int32_t>& next_positions, Tensor<uint8_t>& key_mask,
                  const Tensor<T>& logits, const Tensor<int32_t>& stop_tokens,
                  const DecodeStep& options) {
-  const int64_t B = finished.numel(), N = options.max_new_tokens;
-  const int64_t capacity = key_mask.numel() / std::max<int64_t>(B, 1);
-  TLCR_CHECK(B > 0 && logits.numel() % B == 0 && tokens.numel() == B * N && options.step < N &&
-                 options.prompt_length + options.step < capacity,
-             "decode_step: ", B, " rows, logits ", logits.shape().str(), ", tokens ",
-             tokens.shape().str(), ", step ", options.step, " of ", N, ", cache of ", capacity);
-  const int64_t V = logits.numel() / B;
+  const int64_t B = finished.numel();
+  const int64_t V =
+      decode_step_vocabulary(B, logits.shape(), tokens.shape(), key_mask.numel(), options);
+  const int64_t N = options.max_new_tokens, capacity = key_mask.numel() / B;
   const std::span<const int32_t> stops(stop_tokens.data(), stop_tokens.numel());
   for (int64_t b = 0; b < B; ++b) {
     next_ids[b] = options.pad_token;
