@@ -99,11 +99,13 @@ void train_step(benchmark::State& state, GptSize size) {
   for (auto _ : state) benchmark::DoNotOptimize(step());
   set_tokens(state, double(B * T));
   const double params = double(model.params().numel());
+  const double flops_per_token = size.train_flops_per_token(params);
   state.counters["params"] = params;
+  state.counters["train_flops_per_token"] = flops_per_token;  // gpu_table.py's MFU of both sides
   report_peak_memory<D>(state);
   if (g_peak_flops > 0)
     state.counters["mfu"] = benchmark::Counter(
-        size.train_flops_per_token(params) * double(B * T) * state.iterations() / g_peak_flops,
+        flops_per_token * double(B * T) * state.iterations() / g_peak_flops,
         benchmark::Counter::kIsRate);
 }
 

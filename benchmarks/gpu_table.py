@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Prints gpu_check.sh's table: tlcr's bench_gpt --device=cuda (Google Benchmark JSON) next to the
 PyTorch peer, eager and torch.compile, at each configuration: training and generation tokens/s,
-their ratios, MFU of both sides (the same formula as bench_gpt: (6·N + 12·L·C·T) FLOPs per
-training token, N without the position table, over the peak bench_gpt used), peak GPU memory.
+their ratios, MFU of both sides (bench_gpt's FLOPs per training token, train_flops_per_token, over
+the peak bench_gpt used), peak GPU memory.
 usage: gpu_table.py BENCH_JSON PEER_DIR   (PEER_DIR/<size>_eager.txt, <size>_compile.txt)
 """
 import json
@@ -10,11 +10,7 @@ import os
 import re
 import sys
 
-SIZES = {  # name: layers, width, context, batch — as in bench_gpt.cpp and gpu_check.sh
-    "small": (4, 256, 128, 16),
-    "medium": (6, 384, 256, 32),
-    "gpt2": (12, 768, 1024, 8),
-}
+SIZES = ("small", "medium", "gpt2")  # bench_gpt.cpp's and gpu_check.sh's configurations
 
 
 def peer_values(path):
@@ -45,17 +41,16 @@ def main():
           " | MFU tlcr | MFU eager | MFU compile | tlcr generate tok/s | PyTorch generate | tlcr / PyTorch"
           " | peak MiB tlcr (train) | peak MiB PyTorch eager (train + generate) |")
     print("|" + "---|" * 14)
-    for size, (layers, width, ctx, batch) in SIZES.items():
+    for size in SIZES:
         train = results.get(f"train_step/{size}", {})
         gen = results.get(f"generate/{size}", {})
         eager = peer_values(os.path.join(peer_dir, f"{size}_eager.txt"))
         compiled = peer_values(os.path.join(peer_dir, f"{size}_compile.txt"))
         tlcr_train = train.get("tokens_per_second", 0)
-        params = train.get("params", eager.get("params", 0))
-        flops = 6 * (params - ctx * width) + 12 * layers * width * ctx
+        flops = train.get("train_flops_per_token", 0)  # the same model on both sides
 
         def mfu(tokens):
-            return f"{100 * tokens * flops / peak:.1f}%" if tokens and peak else "–"
+            return f"{100 * tokens * flops / peak:.1f}%" if tokens and flops and peak else "–"
 
         print(f"| {size} | {number(tlcr_train)} | {number(eager.get('train_tokens_per_s'))}"
               f" | {number(compiled.get('train_tokens_per_s'))}"
